@@ -1,0 +1,84 @@
+"""The pure "has this offer changed?" decision shared by the sensor and the trigger."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_offers.api.change import has_offer_changed, parse_etag, parse_modified
+from airflow_provider_offers.api.errors import InvalidInputError
+
+T0 = "2026-11-27T12:00:00.000Z"
+UTC = timezone.utc
+PLUS_TWO = timezone(timedelta(hours=2))
+
+
+@pytest.mark.parametrize(
+    ("etag", "modified", "since_etag", "since_modified", "changed"),
+    [
+        # etag baselines: int or the string a Jinja template renders
+        (2, T0, 1, None, True),
+        (2, T0, "1", None, True),
+        (2, T0, " 1 ", None, True),
+        (3, T0, "3", None, False),
+        (3, T0, 3, None, False),
+        (2, T0, 3, None, False),  # going backwards is not "changed"
+        (10, T0, "9", None, True),  # numeric, not string, comparison
+        # modified baselines: Z vs offset, strings vs datetimes
+        (1, "2026-11-27T12:00:00.001Z", None, T0, True),
+        (1, T0, None, T0, False),
+        (1, T0, None, "2026-11-27T14:00:00+02:00", False),  # same instant
+        (1, "2026-11-27T12:00:01+00:00", None, "2026-11-27T14:00:00+02:00", True),
+        (1, T0, None, "2026-11-27T13:59:59+02:00", True),
+        (1, T0, None, datetime(2026, 11, 27, 12, 0, tzinfo=UTC), False),
+        (1, T0, None, datetime(2026, 11, 27, 13, 59, 59, tzinfo=PLUS_TWO), True),
+        (1, datetime(2026, 11, 27, 12, 0, 1, tzinfo=UTC), None, T0, True),
+        # either baseline suffices
+        (1, "2026-11-27T12:00:01Z", 1, T0, True),
+        (2, T0, 1, T0, True),
+        (1, T0, 1, T0, False),
+        # neither given: nothing to compare with; the caller takes the current state as baseline
+        (5, T0, None, None, False),
+        (5, T0, "", "  ", False),
+    ],
+)
+def test_has_offer_changed(etag, modified, since_etag, since_modified, changed):
+    assert (
+        has_offer_changed(etag, modified, since_etag=since_etag, since_modified=since_modified)
+        is changed
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "problem"),
+    [
+        ("since_etag", "None", "not an etag"),
+        ("since_etag", "3.0", "not an etag"),
+        ("since_etag", "-1", "not an etag"),
+        ("since_etag", -1, "not an etag"),
+        ("since_etag", True, "not an etag"),
+        ("since_etag", 2.5, "not an etag"),
+        ("since_modified", "yesterday", "not an ISO-8601"),
+        ("since_modified", "2026-11-27T12:00:00", "no UTC offset"),
+        ("since_modified", datetime(2026, 11, 27, 12, 0), "no UTC offset"),
+        ("since_modified", 1764244800, "not a date-time"),
+    ],
+)
+def test_unparseable_baseline_names_the_field(field, value, problem):
+    with pytest.raises(InvalidInputError) as raised:
+        has_offer_changed(2, T0, **{field: value})
+    assert raised.value.field == field
+    assert field in str(raised.value)
+    assert problem in str(raised.value)
+    assert isinstance(raised.value, ValueError)
+
+
+def test_parsers_normalise_what_templates_render():
+    assert parse_etag("7") == 7
+    assert parse_etag(7) == 7
+    assert parse_etag(None) is None
+    assert parse_modified("2026-11-27T12:00:00Z") == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+    assert parse_modified("2026-11-27T14:00:00.011+02:00") == datetime(
+        2026, 11, 27, 12, 0, 0, 11000, tzinfo=UTC
+    )
