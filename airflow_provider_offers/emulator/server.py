@@ -1,0 +1,158 @@
+"""Run the emulator in-process: uvicorn in a background thread on a free loopback port."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import uvicorn
+
+from .backend import Fault, OfferLibraryBackend, RecordedRequest
+from .config import EmulatorConfig
+from .responses import create_app
+
+
+class EmulatorServer:
+    """A running emulator: its URL, credentials, state and test controls."""
+
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
+        self.backend = OfferLibraryBackend(config)
+        self.host = host
+        self.port = port
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self.port))
+        self.port = sock.getsockname()[1]
+        config = uvicorn.Config(
+            create_app(self.backend),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [sock]},
+            name=f"offers-emulator-{self.port}",
+            daemon=True,
+        )
+        self._thread.start()
+        ready = threading.Event()
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the emulator server thread stopped during start-up")
+            ready.wait(0.01)
+            timeout -= 0.01
+            if timeout <= 0:
+                self.stop()
+                raise RuntimeError("the emulator did not start in time")
+        sock.close()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = None
+        self._thread = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.stop()
+
+    # -- what tests read --------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def config(self) -> EmulatorConfig:
+        return self.backend.config
+
+    @property
+    def client_id(self) -> str:
+        return self.backend.config.client_id
+
+    @property
+    def client_secret(self) -> str:
+        return self.backend.config.client_secret
+
+    @property
+    def org_id(self) -> str:
+        return self.backend.config.org_id
+
+    @property
+    def tokens_issued(self) -> int:
+        return self.backend.tokens_issued
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        with self.backend.lock:
+            return list(self.backend.requests)
+
+    # -- controls ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        """Fresh state: no objects, tokens, faults or logged requests; initial config."""
+        self.backend.reset()
+
+    def configure(self, **changes: Any) -> EmulatorConfig:
+        """Change EmulatorConfig fields until the next reset()."""
+        return self.backend.configure(**changes)
+
+    def revoke_tokens(self) -> None:
+        self.backend.revoke_tokens()
+
+    def inject_fault(
+        self,
+        method: str,
+        path_prefix: str,
+        *,
+        status: int | None = None,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        times: int = 1,
+        retry_after: float | int | str | None = None,
+        drop_after_commit: bool = False,
+        delay_seconds: float = 0.0,
+    ) -> None:
+        """The next `times` requests matching method ("*" = any) and path prefix misbehave."""
+        self.backend.add_fault(
+            Fault(
+                method=method,
+                path_prefix=path_prefix,
+                status=status,
+                body=body,
+                headers=headers,
+                times=times,
+                retry_after=retry_after,
+                drop_after_commit=drop_after_commit,
+                delay_seconds=delay_seconds,
+            )
+        )
+
+
+@contextmanager
+def run_emulator(
+    *, host: str = "127.0.0.1", port: int = 0, **config: Any
+) -> Iterator[EmulatorServer]:
+    """`with run_emulator(client_secrets=("a", "b")) as emulator: ...`"""
+    server = EmulatorServer(EmulatorConfig(**config), host=host, port=port)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
