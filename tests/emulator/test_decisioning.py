@@ -1,0 +1,303 @@
+"""The hub Decisioning API: documented request/response shapes, ranking and fallback."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+ODS = "/data/core/ods/decisions"
+XDM = "application/vnd.adobe.xdm+json"
+NS = "https://ns.adobe.com/experience/offer-management"
+REQUEST_TYPE = f'{XDM}; schema="{NS}/decision-request;version=1.0"'
+RESPONSE_TYPE = f'{XDM}; schema="{NS}/decision-response;version=1.0"'
+OPEN = {"startDate": "2020-01-01T00:00:00.000Z", "endDate": "2099-01-01T00:00:00.000Z"}
+
+
+def _decide(api, body, **header_changes):
+    headers = {
+        **api.headers,
+        "Content-Type": REQUEST_TYPE,
+        "Accept": RESPONSE_TYPE,
+        "x-request-id": "8a7c0f8e-0000-4000-8000-000000000001",
+        **header_changes,
+    }
+    headers = {k: v for k, v in headers.items() if v is not None}
+    return api.http.post(ODS, content=json.dumps(body), headers=headers)
+
+
+@pytest.fixture
+def world(api, adobe_examples):
+    """A live decision over one placement, a tag collection, and a fallback offer."""
+    placement = api.placement(componentType="html")
+    tag = api.create("tags", adobe_examples.tag())["id"]
+    fallback_body = adobe_examples.fallback_offer(placement)
+    fallback = api.create("offers", fallback_body, **{"offer-type": "fallback"})["id"]
+    collection = api.create("offer-collections", adobe_examples.collection(tag))["id"]
+    decision_body = adobe_examples.decision(fallback, [placement], collection)
+    decision = api.create("offer-decisions", decision_body)["id"]
+
+    def offer(name: str, priority: int, **changes) -> str:
+        body = {
+            "status": "approved",
+            "tags": [tag],
+            "selectionConstraint": {**OPEN, "profileConstraintType": "none"},
+            "rank": {"priority": priority},
+            "name": name,
+            **changes,
+        }
+        return api.personalized_offer(placement, **body)
+
+    return {
+        "placement": placement,
+        "tag": tag,
+        "fallback": fallback,
+        "collection": collection,
+        "decision": decision,
+        "offer": offer,
+    }
+
+
+def test_documented_request_answers_the_fallback_in_documented_shape(api, adobe_examples, world):
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    response = _decide(api, body)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(XDM)
+    answer = response.json()
+    assert set(answer) == {
+        "xdm:propositionId",
+        "xdm:propositions",
+        "ode:createDate",
+        "xdm:decisionRequestId",
+    }
+    assert answer["xdm:decisionRequestId"] == "0AA00002-0000-1224-c0de-cjf98Csj43"
+    assert (
+        isinstance(answer["ode:createDate"], int) and answer["ode:createDate"] > 1_600_000_000_000
+    )
+    (proposition,) = answer["xdm:propositions"]
+    assert proposition["xdm:activity"] == {
+        "xdm:id": world["decision"],
+        "repo:etag": 1,
+        "xdm:name": "Test Offer Decision",
+    }
+    assert proposition["xdm:placement"] == {
+        "xdm:id": world["placement"],
+        "repo:etag": 1,
+        "xdm:name": "New placement",
+    }
+    assert "xdm:options" not in proposition
+    assert proposition["xdm:fallback"] == {
+        "xdm:id": world["fallback"],
+        "repo:etag": 1,
+        "@type": "https://ns.adobe.com/experience/decisioning/content-component-imagelink",
+        "dc:format": "image/png",
+        "xdm:deliveryURL": "https://mysite.com",
+        "xdm:name": "Test Fallback Offer DPS",
+    }
+
+
+def test_personalized_offers_ranked_by_priority(api, adobe_examples, world):
+    low = world["offer"]("low", 1)
+    high = world["offer"]("high", 5)
+    world["offer"]("lowest", 0)
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    assert "xdm:fallback" not in proposition
+    options = proposition["xdm:options"]
+    assert [o["xdm:id"] for o in options] == [high, low]  # xdm:itemCount 2
+    assert options[0] == {
+        "xdm:id": high,
+        "repo:etag": 1,
+        "@type": "https://ns.adobe.com/experience/decisioning/content-component-html-template",
+        "dc:format": "text/html",
+        "dc:language": ["en-us"],
+        "xdm:content": "Hello You qualify for our Discount of 60%",
+        "xdm:name": "high",
+    }
+
+
+def test_equal_priority_prefers_the_older_offer(api, adobe_examples, world):
+    first = world["offer"]("first", 3)
+    world["offer"]("second", 3)
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    body["xdm:propositionRequests"][0]["xdm:itemCount"] = 1
+    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    assert [o["xdm:id"] for o in proposition["xdm:options"]] == [first]
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"status": "draft"},
+        {"tags": []},
+        {
+            "selectionConstraint": {
+                "startDate": "2090-01-01T00:00:00Z",
+                "profileConstraintType": "none",
+            }
+        },
+        {"selectionConstraint": {"endDate": "2021-01-01T00:00:00Z"}},
+        {
+            "selectionConstraint": {
+                "profileConstraintType": "anySegments",
+                "segmentIdentities": [{"_id": "s1"}],
+            }
+        },
+    ],
+    ids=["draft", "not-in-collection", "not-yet", "expired", "segment-constraint"],
+)
+def test_ineligible_offers_fall_back(api, adobe_examples, world, changes):
+    world["offer"]("not eligible", 9, **changes)
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    assert proposition["xdm:fallback"]["xdm:id"] == world["fallback"]
+
+
+def test_offer_without_a_representation_for_the_placement_is_skipped(api, adobe_examples, world):
+    other = api.placement(name="elsewhere")
+    body = {
+        **adobe_examples.personalized_offer(other),
+        "status": "approved",
+        "tags": [world["tag"]],
+        "selectionConstraint": {**OPEN},
+    }
+    api.create("offers", body, **{"offer-type": "personalized"})
+    request = adobe_examples.decision_request(world["decision"], world["placement"])
+    (proposition,) = _decide(api, request).json()["xdm:propositions"]
+    assert "xdm:fallback" in proposition
+
+
+def test_collection_of_offer_ids(api, adobe_examples, world):
+    chosen = world["offer"]("chosen", 0, tags=[])
+    world["offer"]("tagged but not listed", 10)
+    api.patch(
+        "offer-collections",
+        world["collection"],
+        [
+            {"op": "replace", "path": "/filterType", "value": "offers"},
+            {"op": "replace", "path": "/ids", "value": [chosen]},
+        ],
+    )
+    request = adobe_examples.decision_request(world["decision"], world["placement"])
+    (proposition,) = _decide(api, request).json()["xdm:propositions"]
+    assert [o["xdm:id"] for o in proposition["xdm:options"]] == [chosen]
+
+
+def test_without_include_content_only_ids_and_etags(api, adobe_examples, world):
+    world["offer"]("one", 1)
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    del body["xdm:responseFormat"]
+    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    assert set(proposition["xdm:options"][0]) == {"xdm:id", "repo:etag"}
+    assert set(proposition["xdm:activity"]) == {"xdm:id", "repo:etag"}
+
+
+def test_patched_fallback_content_is_served(api, adobe_examples, world):
+    api.patch(
+        "offers",
+        world["fallback"],
+        [
+            {
+                "op": "replace",
+                "path": "/representations/0/components/0/deliveryURL",
+                "value": "https://cdn/new.png",
+            }
+        ],
+        **{"offer-type": "fallback"},
+    )
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    fallback = _decide(api, body).json()["xdm:propositions"][0]["xdm:fallback"]
+    assert (fallback["xdm:deliveryURL"], fallback["repo:etag"]) == ("https://cdn/new.png", 2)
+
+
+def test_decision_must_be_live(api, adobe_examples, world):
+    api.patch(
+        "offer-decisions",
+        world["decision"],
+        [{"op": "replace", "path": "/status", "value": "draft"}],
+    )
+    response = _decide(api, adobe_examples.decision_request(world["decision"], world["placement"]))
+    assert response.status_code == 422
+    assert "xdm:activityId" in response.json()["detail"]
+
+
+def test_unknown_decision_and_foreign_placement_are_422(api, adobe_examples, world):
+    response = _decide(
+        api, adobe_examples.decision_request("dps:offer-activity:nope", world["placement"])
+    )
+    assert response.status_code == 422 and "xdm:activityId" in response.json()["detail"]
+    other = api.placement(name="unused")
+    response = _decide(api, adobe_examples.decision_request(world["decision"], other))
+    assert response.status_code == 422 and "xdm:placementId" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda b: b.pop("xdm:propositionRequests"), "xdm:propositionRequests"),
+        (lambda b: b.pop("xdm:profiles"), "xdm:profiles"),
+        (lambda b: b["xdm:profiles"].append(b["xdm:profiles"][0]), "xdm:profiles"),
+        (lambda b: b["xdm:profiles"][0].pop("xdm:identityMap"), "xdm:identityMap"),
+        (lambda b: b["xdm:propositionRequests"][0].update({"xdm:itemCount": 31}), "xdm:itemCount"),
+        (lambda b: b["xdm:propositionRequests"][0].pop("xdm:placementId"), "xdm:placementId"),
+        (
+            lambda b: b["xdm:responseFormat"]["xdm:includeMetadata"].update(
+                {"xdm:option": ["price"]}
+            ),
+            "xdm:option",
+        ),
+    ],
+)
+def test_malformed_requests_are_400(api, adobe_examples, world, mutate, field):
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    mutate(body)
+    response = _decide(api, body)
+    assert response.status_code == 400
+    assert field in response.json()["detail"]
+
+
+def test_media_types_and_request_id_are_checked(emulator, api, adobe_examples, world):
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    plain = _decide(api, body, **{"Content-Type": "application/json"})
+    assert (plain.status_code, plain.json()["title"]) == (400, "BadRequestError")
+    wrong_schema = _decide(api, body, **{"Content-Type": f'{XDM}; schema="{NS}/other;version=1.0"'})
+    assert wrong_schema.status_code == 400
+    accept = _decide(api, body, Accept="application/json")
+    assert accept.status_code == 406 and "Accept" in accept.json()["detail"]
+    no_id = _decide(api, body, **{"x-request-id": None})
+    assert no_id.status_code == 400 and "x-request-id" in no_id.json()["detail"]
+    emulator.configure(require_request_id=False, require_xdm_accept=False)
+    assert _decide(api, body, **{"x-request-id": None, "Accept": None}).status_code == 200
+
+
+def test_decisioning_goes_through_the_gateway(api, adobe_examples, world):
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    response = _decide(api, body, Authorization=None)
+    assert response.json() == {"error_code": "403010", "message": "Oauth token is missing."}
+
+
+def test_duplicates_across_placements_can_be_refused(api, adobe_examples, world):
+    second = api.placement(name="second")
+    offer_body = {
+        **adobe_examples.personalized_offer(world["placement"]),
+        "status": "approved",
+        "tags": [world["tag"]],
+        "selectionConstraint": {**OPEN},
+    }
+    offer_body["representations"].append({**offer_body["representations"][0], "placement": second})
+    offer = api.create("offers", offer_body, **{"offer-type": "personalized"})["id"]
+    fallback = api.fallback_offer([world["placement"], second])
+    decision = api.create(
+        "offer-decisions",
+        adobe_examples.decision(fallback, [world["placement"], second], world["collection"]),
+    )["id"]
+    body = adobe_examples.decision_request(decision, world["placement"])
+    body["xdm:propositionRequests"].append(
+        {**body["xdm:propositionRequests"][0], "xdm:placementId": second}
+    )
+    answer = _decide(api, body).json()["xdm:propositions"]
+    assert [p["xdm:options"][0]["xdm:id"] for p in answer] == [offer, offer]
+    body["xdm:allowDuplicatePropositions"]["xdm:acrossPlacements"] = False
+    first, then = _decide(api, body).json()["xdm:propositions"]
+    assert first["xdm:options"][0]["xdm:id"] == offer
+    assert then["xdm:fallback"]["xdm:id"] == fallback
