@@ -1,0 +1,397 @@
+"""Adobe IMS OAuth server-to-server tokens, as an `httpx.Auth`.
+
+Adobe asks integrations to reuse a token until it expires (IMS may throttle clients that mint
+one per call), so tokens are cached process-wide per (IMS URL, client id, scopes) and shared by
+every client. A token is renewed `refresh_margin` seconds before it expires; when many threads
+or coroutines find it stale at once, exactly one of them asks IMS and the others wait for its
+answer. A 401 from the API means the token was revoked or expired early: the auth flow renews it
+once and replays the request once; a second 401 surfaces as `AuthenticationError`.
+
+A credential may hold several client secrets (Adobe allows two, for rotation); when IMS answers
+`invalid_client`, the next secret is tried and the one that works is remembered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import copy
+import logging
+import threading
+import time
+from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from airflow_provider_offers import DEFAULT_IMS_URL, DEFAULT_SCOPES
+from airflow_provider_offers.api.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    OfferLibraryError,
+    error_from_response,
+)
+from airflow_provider_offers.api.retry import transport_error
+
+__all__ = [
+    "DEFAULT_REFRESH_MARGIN",
+    "ImsAuth",
+    "ImsTokenSource",
+    "normalize_ims_url",
+    "normalize_scopes",
+    "reset_token_cache",
+]
+
+log = logging.getLogger("airflow_provider_offers.api")
+
+TOKEN_PATH = "/ims/token/v3"
+DEFAULT_REFRESH_MARGIN = 300.0  # seconds; Adobe's own libraries use 5-10 minutes
+DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# `expires_in` is seconds for /ims/token/v3; the retired JWT exchange gave milliseconds.
+# Nothing lives longer than 30 days, so a bigger number can only be milliseconds.
+_MAX_PLAUSIBLE_SECONDS = 30 * 24 * 3600
+# IMS `error` values that mean "this client secret is wrong; another one may work".
+_TRY_NEXT_SECRET = frozenset({"invalid_client"})
+
+
+def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
+    """Accept "a, b" or ["a", "b"] and emit IMS's comma-joined form "a,b"."""
+    if scopes is None or scopes == "":
+        return DEFAULT_SCOPES
+    items = scopes.replace(" ", ",").split(",") if isinstance(scopes, str) else scopes
+    cleaned = [item.strip() for item in items if item and item.strip()]
+    if not cleaned:
+        raise InvalidInputError("scopes", "no scope given")
+    return ",".join(cleaned)
+
+
+def normalize_ims_url(ims_url: str | None) -> str:
+    """The IMS base URL, also when someone pasted the whole token endpoint."""
+    url = (ims_url or DEFAULT_IMS_URL).strip().rstrip("/")
+    if url.endswith(TOKEN_PATH):
+        url = url[: -len(TOKEN_PATH)]
+    if "://" not in url:
+        url = f"https://{url}"
+    return url
+
+
+@dataclass(frozen=True)
+class _Token:
+    value: str
+    renew_at: float  # time.monotonic() after which the token is renewed
+
+
+class _RenewalAbandoned(Exception):
+    """The renewing caller was cancelled; a waiting caller should renew itself."""
+
+
+class ImsTokenSource:
+    """Process-wide cache and single-flight renewal of one credential's IMS token."""
+
+    _registry: dict[tuple[str, str, str], ImsTokenSource] = {}
+    _registry_lock = threading.Lock()
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secrets: Sequence[str],
+        ims_url: str | None = None,
+        scopes: str | Sequence[str] | None = None,
+        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
+        timeout: httpx.Timeout | float = DEFAULT_TOKEN_TIMEOUT,
+    ) -> None:
+        if not client_id:
+            raise InvalidInputError("client_id", "required (the Developer Console Client ID)")
+        self.client_id = client_id
+        self.ims_url = normalize_ims_url(ims_url)
+        self.scopes = normalize_scopes(scopes)
+        self.refresh_margin = float(refresh_margin)
+        self._timeout = timeout
+        self._secrets: list[str] = []
+        self.set_secrets(client_secrets)
+        self._lock = threading.Lock()
+        self._token: _Token | None = None
+        self._inflight: concurrent.futures.Future[str] | None = None
+        self.tokens_minted = 0
+
+    def __repr__(self) -> str:
+        return (
+            f"ImsTokenSource(ims_url={self.ims_url!r}, client_id={self.client_id!r}, "
+            f"scopes={self.scopes!r}, secrets=<{len(self._secrets)} hidden>)"
+        )
+
+    @classmethod
+    def shared(
+        cls,
+        *,
+        client_id: str,
+        client_secrets: Sequence[str],
+        ims_url: str | None = None,
+        scopes: str | Sequence[str] | None = None,
+        **options: Any,
+    ) -> ImsTokenSource:
+        """The process-wide source for (IMS URL, client id, scopes), created on first use.
+
+        `options` (`refresh_margin`, `timeout`) apply when the source is created; a later
+        caller's secrets replace the stored ones, so a rotated secret takes effect.
+        """
+        key = (normalize_ims_url(ims_url), client_id, normalize_scopes(scopes))
+        with cls._registry_lock:
+            source = cls._registry.get(key)
+            if source is None:
+                source = cls(
+                    client_id=client_id,
+                    client_secrets=client_secrets,
+                    ims_url=ims_url,
+                    scopes=scopes,
+                    **options,
+                )
+                cls._registry[key] = source
+            else:
+                source.set_secrets(client_secrets)
+            return source
+
+    @classmethod
+    def reset_cache(cls) -> None:
+        """Forget every cached token (tests; credentials rotated out of band)."""
+        with cls._registry_lock:
+            cls._registry.clear()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(self._secrets)
+
+    def set_secrets(self, client_secrets: Sequence[str]) -> None:
+        secrets = [s for s in client_secrets if s]
+        if not secrets:
+            raise InvalidInputError("client_secret", "required (at least one client secret)")
+        if set(secrets) != set(self._secrets):
+            self._secrets = secrets
+
+    @property
+    def cached_token(self) -> str | None:
+        """The current token, if one is cached (fresh or not); for masking and tests."""
+        token = self._token
+        return token.value if token else None
+
+    # -- getting a token ------------------------------------------------------------------
+
+    def _claim(self, stale: str | None) -> tuple[str | None, concurrent.futures.Future[str], bool]:
+        """(fresh token, or the renewal future to wait on / to fulfil, am I the renewer?)."""
+        with self._lock:
+            token = self._token
+            if token and token.value != stale and time.monotonic() < token.renew_at:
+                return token.value, None, False  # type: ignore[return-value]
+            if self._inflight is None:
+                self._inflight = concurrent.futures.Future()
+                return None, self._inflight, True
+            return None, self._inflight, False
+
+    def _settle(self, future: concurrent.futures.Future[str], outcome: _Token | BaseException):
+        with self._lock:
+            if isinstance(outcome, _Token):
+                self._token = outcome
+            if self._inflight is future:
+                self._inflight = None
+        if future.done():
+            return
+        if isinstance(outcome, _Token):
+            future.set_result(outcome.value)
+        elif isinstance(outcome, OfferLibraryError):
+            future.set_exception(outcome)
+        else:  # cancelled or interrupted: let a waiting caller renew instead
+            future.set_exception(_RenewalAbandoned())
+
+    def token(self, *, stale: str | None = None) -> str:
+        """A fresh token; `stale` is one the API just refused, so it must not be returned."""
+        while True:
+            value, future, renewer = self._claim(stale)
+            if value is not None:
+                return value
+            if renewer:
+                try:
+                    minted = self._mint_sync()
+                except BaseException as exc:
+                    self._settle(future, exc)
+                    raise
+                self._settle(future, minted)
+                return minted.value
+            try:
+                return future.result()
+            except _RenewalAbandoned:
+                continue
+            except OfferLibraryError as exc:  # the renewer's error, a copy per waiter
+                raise copy.copy(exc) from None
+
+    async def atoken(self, *, stale: str | None = None) -> str:
+        """Async `token()`: waits without blocking the event loop."""
+        while True:
+            value, future, renewer = self._claim(stale)
+            if value is not None:
+                return value
+            if renewer:
+                try:
+                    minted = await self._mint_async()
+                except BaseException as exc:
+                    self._settle(future, exc)
+                    raise
+                self._settle(future, minted)
+                return minted.value
+            try:
+                # shield: a cancelled waiter must not cancel the renewal others wait on
+                return await asyncio.shield(asyncio.wrap_future(future))
+            except _RenewalAbandoned:
+                continue
+            except OfferLibraryError as exc:
+                raise copy.copy(exc) from None
+
+    # -- talking to IMS -------------------------------------------------------------------
+
+    def _form(self, secret: str) -> dict[str, str]:
+        return {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": secret,
+            "scope": self.scopes,
+        }
+
+    @property
+    def token_url(self) -> str:
+        return self.ims_url + TOKEN_PATH
+
+    def _mint_sync(self) -> _Token:
+        started, secrets = time.monotonic(), list(self._secrets)
+        with httpx.Client(timeout=self._timeout) as http:
+            for index, secret in enumerate(secrets):
+                try:
+                    response = http.post(self.token_url, data=self._form(secret))
+                except httpx.TransportError as exc:
+                    raise self._transport_error(exc) from None
+                if not self._try_next_secret(response, index, secrets):
+                    break
+        return self._result(response, secret, secrets, started)
+
+    async def _mint_async(self) -> _Token:
+        started, secrets = time.monotonic(), list(self._secrets)
+        async with httpx.AsyncClient(timeout=self._timeout) as http:
+            for index, secret in enumerate(secrets):
+                try:
+                    response = await http.post(self.token_url, data=self._form(secret))
+                except httpx.TransportError as exc:
+                    raise self._transport_error(exc) from None
+                if not self._try_next_secret(response, index, secrets):
+                    break
+        return self._result(response, secret, secrets, started)
+
+    def _try_next_secret(self, response: httpx.Response, index: int, secrets: list[str]) -> bool:
+        if index == len(secrets) - 1 or not self._wrong_secret(response):
+            return False
+        log.warning(
+            "IMS refused client secret #%d of %d (invalid_client); trying the next one",
+            index + 1,
+            len(secrets),
+        )
+        return True
+
+    @staticmethod
+    def _wrong_secret(response: httpx.Response) -> bool:
+        if response.status_code not in (400, 401):
+            return False
+        try:
+            return response.json().get("error") in _TRY_NEXT_SECRET
+        except ValueError:
+            return False
+
+    def _transport_error(self, exc: httpx.TransportError) -> OfferLibraryError:
+        # Asking for a token twice is harmless, so any network failure is retryable.
+        return transport_error(
+            exc, resend_safe=True, where=f"POST {self.token_url}", request_id=None
+        )
+
+    def _result(
+        self, response: httpx.Response, secret: str, secrets: list[str], started: float
+    ) -> _Token:
+        if not response.is_success:
+            status = response.status_code
+            raise error_from_response(
+                status=status,
+                body=response.content,
+                content_type=response.headers.get("content-type", ""),
+                method="POST",
+                path=self.token_url,
+                request_id=None,
+                secrets=secrets,
+                error_class=AuthenticationError if 400 <= status < 500 and status != 429 else None,
+            )
+        try:
+            payload = response.json()
+            value = payload["access_token"]
+            lifetime = float(payload["expires_in"])
+        except (ValueError, KeyError, TypeError):
+            raise AuthenticationError(
+                f"POST {self.token_url}: IMS answered HTTP {response.status_code} without "
+                "access_token/expires_in",
+                status=response.status_code,
+            ) from None
+        if lifetime > _MAX_PLAUSIBLE_SECONDS:
+            lifetime /= 1000.0
+        if secret != secrets[0]:
+            log.warning("IMS accepted a later client secret; it will be tried first from now on")
+            self._secrets = [secret, *[s for s in secrets if s != secret]]
+        margin = min(self.refresh_margin, lifetime / 2)
+        self.tokens_minted += 1
+        log.info("Obtained an IMS access token from %s (valid %.0f s)", self.ims_url, lifetime)
+        return _Token(value=value, renew_at=started + lifetime - margin)
+
+
+class ImsAuth(httpx.Auth):
+    """httpx auth flow: bearer token from an `ImsTokenSource`; one renewal and replay on 401."""
+
+    def __init__(self, source: ImsTokenSource, on_token: Callable[[str], None] | None = None):
+        self.source = source
+        self._on_token = on_token
+        self._last_seen: str | None = None
+
+    def __repr__(self) -> str:
+        return f"ImsAuth({self.source!r})"
+
+    def _apply(self, request: httpx.Request, token: str) -> None:
+        if token != self._last_seen:
+            self._last_seen = token
+            if self._on_token is not None:
+                self._on_token(token)
+        request.headers["Authorization"] = f"Bearer {token}"
+
+    def _log_replay(self, request: httpx.Request) -> None:
+        log.info(
+            "%s %s: token refused (HTTP 401); renewing it once and replaying the request",
+            request.method,
+            request.url.path,
+        )
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        token = self.source.token()
+        self._apply(request, token)
+        response = yield request
+        if response.status_code == 401:
+            self._log_replay(request)
+            self._apply(request, self.source.token(stale=token))
+            yield request
+
+    async def async_auth_flow(
+        self, request: httpx.Request
+    ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        token = await self.source.atoken()
+        self._apply(request, token)
+        response = yield request
+        if response.status_code == 401:
+            self._log_replay(request)
+            self._apply(request, await self.source.atoken(stale=token))
+            yield request
+
+
+def reset_token_cache() -> None:
+    """Forget every cached IMS token in this process."""
+    ImsTokenSource.reset_cache()

@@ -1,0 +1,253 @@
+"""One exception tree for every failure the Offer Library client can report.
+
+Every error carries what a user needs to act on it or quote it to Adobe support: the HTTP
+status, Adobe's `error_code` (gateway), problem `type` or IMS `error`, the `detail`, and the
+`x-request-id` we sent. Messages are built from the response body only, never from request
+headers, and pass through `redact` so a token or secret can never leak into a log line.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = [
+    "TRANSIENT_ERRORS",
+    "AuthenticationError",
+    "ConflictError",
+    "ConnectionFailedError",
+    "InvalidInputError",
+    "NotFoundError",
+    "OfferLibraryError",
+    "OutcomeUnknownError",
+    "PermissionDeniedError",
+    "RateLimitedError",
+    "RequestValidationError",
+    "ServerError",
+    "error_from_response",
+    "redact",
+]
+
+_SNIPPET_CHARS = 300
+
+
+class OfferLibraryError(Exception):
+    """Base class: something the Offer Library (or IMS, or the network) refused or broke."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        detail: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.error_code = error_code
+        self.detail = detail
+        self.request_id = request_id
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __repr__(self) -> str:
+        parts = [repr(self.message)]
+        for name in ("status", "error_code", "request_id"):
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __reduce__(self):
+        # Keep the attributes when Airflow pickles the exception (keyword-only __init__).
+        return _rebuild, (type(self), self.message, dict(self.__dict__))
+
+
+def _rebuild(cls: type[OfferLibraryError], message: str, state: dict[str, Any]):
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
+
+
+class AuthenticationError(OfferLibraryError):
+    """IMS refused the credentials, or the API refused the token even after one renewal."""
+
+
+class PermissionDeniedError(OfferLibraryError):
+    """HTTP 403: the credential's product profile or AEP role does not allow this."""
+
+
+class NotFoundError(OfferLibraryError):
+    """HTTP 404: no such object in this sandbox."""
+
+
+class ConflictError(OfferLibraryError):
+    """HTTP 409/412, or several objects share a name that must identify exactly one."""
+
+    def __init__(self, message: str, *, conflicting_ids: Iterable[str] = (), **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.conflicting_ids = list(conflicting_ids)
+
+
+class RequestValidationError(OfferLibraryError):
+    """HTTP 400/422: the server rejected the request body or parameters."""
+
+
+class RateLimitedError(OfferLibraryError):
+    """HTTP 429; `retry_after` (seconds) is what the server asked us to wait, if it said."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+
+class ServerError(OfferLibraryError):
+    """HTTP 5xx."""
+
+
+class ConnectionFailedError(OfferLibraryError):
+    """The network failed (after retries) before a response arrived."""
+
+
+class OutcomeUnknownError(OfferLibraryError):
+    """A non-idempotent request (POST/PATCH) may have reached the server, so it was not re-sent.
+
+    The caller must look at the server's state (e.g. find the offer by name) to learn whether
+    the write happened.
+    """
+
+
+class InvalidInputError(OfferLibraryError, ValueError):
+    """Bad input, caught before any request was sent; `field` names the culprit."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}", detail=problem)
+        self.field = field
+
+
+TRANSIENT_ERRORS: tuple[type[OfferLibraryError], ...] = (
+    RateLimitedError,
+    ServerError,
+    ConnectionFailedError,
+)
+
+
+def redact(text: str, secrets: Iterable[str | None]) -> str:
+    """Replace every known secret (token, client secret) in `text` with `***`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def _class_for_status(status: int) -> type[OfferLibraryError]:
+    if status == 401:
+        return AuthenticationError
+    if status == 403:
+        return PermissionDeniedError
+    if status == 404:
+        return NotFoundError
+    if status in (409, 412):
+        return ConflictError
+    if status in (400, 422):
+        return RequestValidationError
+    if status == 429:
+        return RateLimitedError
+    if status >= 500:
+        return ServerError
+    return OfferLibraryError
+
+
+def _text_snippet(body: bytes, content_type: str) -> str:
+    text = body.decode("utf-8", errors="replace")
+    title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
+    if title and title.group(1).strip():
+        text = title.group(1)
+    else:
+        text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.IGNORECASE | re.DOTALL)
+        text = re.sub(r"<[^>]+>", " ", text)
+    text = " ".join(text.split())
+    if len(text) > _SNIPPET_CHARS:
+        text = text[:_SNIPPET_CHARS] + "..."
+    kind = content_type.split(";")[0].strip() or "no content type"
+    return f"non-JSON response ({kind})" + (f": {text}" if text else "")
+
+
+def _parse_body(body: bytes, content_type: str) -> tuple[str | None, str]:
+    """(code, detail) from any of Adobe's error shapes, or a snippet of a non-JSON body."""
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        if not body:
+            return None, "empty response body"
+        if isinstance(data, list | str | int | float):
+            return None, _text_snippet(json.dumps(data).encode(), "application/json")
+        return None, _text_snippet(body, content_type)
+    if "error_code" in data:  # adobe.io gateway
+        return str(data["error_code"]), str(data.get("message") or "")
+    if "error" in data and isinstance(data["error"], str):  # IMS (OAuth)
+        return data["error"], str(data.get("error_description") or data["error"])
+    if "type" in data or "title" in data:  # RFC 7807 problem
+        detail = data.get("detail") or data.get("title") or ""
+        title = data.get("title")
+        if title and detail and title != detail:
+            detail = f"{title}: {detail}"
+        return (str(data["type"]) if data.get("type") else None), str(detail)
+    if isinstance(data.get("errors"), list) and data["errors"]:  # Reactor-style list
+        first = data["errors"][0] if isinstance(data["errors"][0], dict) else {}
+        return (
+            str(first.get("code")) if first.get("code") else None,
+            str(first.get("detail") or first.get("title") or first),
+        )
+    for key in ("errorMessage", "message", "detail"):
+        if data.get(key):
+            code = data.get("code") or data.get("errorCode")
+            return (str(code) if code else None), str(data[key])
+    return None, _text_snippet(json.dumps(data).encode(), "application/json")
+
+
+def error_from_response(
+    *,
+    status: int,
+    body: bytes,
+    content_type: str,
+    method: str,
+    path: str,
+    request_id: str | None,
+    sandbox: str | None = None,
+    retry_after: float | None = None,
+    secrets: Iterable[str | None] = (),
+    error_class: type[OfferLibraryError] | None = None,
+    note: str | None = None,
+) -> OfferLibraryError:
+    """Build the typed error for a non-2xx response (gateway, problem, IMS or non-JSON body)."""
+    secrets = list(secrets)
+    code, detail = _parse_body(body, content_type)
+    detail = redact(detail, secrets) or f"HTTP {status}"
+    where = f"{method} {path}" + (f" (sandbox {sandbox!r})" if sandbox else "")
+    message = f"{where} failed with HTTP {status}"
+    if code:
+        message += f" [{code}]"
+    message += f": {detail}"
+    if note:
+        message += f"; {note}"
+    if request_id:
+        message += f" (x-request-id {request_id})"
+    cls = error_class or _class_for_status(status)
+    kwargs: dict[str, Any] = {
+        "status": status,
+        "error_code": code,
+        "detail": detail,
+        "request_id": request_id,
+    }
+    if cls is RateLimitedError:
+        kwargs["retry_after"] = retry_after
+    return cls(redact(message, secrets), **kwargs)

@@ -1,0 +1,432 @@
+"""pydantic v2 models of the Offer Library's documented bodies (offer-library-api.md 3-11, 16.1).
+
+Attribute names are Adobe's own JSON names (`deliveryURL`, `selectionConstraint`, `createdDate`),
+so a model reads like the documentation. Read models accept fields Adobe may add later; input
+(what we send) is validated strictly by `parse_input`, which also rejects unknown field names,
+so a typo such as `deliveryUrl` fails before any request instead of being silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    ValidationInfo,
+    model_serializer,
+    model_validator,
+)
+
+from airflow_provider_offers.api.errors import InvalidInputError
+
+__all__ = [
+    "Component",
+    "DecisionOption",
+    "DecisionRef",
+    "DecisionResponse",
+    "FallbackOffer",
+    "ListPage",
+    "OfferCollection",
+    "OfferDecision",
+    "OfferRule",
+    "PatchOperation",
+    "PersonalizedOffer",
+    "Placement",
+    "Proposition",
+    "Receipt",
+    "Representation",
+    "Tag",
+    "parse_input",
+    "parse_operations",
+]
+
+
+def _iso_millis(value: datetime) -> str:
+    return value.isoformat(timespec="milliseconds")
+
+
+# Adobe writes "2022-06-10T00:30:00.000+00:00"; a naive datetime is ambiguous, so refused.
+AdobeDateTime = Annotated[AwareDatetime, PlainSerializer(_iso_millis, when_used="json")]
+
+
+class AdobeModel(BaseModel):
+    """Base: Adobe's names; unknown fields kept on read and refused on input (`parse_input`)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    _strict_input: ClassVar[bool] = True  # False where Adobe documents the object only loosely
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reject_unknown_input(cls, data: Any, info: ValidationInfo) -> Any:
+        strict = info.context and info.context.get("input") and cls._strict_input
+        if strict and isinstance(data, Mapping):
+            known = set(cls.model_fields)
+            known |= {f.alias for f in cls.model_fields.values() if f.alias}
+            unknown = [key for key in data if key not in known]
+            if unknown:
+                names = ", ".join(repr(key) for key in unknown)
+                raise ValueError(f"unknown field(s) {names}; expected some of {sorted(known)}")
+        return data
+
+
+class Component(AdobeModel):
+    """One content part of a representation (image link, HTML, text, JSON)."""
+
+    type: str | None = None
+    format: str | None = None
+    language: list[str] | None = None
+    content: str | None = None
+    deliveryURL: str | None = None
+    linkURL: str | None = None
+
+    @model_validator(mode="after")
+    def _has_content(self) -> Component:
+        if self.content is None and self.deliveryURL is None:
+            raise ValueError("a component needs `content` or `deliveryURL`")
+        return self
+
+
+class Representation(AdobeModel):
+    """How an offer looks in one placement."""
+
+    channel: str = Field(min_length=1)
+    placement: str = Field(min_length=1)
+    components: list[Component] = Field(min_length=1)
+    labels: list[str] | None = None
+
+
+class SelectionConstraint(AdobeModel):
+    """Validity window and eligibility (only loosely documented: other keys pass through)."""
+
+    _strict_input = False
+    startDate: AdobeDateTime | None = None
+    endDate: AdobeDateTime | None = None
+    profileConstraintType: str | None = None
+    eligibilityRule: str | None = None
+    segmentIdentities: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _window(self) -> SelectionConstraint:
+        if self.startDate and self.endDate and self.endDate <= self.startDate:
+            raise ValueError("endDate must be after startDate")
+        return self
+
+
+class Rank(AdobeModel):
+    _strict_input = False
+    priority: int | None = Field(default=None, ge=0)
+
+
+# What the server assigns; never sent back on create.
+SERVER_FIELDS = frozenset(
+    {
+        "id",
+        "etag",
+        "created",
+        "modified",
+        "schemas",
+        "createdBy",
+        "lastModifiedBy",
+        "sandboxId",
+        "createdByClientId",
+        "lastModifiedByClientId",
+    }
+)
+
+
+class _Entity(AdobeModel):
+    """Fields every Offer Library object has: a name, and what the server stamps on it."""
+
+    name: str = Field(min_length=1)
+    description: str | None = None
+    id: str | None = None
+    etag: int | None = None
+    created: AdobeDateTime | None = None
+    modified: AdobeDateTime | None = None
+    schemas: list[str] | None = None
+    createdBy: str | None = None
+    lastModifiedBy: str | None = None
+    sandboxId: str | None = None
+    createdByClientId: str | None = None
+    lastModifiedByClientId: str | None = None
+
+    def to_body(self) -> dict[str, Any]:
+        """The JSON body for a create call: Adobe's spelling, no server-assigned fields."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=SERVER_FIELDS)
+
+
+class _Offer(_Entity):
+    status: Literal["draft", "approved", "archived"] | None = None
+    representations: list[Representation] | None = None
+    selectionConstraint: SelectionConstraint | None = None
+    rank: Rank | None = None
+    tags: list[str] | None = None
+    characteristics: dict[str, str] | None = None
+    labels: list[str] | None = None
+    cappingConstraint: dict[str, Any] | None = None
+    frequencyCappingConstraints: list[dict[str, Any]] | None = None
+
+    @model_validator(mode="after")
+    def _one_representation_per_placement(self) -> _Offer:
+        placements = [r.placement for r in self.representations or ()]
+        repeated = sorted({p for p in placements if placements.count(p) > 1})
+        if repeated:
+            raise ValueError(f"two representations use the same placement: {repeated}")
+        return self
+
+
+class FallbackOffer(_Offer):
+    """Served when no personalized offer qualifies (`/offers?offer-type=fallback`)."""
+
+
+class PersonalizedOffer(_Offer):
+    """An offer with eligibility and capping (`/offers?offer-type=personalized`)."""
+
+
+class Placement(_Entity):
+    """A slot (channel + content type) offers are shown in (`/placements`)."""
+
+    componentType: str | None = None
+    channel: str | None = None
+    itemCount: int | None = Field(default=None, ge=1)
+    allowDuplicatePlacements: bool | None = None
+    returnContent: bool | None = None
+    returnMetaData: dict[str, bool] | None = None
+    contentTypes: list[str] | None = None
+
+
+class Tag(_Entity):
+    """A collection qualifier (`/tags`)."""
+
+
+class RuleCondition(AdobeModel):
+    _strict_input = False
+    type: str | None = None
+    format: str | None = None
+    value: str | None = None
+
+
+class OfferRule(_Entity):
+    """A decision (eligibility) rule in PQL (`/offer-rules`)."""
+
+    condition: RuleCondition | None = None
+    definedOn: dict[str, Any] | None = None
+    exdRule: bool | None = None
+
+
+class OfferCollection(_Entity):
+    """Offers picked by tag or listed by id (`/offer-collections`)."""
+
+    filterType: str | None = None
+    ids: list[str] | None = None
+    labels: list[str] | None = None
+
+
+class DecisionCriterion(AdobeModel):
+    _strict_input = False
+    placements: list[str] | None = None
+    rank: dict[str, Any] | None = None
+    profileConstraint: dict[str, Any] | None = None
+    optionSelection: dict[str, Any] | None = None
+
+
+class OfferDecision(_Entity):
+    """A decision (formerly "activity"): criteria per placement plus a fallback offer."""
+
+    status: str | None = None
+    startDate: AdobeDateTime | None = None
+    endDate: AdobeDateTime | None = None
+    fallback: str | None = None
+    criteria: list[DecisionCriterion] | None = None
+
+
+class Receipt(AdobeModel):
+    """What create and update answer: the id and new etag, not the entity."""
+
+    etag: int
+    id: str
+    sandboxId: str | None = None
+    createdDate: AdobeDateTime | None = None
+    lastModifiedDate: AdobeDateTime | None = None
+    createdBy: str | None = None
+    lastModifiedBy: str | None = None
+    createdByClientId: str | None = None
+    lastModifiedByClientId: str | None = None
+    datasetId: str | None = None
+
+
+class Link(AdobeModel):
+    href: str
+    type: str | None = None
+
+
+class Links(AdobeModel):
+    self_: Link | None = Field(default=None, alias="self")
+    next: Link | None = None
+    prev: Link | None = None
+
+
+EntityT = TypeVar("EntityT", bound=_Entity)
+
+
+class ListPage(AdobeModel, Generic[EntityT]):
+    """One page of a list; `links.next.href` (relative to the DPS base) leads to the next."""
+
+    results: list[EntityT] = Field(default_factory=list)
+    count: int | None = None
+    total: int | None = None
+    links: Links | None = Field(default=None, alias="_links")
+
+    @property
+    def next_href(self) -> str | None:
+        return self.links.next.href if self.links and self.links.next else None
+
+
+# RFC 6901: "" or a sequence of "/"-prefixed tokens where "~" only appears as "~0" or "~1".
+_JSON_POINTER = re.compile(r"^(/([^~/]|~[01])*)*$")
+_NEEDS_VALUE = frozenset({"add", "replace", "test"})
+_NEEDS_FROM = frozenset({"move", "copy"})
+
+
+class PatchOperation(AdobeModel):
+    """One RFC 6902 JSON Patch operation; dumps only the members its `op` defines."""
+
+    op: Literal["add", "remove", "replace", "move", "copy", "test"]
+    path: str
+    value: Any = None
+    from_: str | None = Field(default=None, alias="from")
+
+    @model_validator(mode="after")
+    def _rfc6902(self) -> PatchOperation:
+        if not _JSON_POINTER.match(self.path):
+            raise ValueError(f"path {self.path!r} is not a JSON Pointer (e.g. '/name')")
+        if self.op in _NEEDS_VALUE and "value" not in self.model_fields_set:
+            raise ValueError(f"op {self.op!r} needs a `value`")
+        if self.op in _NEEDS_FROM:
+            if self.from_ is None:
+                raise ValueError(f"op {self.op!r} needs `from`")
+            if not _JSON_POINTER.match(self.from_):
+                raise ValueError(f"from {self.from_!r} is not a JSON Pointer")
+            if self.op == "move" and self.path.startswith(self.from_ + "/"):
+                raise ValueError("cannot move a value into one of its own children")
+        return self
+
+    @model_serializer
+    def _members(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"op": self.op, "path": self.path}
+        if self.op in _NEEDS_VALUE:
+            body["value"] = self.value
+        if self.op in _NEEDS_FROM:
+            body["from"] = self.from_
+        return body
+
+
+# -- hub Decisioning API (offer-library-api.md 16.1) ------------------------------------------
+
+
+class XdmModel(BaseModel):
+    """Decisioning bodies use `xdm:`/`repo:`/`dc:` prefixed keys; attributes drop the prefix."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+
+class DecisionRef(XdmModel):
+    id: str = Field(alias="xdm:id")
+    etag: int | str | None = Field(default=None, alias="repo:etag")
+    name: str | None = Field(default=None, alias="xdm:name")
+
+
+class DecisionOption(DecisionRef):
+    """An offer served for a placement (a personalized option or the fallback)."""
+
+    type: str | None = Field(default=None, alias="@type")
+    content: str | None = Field(default=None, alias="xdm:content")
+    deliveryURL: str | None = Field(default=None, alias="xdm:deliveryURL")
+    format: str | None = Field(default=None, alias="dc:format")
+    language: list[str] | str | None = Field(default=None, alias="dc:language")
+    score: float | None = Field(default=None, alias="xdm:score")
+    characteristics: dict[str, Any] | None = Field(default=None, alias="xdm:characteristics")
+
+
+class Proposition(XdmModel):
+    """The answer for one (decision, placement): ranked options, or else the fallback."""
+
+    activity: DecisionRef = Field(alias="xdm:activity")
+    placement: DecisionRef = Field(alias="xdm:placement")
+    options: list[DecisionOption] = Field(default_factory=list, alias="xdm:options")
+    fallback: DecisionOption | None = Field(default=None, alias="xdm:fallback")
+
+    @property
+    def is_fallback(self) -> bool:
+        return not self.options and self.fallback is not None
+
+    @property
+    def served(self) -> list[DecisionOption]:
+        """What the profile gets: the options, or the fallback when none qualified."""
+        return list(self.options) or ([self.fallback] if self.fallback else [])
+
+
+class DecisionResponse(XdmModel):
+    propositionId: str | None = Field(default=None, alias="xdm:propositionId")
+    propositions: list[Proposition] = Field(default_factory=list, alias="xdm:propositions")
+    createDate: int | None = Field(default=None, alias="ode:createDate")  # epoch milliseconds
+
+    def to_json(self) -> dict[str, Any]:
+        """Adobe's XDM JSON again (for XCom)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+# -- validating what callers give us ----------------------------------------------------------
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+def _location(prefix: str, loc: Iterable[int | str]) -> str:
+    text = prefix
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return text
+
+
+def _invalid(prefix: str, error: ValidationError) -> InvalidInputError:
+    problems = [
+        (_location(prefix, e["loc"]), e["msg"].removeprefix("Value error, "))
+        for e in error.errors()
+    ]
+    (field, first), rest = problems[0], problems[1:]
+    if rest:
+        first += " (also: " + "; ".join(f"{where}: {msg}" for where, msg in rest) + ")"
+    return InvalidInputError(field, first)
+
+
+def parse_input(model: type[ModelT], data: Any, what: str) -> ModelT:
+    """Validate a dict or model given by a caller; InvalidInputError names the bad field."""
+    if isinstance(data, BaseModel):
+        data = data.model_dump(by_alias=True, exclude_none=True)
+    if not isinstance(data, Mapping):
+        raise InvalidInputError(what, f"expected a dict or {model.__name__}, got {type(data)!r}")
+    try:
+        return model.model_validate(data, context={"input": True})
+    except ValidationError as error:
+        raise _invalid(what, error) from None
+
+
+def parse_operations(operations: Any) -> list[PatchOperation]:
+    """A non-empty JSON Patch array, each operation validated per RFC 6902."""
+    if isinstance(operations, PatchOperation | Mapping) or not isinstance(operations, Iterable):
+        raise InvalidInputError("operations", "expected a list of JSON Patch operations")
+    operations = list(operations)
+    if not operations:
+        raise InvalidInputError("operations", "at least one operation is required")
+    return [
+        parse_input(PatchOperation, op, f"operations[{index}]")
+        for index, op in enumerate(operations)
+    ]
