@@ -306,13 +306,13 @@ class OfferLibraryBackend:
 
     def _tick(self, store: SandboxStore) -> datetime:
         moment = self.config.clock()
+        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         if (
             self.config.strictly_increasing_timestamps
             and store.last_moment is not None
             and moment <= store.last_moment
         ):
             moment = store.last_moment + timedelta(milliseconds=1)
-        moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
         store.last_moment = moment
         return moment
 
