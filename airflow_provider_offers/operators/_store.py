@@ -1,0 +1,105 @@
+"""Glue between the offer operators and `api.reconcile`: the hook as an `OfferStore`, Airflow's
+task state store as a `Journal`, and input validation with the client's models.
+
+Imported only from inside `execute` (it pulls in pydantic and the client).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+from pydantic import BaseModel
+
+from airflow_provider_offers.api import models
+from airflow_provider_offers.api.errors import InvalidInputError
+
+JsonDict = dict[str, Any]
+
+
+def _json(value: Any) -> JsonDict:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    return dict(value)
+
+
+class HookOfferStore:
+    """`api.reconcile.OfferStore` over `OfferLibraryHook`, for one offer type."""
+
+    def __init__(self, hook: Any, offer_type: str) -> None:
+        self.hook = hook
+        self.offer_type = offer_type
+
+    def find_by_name(self, name: str) -> JsonDict | None:
+        found = self.hook.find_offer_by_name(name, offer_type=self.offer_type)
+        return None if found is None else _json(found)
+
+    def get(self, offer_id: str) -> JsonDict:
+        return _json(self.hook.get_offer(offer_id, offer_type=self.offer_type))
+
+    def create(self, offer: JsonDict) -> JsonDict:
+        return _json(self.hook.create_offer(offer, offer_type=self.offer_type))
+
+    def patch(self, offer_id: str, operations: list[JsonDict]) -> JsonDict:
+        return _json(self.hook.patch_offer(offer_id, operations, offer_type=self.offer_type))
+
+
+class TaskStateJournal:
+    """`api.reconcile.Journal` in Airflow's task state store (shared by a task's retries)."""
+
+    def __init__(self, task_state_store: Any, key: str) -> None:
+        self.store = task_state_store
+        self.key = key
+
+    def get(self) -> JsonDict | None:
+        value = self.store.get(self.key)
+        return value if isinstance(value, dict) else None
+
+    def set(self, value: JsonDict) -> None:
+        self.store.set(self.key, value)
+
+
+def _invalid(exc: InvalidInputError) -> AirflowFailException:
+    return AirflowFailException(f"invalid input, nothing was sent: {exc}")
+
+
+def validate_offer(offer: Any, offer_type: str) -> JsonDict:
+    """The offer as the JSON body we send: validated, Adobe's spelling, no server fields."""
+    model = models.FallbackOffer if offer_type == "fallback" else models.PersonalizedOffer
+    try:
+        return models.parse_input(model, offer, "offer").to_body()
+    except InvalidInputError as exc:
+        raise _invalid(exc) from None
+
+
+def validate_operations(operations: Any) -> list[JsonDict]:
+    """RFC 6902 operations as plain JSON, validated with the client's `PatchOperation`."""
+    try:
+        return [_json(op) for op in models.parse_operations(operations)]
+    except InvalidInputError as exc:
+        raise _invalid(exc) from None
+
+
+def validate_offer_id(offer_id: Any) -> str:
+    if not isinstance(offer_id, str) or not offer_id.strip():
+        raise AirflowFailException(
+            "invalid input, nothing was sent: offer_id: must be a non-empty string, "
+            f"got {offer_id!r}"
+        )
+    return offer_id.strip()
+
+
+def validate_expected_etag(expected_etag: Any) -> int | None:
+    """None, or a non-negative integer (templated values arrive as strings)."""
+    if expected_etag is None or expected_etag == "":
+        return None
+    try:
+        value = int(str(expected_etag).strip())
+    except ValueError:
+        value = -1
+    if isinstance(expected_etag, bool) or value < 0:
+        raise AirflowFailException(
+            "invalid input, nothing was sent: expected_etag: must be a non-negative integer "
+            f"(Adobe's etags are integers), got {expected_etag!r}"
+        )
+    return value
