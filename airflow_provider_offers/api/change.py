@@ -66,6 +66,17 @@ def parse_modified(value: Any, field: str = "since_modified") -> datetime | None
     return parsed
 
 
+def offer_snapshot(offer: Any) -> dict[str, Any]:
+    """The offer's ``id``, ``etag`` and ``modified`` (ISO-8601 to the millisecond, as Adobe
+    writes it) as JSON values: what the sensor and trigger keep, compare and return."""
+    modified = offer.modified
+    return {
+        "id": offer.id,
+        "etag": offer.etag,
+        "modified": modified.isoformat(timespec="milliseconds") if modified else None,
+    }
+
+
 def has_offer_changed(
     etag: Any,
     modified: Any,

@@ -102,7 +102,7 @@ class OfferChangeSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_provider_offers.api.change import has_offer_changed
+        from airflow_provider_offers.api.change import has_offer_changed, offer_snapshot
         from airflow_provider_offers.api.errors import TRANSIENT_ERRORS, NotFoundError
 
         try:
@@ -112,43 +112,38 @@ class OfferChangeSensor(BaseSensorOperator):
         except TRANSIENT_ERRORS as error:
             self.log.warning("Could not read offer %s (%s); will try again.", self.offer_id, error)
             return PokeReturnValue(is_done=False)
-        observed = {"etag": offer.etag, "modified": offer.modified.isoformat()}
+        seen = offer_snapshot(offer)
         if self._baseline is None:
             self._baseline = {
-                "previous_etag": offer.etag,
-                "since_etag": offer.etag,
-                "since_modified": observed["modified"],
+                "previous_etag": seen["etag"],
+                "since_etag": seen["etag"],
+                "since_modified": seen["modified"],
             }
             self._save_baseline(context)
             self.log.info(
                 "Offer %s: baseline etag %s, modified %s; waiting for a change.",
                 self.offer_id,
-                offer.etag,
-                observed["modified"],
+                seen["etag"],
+                seen["modified"],
             )
             return PokeReturnValue(is_done=False)
         changed = has_offer_changed(
-            offer.etag,
-            offer.modified,
+            seen["etag"],
+            seen["modified"],
             since_etag=self._baseline["since_etag"],
             since_modified=self._baseline["since_modified"],
         )
         if not changed:
-            self.log.info("Offer %s unchanged (etag %s).", self.offer_id, offer.etag)
+            self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
             return PokeReturnValue(is_done=False)
         self.log.info(
             "Offer %s changed: etag %s -> %s.",
             self.offer_id,
             self._baseline["previous_etag"],
-            offer.etag,
+            seen["etag"],
         )
         return PokeReturnValue(
-            is_done=True,
-            xcom_value={
-                "id": offer.id,
-                "previous_etag": self._baseline["previous_etag"],
-                **observed,
-            },
+            is_done=True, xcom_value={**seen, "previous_etag": self._baseline["previous_etag"]}
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:

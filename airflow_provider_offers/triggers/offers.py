@@ -65,7 +65,11 @@ class OfferChangeTrigger(BaseTrigger):
         yield TriggerEvent({"offer_id": self.offer_id, **event})
 
     async def _wait(self) -> dict[str, Any]:
-        from airflow_provider_offers.api.change import has_offer_changed, parse_modified
+        from airflow_provider_offers.api.change import (
+            has_offer_changed,
+            offer_snapshot,
+            parse_modified,
+        )
         from airflow_provider_offers.api.errors import (
             TRANSIENT_ERRORS,
             NotFoundError,
@@ -97,25 +101,20 @@ class OfferChangeTrigger(BaseTrigger):
             except OfferLibraryError as error:
                 return {"status": "error", "message": f"Reading offer {self.offer_id}: {error}"}
             else:
+                seen = offer_snapshot(offer)
                 if since_etag is None and since_modified is None:
-                    since_etag = previous_etag = offer.etag
-                    since_modified = offer.modified.isoformat()
-                    self.log.info("Offer %s: baseline etag %s.", self.offer_id, offer.etag)
+                    since_etag = previous_etag = seen["etag"]
+                    since_modified = seen["modified"]
+                    self.log.info("Offer %s: baseline etag %s.", self.offer_id, seen["etag"])
                 elif has_offer_changed(
-                    offer.etag,
-                    offer.modified,
+                    seen["etag"],
+                    seen["modified"],
                     since_etag=since_etag,
                     since_modified=since_modified,
                 ):
-                    return {
-                        "status": "changed",
-                        "id": offer.id,
-                        "etag": offer.etag,
-                        "modified": offer.modified.isoformat(),
-                        "previous_etag": previous_etag,
-                    }
+                    return {"status": "changed", **seen, "previous_etag": previous_etag}
                 else:
-                    self.log.info("Offer %s unchanged (etag %s).", self.offer_id, offer.etag)
+                    self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
             if deadline is not None and datetime.now(timezone.utc) >= deadline:
                 return {
                     "status": "timeout",

@@ -6,7 +6,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_provider_offers.api.change import has_offer_changed, parse_etag, parse_modified
+from airflow_provider_offers.api.change import (
+    has_offer_changed,
+    offer_snapshot,
+    parse_etag,
+    parse_modified,
+)
 from airflow_provider_offers.api.errors import InvalidInputError
 
 T0 = "2026-11-27T12:00:00.000Z"
@@ -81,4 +86,29 @@ def test_parsers_normalise_what_templates_render():
     assert parse_modified("2026-11-27T12:00:00Z") == datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
     assert parse_modified("2026-11-27T14:00:00.011+02:00") == datetime(
         2026, 11, 27, 12, 0, 0, 11000, tzinfo=UTC
+    )
+
+
+def test_snapshot_of_an_offer_as_adobe_returns_it():
+    from airflow_provider_offers.api.models import FallbackOffer
+
+    offer = FallbackOffer.model_validate(
+        {
+            "id": "fallbackOffer1234",
+            "name": "Fallback",
+            "etag": 2,
+            "created": "2023-06-08T14:04:41.011+00:00",
+            "modified": "2023-06-08T16:04:41.5+02:00",
+        }
+    )
+    snapshot = offer_snapshot(offer)
+
+    assert snapshot == {
+        "id": "fallbackOffer1234",
+        "etag": 2,
+        "modified": "2023-06-08T16:04:41.500+02:00",
+    }
+    assert has_offer_changed(snapshot["etag"], snapshot["modified"], since_modified=T0) is False
+    assert has_offer_changed(
+        snapshot["etag"], snapshot["modified"], since_modified="2023-06-08T14:04:41.499Z"
     )
