@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import copy
+import inspect
 import logging
 import threading
 import time
@@ -347,9 +348,13 @@ class ImsTokenSource:
 
 
 class ImsAuth(httpx.Auth):
-    """httpx auth flow: bearer token from an `ImsTokenSource`; one renewal and replay on 401."""
+    """httpx auth flow: bearer token from an `ImsTokenSource`; one renewal and replay on 401.
 
-    def __init__(self, source: ImsTokenSource, on_token: Callable[[str], None] | None = None):
+    `on_token` is called with every token this auth has not used before (the Airflow hook
+    masks it); in the async flow it may be a coroutine function.
+    """
+
+    def __init__(self, source: ImsTokenSource, on_token: Callable[[str], Any] | None = None):
         self.source = source
         self._on_token = on_token
         self._last_seen: str | None = None
@@ -357,12 +362,13 @@ class ImsAuth(httpx.Auth):
     def __repr__(self) -> str:
         return f"ImsAuth({self.source!r})"
 
-    def _apply(self, request: httpx.Request, token: str) -> None:
-        if token != self._last_seen:
-            self._last_seen = token
-            if self._on_token is not None:
-                self._on_token(token)
+    def _apply(self, request: httpx.Request, token: str) -> Any:
+        """Set the header; returns what `on_token` returned for a token not seen before."""
         request.headers["Authorization"] = f"Bearer {token}"
+        if token == self._last_seen or self._on_token is None:
+            return None
+        self._last_seen = token
+        return self._on_token(token)
 
     def _log_replay(self, request: httpx.Request) -> None:
         log.info(
@@ -384,12 +390,17 @@ class ImsAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         token = await self.source.atoken()
-        self._apply(request, token)
+        await _settle_callback(self._apply(request, token))
         response = yield request
         if response.status_code == 401:
             self._log_replay(request)
-            self._apply(request, await self.source.atoken(stale=token))
+            await _settle_callback(self._apply(request, await self.source.atoken(stale=token)))
             yield request
+
+
+async def _settle_callback(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
 
 
 def reset_token_cache() -> None:

@@ -351,7 +351,7 @@ class _ClientCore:
         self,
         config: ClientConfig,
         retry: RetryPolicy | None,
-        on_token: Callable[[str], None] | None,
+        on_token: Callable[[str], Any] | None,
     ) -> None:
         self.config = config
         self.retry = retry or RetryPolicy()
@@ -616,9 +616,9 @@ class _Client:
         *,
         retry: RetryPolicy | None = None,
         transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
-        on_token: Callable[[str], None] | None = None,
+        on_token: Callable[[str], Any] | None = None,
     ) -> None:
-        """`on_token` is called with each new access token (the hook masks it in logs)."""
+        """`on_token` gets each new access token (the hook masks it); async: may be async."""
         self._core = _ClientCore(config, retry, on_token)
         self._http = self._http_class(transport=transport, **self._core.http_options())
 

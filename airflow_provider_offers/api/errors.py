@@ -188,8 +188,8 @@ def _parse_body(body: bytes, content_type: str) -> tuple[str | None, str]:
     if not isinstance(data, dict):
         if not body:
             return None, "empty response body"
-        if isinstance(data, list | str | int | float):
-            return None, _text_snippet(json.dumps(data).encode(), "application/json")
+        if isinstance(data, str):  # a JSON string: show its text
+            return None, _text_snippet(data.encode(), content_type)
         return None, _text_snippet(body, content_type)
     if "error_code" in data:  # adobe.io gateway
         return str(data["error_code"]), str(data.get("message") or "")

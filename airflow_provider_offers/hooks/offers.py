@@ -143,8 +143,6 @@ class OfferLibraryHook(BaseHook):
         )
 
     def _config(self, conn: Connection) -> ClientConfig:
-        from airflow.sdk.log import mask_secret
-
         from airflow_provider_offers.api.client import ClientConfig
 
         extras = conn.extra_dejson or {}
@@ -156,8 +154,6 @@ class OfferLibraryHook(BaseHook):
         org_id = _extra(extras, "org_id")
         if not org_id:
             raise self._missing("org_id", "IMS Org ID", "the extra field org_id")
-        for secret in secrets:
-            mask_secret(secret)
         return ClientConfig(
             client_id=conn.login,
             client_secrets=tuple(secrets),
@@ -174,11 +170,22 @@ class OfferLibraryHook(BaseHook):
     @cached_property
     def config(self) -> ClientConfig:
         """The client settings from the connection (secrets hidden from repr)."""
-        return self._config(self.connection)
+        from airflow.sdk.log import mask_secret
+
+        config = self._config(self.connection)
+        for secret in config.client_secrets:  # also those from the `client_secrets` extra
+            mask_secret(secret)
+        return config
 
     async def aconfig(self) -> ClientConfig:
+        """`config`, resolved without blocking the event loop (triggers)."""
+        from airflow.sdk.log import amask_secret
+
         if "config" not in self.__dict__:
-            self.__dict__["config"] = self._config(await self.aconnection())
+            config = self._config(await self.aconnection())
+            for secret in config.client_secrets:
+                await amask_secret(secret)
+            self.__dict__["config"] = config
         return self.__dict__["config"]
 
     @property
@@ -202,12 +209,12 @@ class OfferLibraryHook(BaseHook):
 
     async def aget_conn(self) -> AsyncOfferLibraryClient:
         """A new async client; use `async with` (its pool belongs to the running loop)."""
-        from airflow.sdk.log import mask_secret
+        from airflow.sdk.log import amask_secret
 
         from airflow_provider_offers.api.client import AsyncOfferLibraryClient
 
         return AsyncOfferLibraryClient(
-            await self.aconfig(), retry=self.retry_policy, on_token=mask_secret
+            await self.aconfig(), retry=self.retry_policy, on_token=amask_secret
         )
 
     async def _arun(self, call: Callable[[AsyncOfferLibraryClient], Awaitable[T]]) -> T:
