@@ -227,24 +227,22 @@ class OfferLibraryBackend:
                         f"{name} must be sent in the form body, not in the query string",
                     )
         params = {k: v[-1] for k, v in {**query, **form}.items() if v}
-        grant = params.get("grant_type")
-        if not grant:
-            raise oauth_error(400, "invalid_request", "missing grant_type parameter")
+
+        def required(name: str) -> str:
+            if not params.get(name):
+                raise oauth_error(400, "invalid_request", f"missing {name} parameter")
+            return params[name]
+
+        grant = required("grant_type")
         if grant != "client_credentials":
             raise oauth_error(400, "unsupported_grant_type", f"unsupported grant_type {grant!r}")
-        client_id = params.get("client_id")
-        if not client_id:
-            raise oauth_error(400, "invalid_request", "missing client_id parameter")
+        client_id = required("client_id")
         if client_id != config.client_id:
             raise oauth_error(400, "invalid_client", "invalid client_id parameter")
-        secret = params.get("client_secret")
-        if not secret:
-            raise oauth_error(400, "invalid_request", "missing client_secret parameter")
+        secret = required("client_secret")
         if not any(secrets.compare_digest(secret, s) for s in config.client_secrets):
             raise oauth_error(400, "invalid_client", "invalid client_secret parameter")
-        scope = params.get("scope")
-        if not scope:
-            raise oauth_error(400, "invalid_request", "missing scope parameter")
+        scope = required("scope")
         requested = [s.strip() for s in scope.split(",")]
         unknown = [s for s in requested if s not in config.allowed_scopes]
         if unknown or not all(requested):

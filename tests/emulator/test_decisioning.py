@@ -37,16 +37,19 @@ def world(api, adobe_examples):
     decision_body = adobe_examples.decision(fallback, [placement], collection)
     decision = api.create("offer-decisions", decision_body)["id"]
 
-    def offer(name: str, priority: int, **changes) -> str:
-        body = {
-            "status": "approved",
-            "tags": [tag],
-            "selectionConstraint": {**OPEN, "profileConstraintType": "none"},
-            "rank": {"priority": priority},
-            "name": name,
-            **changes,
-        }
-        return api.personalized_offer(placement, **body)
+    def offer(name: str, priority: int, placements=(placement,), **changes) -> str:
+        body = adobe_examples.personalized_offer(placements[0])
+        rep = body["representations"][0]
+        body["representations"] = [{**rep, "placement": p} for p in placements]
+        body.update(
+            status="approved",
+            tags=[tag],
+            selectionConstraint={**OPEN, "profileConstraintType": "none"},
+            rank={"priority": priority},
+            name=name,
+        )
+        body.update(changes)
+        return api.create("offers", body, **{"offer-type": "personalized"})["id"]
 
     return {
         "placement": placement,
@@ -154,14 +157,7 @@ def test_ineligible_offers_fall_back(api, adobe_examples, world, changes):
 
 
 def test_offer_without_a_representation_for_the_placement_is_skipped(api, adobe_examples, world):
-    other = api.placement(name="elsewhere")
-    body = {
-        **adobe_examples.personalized_offer(other),
-        "status": "approved",
-        "tags": [world["tag"]],
-        "selectionConstraint": {**OPEN},
-    }
-    api.create("offers", body, **{"offer-type": "personalized"})
+    world["offer"]("elsewhere", 9, placements=(api.placement(name="elsewhere"),))
     request = adobe_examples.decision_request(world["decision"], world["placement"])
     (proposition,) = _decide(api, request).json()["xdm:propositions"]
     assert "xdm:fallback" in proposition
@@ -278,14 +274,7 @@ def test_decisioning_goes_through_the_gateway(api, adobe_examples, world):
 
 def test_duplicates_across_placements_can_be_refused(api, adobe_examples, world):
     second = api.placement(name="second")
-    offer_body = {
-        **adobe_examples.personalized_offer(world["placement"]),
-        "status": "approved",
-        "tags": [world["tag"]],
-        "selectionConstraint": {**OPEN},
-    }
-    offer_body["representations"].append({**offer_body["representations"][0], "placement": second})
-    offer = api.create("offers", offer_body, **{"offer-type": "personalized"})["id"]
+    offer = world["offer"]("both", 1, placements=(world["placement"], second))
     fallback = api.fallback_offer([world["placement"], second])
     decision = api.create(
         "offer-decisions",

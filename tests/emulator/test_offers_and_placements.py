@@ -43,24 +43,21 @@ def test_documented_placement_is_created_and_looked_up(emulator, api, adobe_exam
     assert "sandboxId" not in stored
 
 
-def test_documented_fallback_offer_round_trips(api, adobe_examples):
+@pytest.mark.parametrize(
+    ("offer_type", "schema"),
+    [
+        ("fallback", "fallback-offer;version=0.8"),
+        ("personalized", "personalized-offer;version=0.15"),
+    ],
+)
+def test_documented_offers_round_trip(api, adobe_examples, offer_type, schema):
     pid = api.placement()
-    body = adobe_examples.fallback_offer(pid)
-    receipt = api.create("offers", body, **FALLBACK)
-    assert receipt["id"].startswith("dps:fallback-offer:")
-    stored = api.get("offers", receipt["id"], **FALLBACK)
+    body = getattr(adobe_examples, f"{offer_type}_offer")(pid)
+    receipt = api.create("offers", body, **{"offer-type": offer_type})
+    assert receipt["id"].startswith(f"dps:{offer_type}-offer:")
+    stored = api.get("offers", receipt["id"], **{"offer-type": offer_type})
     assert {k: v for k, v in stored.items() if k not in SERVER_KEYS} == body
-    assert stored["schemas"] == [f"{NS}/fallback-offer;version=0.8"]
-
-
-def test_documented_personalized_offer_round_trips(api, adobe_examples):
-    pid = api.placement()
-    body = adobe_examples.personalized_offer(pid)
-    receipt = api.create("offers", body, **PERSONALIZED)
-    assert receipt["id"].startswith("dps:personalized-offer:")
-    stored = api.get("offers", receipt["id"], **PERSONALIZED)
-    assert {k: v for k, v in stored.items() if k not in SERVER_KEYS} == body
-    assert stored["schemas"] == [f"{NS}/personalized-offer;version=0.15"]
+    assert stored["schemas"] == [f"{NS}/{schema}"]
 
 
 def test_offer_type_is_required_and_case_insensitive(api, adobe_examples):
