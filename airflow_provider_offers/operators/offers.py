@@ -84,7 +84,12 @@ def _check_offer_type(offer_type: str) -> None:
 
 
 class _OfferOperator(BaseOperator):
-    """Connection, sandbox and offer type handling shared by the offer operators."""
+    """What every offer operator takes.
+
+    :param offer_type: `"fallback"` or `"personalized"` (the `offer-type` of the DPS calls).
+    :param adobe_conn_id: an `adobe_offers` connection.
+    :param sandbox_name: overrides the connection's sandbox (templated).
+    """
 
     ui_color = "#fa0f00"
 
@@ -155,18 +160,10 @@ class CreateOfferOperator(_OfferOperator):
         self,
         *,
         offer: Any,
-        offer_type: str,
         if_exists: str = "update",
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            offer_type=offer_type,
-            adobe_conn_id=adobe_conn_id,
-            sandbox_name=sandbox_name,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.offer = (
             offer.model_dump(mode="json", by_alias=True, exclude_none=True)
             if hasattr(offer, "model_dump")
@@ -226,18 +223,10 @@ class PatchOfferOperator(_OfferOperator):
         *,
         offer_id: str,
         operations: Any,
-        offer_type: str,
         expected_etag: int | str | None = None,
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            offer_type=offer_type,
-            adobe_conn_id=adobe_conn_id,
-            sandbox_name=sandbox_name,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.offer_id = offer_id
         self.operations = operations
         self.expected_etag = expected_etag
@@ -285,17 +274,9 @@ class DeleteOfferOperator(_OfferOperator):
         self,
         *,
         offer_id: str,
-        offer_type: str,
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            offer_type=offer_type,
-            adobe_conn_id=adobe_conn_id,
-            sandbox_name=sandbox_name,
-            **kwargs,
-        )
+        super().__init__(**kwargs)
         self.offer_id = offer_id
 
     def execute(self, context: Context) -> dict[str, Any]:
