@@ -60,9 +60,12 @@ createdBy                 `<24 hex of sha1(client id)>@AdobeID`.           -
 Timestamps                UTC, milliseconds, `Z`. `modified` strictly      strictly_increasing_
                           increases per sandbox (+1 ms when the clock      timestamps, clock
                           did not move), so `-modified` is a total order.
-Unknown fields            A body field the documented examples do not      reject_unknown_fields
-                          show is 400 naming it; server fields (id, etag,
-                          created, ...) in a create body are 400.
+Unknown fields            A field the API doc does not describe for the    reject_unknown_fields
+                          kind is 400 naming it (`description` is
+                          accepted on every kind; offers also take tags,
+                          characteristics, labels; components linkURL);
+                          server fields (id, etag, created, ...) in a
+                          create body are 400.
 Unknown query parameters  400 naming the parameter (`orderBy` is accepted  reject_unknown_query_
                           as a spelling of `orderby`).                     params
 offer-type                Required on every /offers call (400 naming it),  -
@@ -143,7 +146,8 @@ DELETE                    200, empty body; then 404. Deleting an object    refer
                           that others reference is allowed (Adobe is       on_delete
                           silent; the API doc recommends off) - or 409.
 Not emulated              /ranking-formulas, PUT, If-Match, Edge and       -
-                          Batch decisioning: 404/405.
+                          Batch decisioning: 404/405. Paths are matched
+                          exactly: `//` or a trailing `/` is 404.
 Decisioning headers       Content-Type must be the XDM decision-request    require_xdm_accept,
                           type with its schema (else the gateway's 400     require_request_id
                           BadRequestError body); Accept must list the

@@ -290,7 +290,7 @@ class OfferLibraryBackend:
             raise gateway_error(403, "403025", "Profile is not valid")
         if method in ("POST", "PUT", "PATCH"):
             wanted = body_media_type or "application/json"
-            if not _media_type_matches(headers.get("content-type"), wanted):
+            if not media_type_matches(headers.get("content-type"), wanted):
                 raise content_type_error()
         sandbox = headers.get("x-sandbox-name") or config.default_sandbox
         return Identity(known.client_id, org, sandbox)
@@ -454,19 +454,33 @@ class OfferLibraryBackend:
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
+def split_unquoted(text: str, separator: str) -> list[str]:
+    """Split on `separator` outside double quotes (XDM schema parameters contain `;`)."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
+
+
 def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";")[0].strip().lower()
 
 
 def _media_params(content_type: str) -> dict[str, str]:
     params = {}
-    for part in content_type.split(";")[1:]:
+    for part in split_unquoted(content_type, ";")[1:]:
         name, _, value = part.partition("=")
         params[name.strip().lower()] = value.strip().strip('"')
     return params
 
 
-def _media_type_matches(content_type: str | None, wanted: str) -> bool:
+def media_type_matches(content_type: str | None, wanted: str) -> bool:
     """`wanted` may carry parameters (the XDM schema); those must match, others are ignored."""
     if _media_type(content_type) != _media_type(wanted):
         return False

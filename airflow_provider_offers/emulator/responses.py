@@ -17,7 +17,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .backend import Fault, OfferLibraryBackend, RecordedRequest
+from .backend import (
+    Fault,
+    OfferLibraryBackend,
+    RecordedRequest,
+    media_type_matches,
+    split_unquoted,
+)
 from .entities import kind_for
 from .errors import EmulatorError, default_fault_body, problem
 
@@ -64,7 +70,13 @@ async def _json_body(request: Request) -> Any:
 
 def create_app(backend: OfferLibraryBackend) -> Any:
     """The ASGI application: FastAPI routes wrapped in the recording/fault middleware."""
-    app = FastAPI(title="Offer Library emulator", openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="Offer Library emulator",
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        redirect_slashes=False,
+    )
 
     @app.exception_handler(EmulatorError)
     async def _refusal(request: Request, exc: EmulatorError) -> Response:
@@ -182,23 +194,7 @@ def create_app(backend: OfferLibraryBackend) -> Any:
 
 
 def _accepts(accept: str | None, wanted: str) -> bool:
-    from .backend import _media_type_matches
-
-    return any(_media_type_matches(part, wanted) for part in _split_accept(accept or ""))
-
-
-def _split_accept(accept: str) -> list[str]:
-    """Split an Accept header on commas that are not inside a quoted parameter."""
-    parts, current, quoted = [], "", False
-    for char in accept:
-        if char == '"':
-            quoted = not quoted
-        if char == "," and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [*parts, current]
+    return any(media_type_matches(part, wanted) for part in split_unquoted(accept or "", ","))
 
 
 class _RecordAndFault:

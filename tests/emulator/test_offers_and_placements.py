@@ -248,3 +248,16 @@ def test_create_status_is_configurable(emulator, api, adobe_examples):
     emulator.configure(create_status=200)
     response = api.call("POST", "/placements", json=adobe_examples.placement())
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/placements/", "//placements"])
+def test_paths_are_matched_exactly(api, path):
+    response = api.call("GET", path)
+    assert response.status_code == 404
+    assert response.json()["status"] == 404
+
+
+def test_put_is_not_emulated_for_dps_objects(api):
+    pid = api.placement()
+    response = api.call("PUT", f"/placements/{pid}", json={"name": "x"})
+    assert response.status_code == 405
