@@ -68,6 +68,8 @@ Unknown fields            A field the API doc does not describe for the    rejec
                           create body are 400.
 Unknown query parameters  400 naming the parameter (`orderBy` is accepted  reject_unknown_query_
                           as a spelling of `orderby`).                     params
+Duplicate names           Allowed: legacy guidance says names *should* be  -
+                          unique, not must (no 409).
 offer-type                Required on every /offers call (400 naming it),  -
                           case-insensitive; fallback and personalized
                           offers are separate: an id of one type is 404

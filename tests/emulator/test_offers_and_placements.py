@@ -261,3 +261,10 @@ def test_put_is_not_emulated_for_dps_objects(api):
     pid = api.placement()
     response = api.call("PUT", f"/placements/{pid}", json={"name": "x"})
     assert response.status_code == 405
+
+
+def test_duplicate_names_are_allowed(api):
+    first, second = api.placement(name="same"), api.placement(name="same")
+    assert first != second
+    found = api.list_all("placements", property="name==same")
+    assert sorted(p["id"] for p in found) == sorted([first, second])
