@@ -341,7 +341,8 @@ class ImsTokenSource:
         if secret != secrets[0]:
             log.warning("IMS accepted a later client secret; it will be tried first from now on")
             self._secrets = [secret, *[s for s in secrets if s != secret]]
-        margin = min(self.refresh_margin, lifetime / 2)
+        # A margin as long as the lifetime would renew on every call: use half-life then.
+        margin = self.refresh_margin if self.refresh_margin < lifetime else lifetime / 2
         self.tokens_minted += 1
         log.info("Obtained an IMS access token from %s (valid %.0f s)", self.ims_url, lifetime)
         return _Token(value=value, renew_at=started + lifetime - margin)

@@ -1,0 +1,72 @@
+"""Helpers for the client tests (the fixtures that use them are in conftest.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from airflow_provider_offers.api.client import ClientConfig
+
+WEB = "https://ns.adobe.com/xdm/channel-types/web"
+
+
+class RecordingSleep:
+    """Sleeps for real and remembers how long it was asked to (sync and async)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        time.sleep(seconds)
+
+    async def asleep(self, seconds: float) -> None:
+        self.delays.append(seconds)
+        await asyncio.sleep(seconds)
+
+
+def make_config(emulator, **changes) -> ClientConfig:
+    settings = {
+        "client_id": emulator.client_id,
+        "client_secrets": (emulator.client_secret,),
+        "org_id": emulator.org_id,
+        "sandbox_name": "prod",
+        "base_url": emulator.url,
+        "ims_url": emulator.url,
+        "timeout": 5.0,
+        **changes,
+    }
+    return ClientConfig(**settings)
+
+
+def placement_body(name: str = "Web banner") -> dict:
+    return {"name": name, "componentType": "html", "channel": WEB}
+
+
+def offer_body(placement_id: str, name: str = "Default offer", status: str = "approved") -> dict:
+    return {
+        "name": name,
+        "status": status,
+        "representations": [
+            {
+                "channel": WEB,
+                "placement": placement_id,
+                "components": [
+                    {
+                        "type": "imagelink",
+                        "format": "image/png",
+                        "deliveryURL": "https://cdn.example.com/default.png",
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def api_requests(emulator, prefix: str = "/data/core/") -> list:
+    """What the emulator received on the API (not IMS, not its control endpoints)."""
+    return [r for r in emulator.requests if r.path.startswith(prefix)]
+
+
+def ims_requests(emulator) -> list:
+    return [r for r in emulator.requests if r.path == "/ims/token/v3"]

@@ -1,0 +1,221 @@
+"""IMS tokens: one per process, renewed ahead of expiry and after revocation, secret rotation."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+from client_helpers import api_requests, ims_requests, make_config, placement_body
+
+from airflow_provider_offers.api.client import (
+    PLACEMENTS,
+    TAGS,
+    AsyncOfferLibraryClient,
+    OfferLibraryClient,
+)
+from airflow_provider_offers.api.errors import AuthenticationError
+
+
+def bearer(request) -> str:
+    return request.headers["authorization"].removeprefix("Bearer ")
+
+
+def test_one_token_for_many_calls_and_clients(emulator, config, retry):
+    with OfferLibraryClient(config, retry=retry) as first:
+        first.create(TAGS, {"name": "a"})
+        list(first.list(TAGS))
+    with OfferLibraryClient(config, retry=retry) as second:  # a new client, same process
+        second.create(TAGS, {"name": "b"})
+        second.get(TAGS, second.find_by_name(TAGS, "b").id)
+
+    assert emulator.tokens_issued == 1
+    tokens = {bearer(r) for r in api_requests(emulator)}
+    assert len(tokens) == 1 and len(api_requests(emulator)) == 5
+
+
+def test_token_request_sends_credentials_in_the_form_body(emulator, client):
+    client.list_page(TAGS)
+
+    (token_request,) = ims_requests(emulator)
+    assert token_request.method == "POST"
+    assert token_request.query == {}
+    assert token_request.form == {
+        "grant_type": "client_credentials",
+        "client_id": emulator.client_id,
+        "client_secret": emulator.client_secret,
+        "scope": "openid,AdobeID,read_organizations,additional_info.projectedProductContext,"
+        "session",
+    }
+
+
+def test_one_token_across_threads(emulator, config, retry):
+    emulator.inject_fault("POST", "/ims/token/v3", delay_seconds=0.3)  # let threads pile up
+    barrier = threading.Barrier(8)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            with OfferLibraryClient(config, retry=retry) as client:
+                barrier.wait()
+                for _ in range(3):
+                    client.list_page(PLACEMENTS)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert emulator.tokens_issued == 1
+    assert len(ims_requests(emulator)) == 1
+    assert len({bearer(r) for r in api_requests(emulator)}) == 1
+    assert len(api_requests(emulator)) == 24
+
+
+async def test_one_token_across_coroutines_and_threads(emulator, config, retry):
+    emulator.inject_fault("POST", "/ims/token/v3", delay_seconds=0.3)
+
+    def sync_reader() -> None:
+        with OfferLibraryClient(config, retry=retry) as client:
+            client.list_page(PLACEMENTS)
+
+    async with AsyncOfferLibraryClient(config, retry=retry) as client:
+        thread = threading.Thread(target=sync_reader)
+        thread.start()
+        await asyncio.gather(*(client.list_page(PLACEMENTS) for _ in range(10)))
+        thread.join()
+
+    assert emulator.tokens_issued == 1
+    assert len({bearer(r) for r in api_requests(emulator)}) == 1
+    assert len(api_requests(emulator)) == 11
+
+
+def test_renewed_ahead_of_expiry(emulator, retry):
+    emulator.configure(token_lifetime_seconds=2)
+    # Renew when 1.8 s of the 2 s are left, i.e. 0.2 s after minting: well before expiry.
+    config = make_config(emulator, refresh_margin=1.8)
+    with OfferLibraryClient(config, retry=retry) as client:
+        client.list_page(TAGS)
+        client.list_page(TAGS)
+        assert emulator.tokens_issued == 1
+        time.sleep(0.3)
+        client.list_page(TAGS)
+
+    assert emulator.tokens_issued == 2
+    statuses = [r.status for r in api_requests(emulator)]
+    assert statuses == [200, 200, 200]  # renewed before the server refused anything
+    first, _, third = api_requests(emulator)
+    assert bearer(first) != bearer(third)
+
+
+def test_default_margin_is_capped_by_a_short_lifetime(emulator, config, retry):
+    emulator.configure(token_lifetime_seconds=1)  # margin 300 s > lifetime: renew at half-life
+    with OfferLibraryClient(config, retry=retry) as client:
+        client.list_page(TAGS)
+        client.list_page(TAGS)
+        time.sleep(0.6)
+        client.list_page(TAGS)
+
+    assert emulator.tokens_issued == 2
+    assert [r.status for r in api_requests(emulator)] == [200, 200, 200]
+
+
+def test_revoked_token_is_renewed_once_and_the_call_replayed(emulator, client):
+    client.create(TAGS, {"name": "before"})
+    emulator.revoke_tokens()
+
+    receipt = client.create(TAGS, {"name": "after"})
+
+    assert emulator.tokens_issued == 2
+    posts = [r for r in api_requests(emulator) if r.method == "POST"]
+    assert [r.status for r in posts] == [201, 401, 201]
+    assert bearer(posts[1]) == bearer(posts[0]) != bearer(posts[2])
+    assert posts[1].json == posts[2].json == {"name": "after"}
+    assert client.get(TAGS, receipt.id).name == "after"
+    assert [t.name for t in client.list(TAGS)].count("after") == 1
+
+
+def test_revocation_seen_by_many_threads_renews_once(emulator, config, retry):
+    with OfferLibraryClient(config, retry=retry) as client:
+        client.list_page(TAGS)
+    emulator.revoke_tokens()
+    barrier = threading.Barrier(6)
+
+    def work() -> None:
+        with OfferLibraryClient(config, retry=retry) as client:
+            barrier.wait()
+            client.list_page(TAGS)
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert emulator.tokens_issued == 2
+    assert [r.status for r in api_requests(emulator)].count(200) == 7
+
+
+def test_second_401_is_an_authentication_error(emulator, client):
+    emulator.inject_fault("GET", "/data/core/dps/tags", status=401, times=2)
+
+    with pytest.raises(AuthenticationError) as caught:
+        client.list_page(TAGS)
+
+    assert caught.value.status == 401
+    assert caught.value.error_code == "401013"
+    assert "refused again after one token renewal" in str(caught.value)
+    assert emulator.tokens_issued == 2  # one renewal, not a loop
+    assert len(api_requests(emulator)) == 2
+
+
+def test_rotation_tries_the_next_secret_on_invalid_client(emulator, retry):
+    emulator.configure(client_secrets=("secret-2026-b",))
+    config = make_config(emulator, client_secrets=("secret-2026-a", "secret-2026-b"))
+    with OfferLibraryClient(config, retry=retry) as client:
+        client.create(PLACEMENTS, placement_body())
+        emulator.revoke_tokens()
+        client.list_page(PLACEMENTS)
+
+    secrets_tried = [r.form["client_secret"] for r in ims_requests(emulator)]
+    # The refused secret is tried once; after that the working one goes first.
+    assert secrets_tried == ["secret-2026-a", "secret-2026-b", "secret-2026-b"]
+    assert emulator.tokens_issued == 2
+
+
+def test_every_secret_refused_is_an_authentication_error_without_the_secret(emulator, retry):
+    config = make_config(emulator, client_secrets=("wrong-secret-one", "wrong-secret-two"))
+    with OfferLibraryClient(config, retry=retry) as client, pytest.raises(AuthenticationError) as e:
+        client.list_page(TAGS)
+
+    error = e.value
+    assert error.error_code == "invalid_client"
+    assert error.status == 400
+    assert "invalid client_secret parameter" in str(error)
+    for text in (str(error), repr(error)):
+        assert "wrong-secret" not in text
+    assert len(ims_requests(emulator)) == 2  # each secret once, no retry of a refusal
+    assert api_requests(emulator) == []
+
+
+def test_invalid_scope_is_an_authentication_error(emulator, retry):
+    config = make_config(emulator, scopes="openid,not_a_scope")
+    with OfferLibraryClient(config, retry=retry) as client, pytest.raises(AuthenticationError) as e:
+        client.list_page(TAGS)
+
+    assert e.value.error_code == "invalid_scope"
+    assert len(ims_requests(emulator)) == 1
+
+
+def test_ims_outage_is_retried_by_the_same_policy(emulator, client, sleeps):
+    emulator.inject_fault("POST", "/ims/token/v3", status=503, times=2)
+
+    client.list_page(TAGS)
+
+    assert [r.status for r in ims_requests(emulator)] == [503, 503, 200]
+    assert len(sleeps.delays) == 2
