@@ -252,3 +252,203 @@ def test_lost_create_is_reconciled_within_the_task_and_across_retries(
         }
     assert [r.status for r in emulator.requests if r.status == 400] == [400]
     assert "was created by this task" in "".join(capfd.readouterr())
+
+
+def test_patch_with_expected_etag_and_delete(
+    run_dag, adobe_connection, offer_library_emulator, outsider, placement, when_received, capfd
+):
+    """One run, in order: `patch_ok` checks etag 1 (templated) and its PATCH commits but the
+    answer is lost, so it must recognise its own write; `patch_raced` checks etag 2, but while
+    its PATCH is held someone else changes the description: its `test` guard makes the server
+    refuse, so the other writer's change survives; `patch_stale` expects an old etag and writes
+    nothing; then delete, and delete again (already gone is success)."""
+    emulator = offer_library_emulator
+    offer_id = outsider.create_offer(offer("Etag offer", placement, description="v1"))["id"]
+    emulator.inject_fault("PATCH", DPS_OFFERS, drop_after_commit=True, times=1)
+    emulator.inject_fault("PATCH", DPS_OFFERS, delay_seconds=1.0, times=1)
+    when_received(
+        "PATCH",
+        DPS_OFFERS,
+        lambda: outsider.patch_offer(
+            offer_id, [{"op": "replace", "path": "/description", "value": "theirs"}]
+        ),
+        nth=2,
+    )
+    replace = [{"op": "replace", "path": "/description", "value": "ours"}]
+    tasks = f"""
+    common = dict(offer_id={offer_id!r}, operations={replace!r})
+    patch_ok = PatchFallbackOfferOperator(
+        task_id="patch_ok", expected_etag="{{{{ params.etag }}}}", params={{"etag": 1}}, **common
+    )
+    patch_raced = PatchFallbackOfferOperator(task_id="patch_raced", expected_etag=2, **common)
+    patch_stale = PatchFallbackOfferOperator(
+        task_id="patch_stale", expected_etag=1, trigger_rule="all_done", **common
+    )
+    delete = DeleteFallbackOfferOperator(
+        task_id="delete", offer_id={offer_id!r}, trigger_rule="all_done"
+    )
+    delete_again = DeleteFallbackOfferOperator(task_id="delete_again", offer_id={offer_id!r})
+    patch_ok >> patch_raced >> patch_stale >> delete >> delete_again
+"""
+    run = run_dag(dag_source("offers_patch", tasks), "offers_patch")
+
+    assert run.task_states() == {
+        "patch_ok": "success",
+        "patch_raced": "failed",
+        "patch_stale": "failed",
+        "delete": "success",
+        "delete_again": "success",
+    }
+    assert run.xcom("patch_ok") | {"lastModifiedDate": None} == {
+        "id": offer_id,
+        "etag": 2,
+        "lastModifiedDate": None,
+        "sandbox": "prod",
+    }
+    assert link(run, "patch_ok").endswith(
+        f"/sname:prod/journey-optimizer/offers/fallback/{offer_id}"
+    )
+    patches = [r for r in emulator.requests if r.method == "PATCH"]
+    guarded = [{"op": "test", "path": "/description", "value": "v1"}, *replace]
+    raced = [{"op": "test", "path": "/description", "value": "ours"}, *replace]
+    # patch_ok sent once (not re-sent after the lost answer); patch_raced's refused; theirs.
+    assert [(r.json, r.status) for r in patches] == [
+        (guarded, 200),  # committed, then the connection was cut before the answer
+        (raced, 409),
+        ([{"op": "replace", "path": "/description", "value": "theirs"}], 200),
+    ]
+    output = "".join(capfd.readouterr())
+    assert (
+        f"offer {offer_id!r} changed between the etag check and the write: expected etag 2, "
+        "current etag 3; nothing was written"
+    ) in output
+    assert f"offer {offer_id!r} has etag: expected etag 1, current etag 3" in output
+    assert run.xcom("delete") == {"id": offer_id, "sandbox": "prod", "deleted": True}
+    assert run.xcom("delete_again") == {"id": offer_id, "sandbox": "prod", "deleted": False}
+    assert outsider.offers() == []
+
+
+def test_concurrent_change_between_read_and_patch_is_not_lost(
+    run_dag, adobe_connection, offer_library_emulator, outsider, placement, when_received
+):
+    """The DAG changes the image of its representation, computed as a patch at
+    /representations/0/... from what it read. While that PATCH is held, someone else inserts a
+    representation for another placement at index 0 and sets a description. An unguarded patch
+    would now write our image into *their* representation and leave ours stale; the guarded
+    one is refused, re-read and recomputed: our image lands, and their description (a field the
+    DAG does not declare) is kept."""
+    emulator = offer_library_emulator
+    other_placement = outsider.placement("Sidebar")
+    original = offer("Raced offer", placement)
+    offer_id = outsider.create_offer(original)["id"]
+    theirs = {
+        "channel": "https://ns.adobe.com/xdm/channel-types/web",
+        "placement": other_placement,
+        "components": [{"type": "imagelink", "format": "image/png", "deliveryURL": "https://x/t"}],
+    }
+    emulator.inject_fault("PATCH", DPS_OFFERS, delay_seconds=1.0, times=1)
+    when_received(
+        "PATCH",
+        DPS_OFFERS,
+        lambda: outsider.patch_offer(
+            offer_id,
+            [
+                {"op": "add", "path": "/representations/0", "value": theirs},
+                {"op": "add", "path": "/description", "value": "set by someone else"},
+            ],
+        ),
+    )
+    desired = offer("Raced offer", placement, url="https://cdn.example.com/new.png")
+    tasks = f"    CreateFallbackOfferOperator(task_id='create', offer={desired!r})"
+
+    run = run_dag(dag_source("offers_raced", tasks), "offers_raced")
+
+    assert run.task_states() == {"create": "success"}
+    stored = outsider.get_offer(offer_id)
+    assert stored["representations"] == desired["representations"]
+    assert stored["description"] == "set by someone else"
+    ours = [r for r in emulator.requests if r.method == "PATCH" and r.json[0]["op"] == "test"]
+    assert [r.status for r in ours] == [409, 200]
+    assert ours[1].json[0] == {
+        "op": "test",
+        "path": "/representations",
+        "value": [theirs, *original["representations"]],
+    }
+    assert run.xcom("create")["action"] == "updated"
+    assert run.xcom("create")["etag"] == stored["etag"] == 3
+
+
+def test_mapped_create_of_twenty_offers_in_another_sandbox(
+    run_dag, adobe_connection, offer_library_emulator, outsider
+):
+    emulator = offer_library_emulator
+    placement = outsider.placement("Dev banner", sandbox="dev")
+    offers = [offer(f"Mapped offer {i:02d}", placement) for i in range(20)]
+    tasks = (
+        "    CreateFallbackOfferOperator.partial(task_id='create', sandbox_name='dev')"
+        f".expand(offer={offers!r})"
+    )
+    before = len(emulator.requests)
+
+    run = run_dag(dag_source("offers_mapped", tasks), "offers_mapped")
+    dps = [r for r in emulator.requests[before:] if r.path.startswith("/data/core/dps")]
+
+    assert run.task_states() == {f"create[{i}]": "success" for i in range(20)}
+    stored = {o["name"]: o["id"] for o in outsider.offers(sandbox="dev")}
+    assert sorted(stored) == [o["name"] for o in offers]
+    assert outsider.offers(sandbox="prod") == []
+    for i in (0, 19):
+        value = run.xcom("create", map_index=i)
+        assert value["name"] == f"Mapped offer {i:02d}"
+        assert (value["id"], value["sandbox"], value["action"]) == (
+            stored[value["name"]],
+            "dev",
+            "created",
+        )
+        assert f"/sname:dev/journey-optimizer/offers/fallback/{value['id']}" in link(
+            run, "create", i
+        )
+    assert len([r for r in dps if r.method == "POST"]) == 20
+    assert {r.headers["x-sandbox-name"] for r in dps} == {"dev"}
+
+
+def test_bad_input_fails_before_any_request(
+    run_dag, adobe_connection, offer_library_emulator, placement, capfd
+):
+    emulator = offer_library_emulator
+    good = offer("Fine", placement)
+    typo = offer("Typo", placement)
+    typo["representations"][0]["components"][0]["deliveryUrl"] = "https://cdn/x.png"
+    del typo["representations"][0]["components"][0]["deliveryURL"]
+    no_name = {k: v for k, v in good.items() if k != "name"}
+    tasks = f"""
+    CreateFallbackOfferOperator(task_id="typo", offer={typo!r})
+    CreateFallbackOfferOperator(task_id="no_name", offer={no_name!r})
+    CreateFallbackOfferOperator(task_id="bad_mode", offer={good!r}, if_exists="replace")
+    CreateOfferOperator(task_id="bad_type", offer={good!r}, offer_type="seasonal")
+    PatchFallbackOfferOperator(
+        task_id="bad_op", offer_id="x", operations=[{{"op": "replace", "path": "name", "value": 1}}]
+    )
+    PatchFallbackOfferOperator(
+        task_id="bad_etag",
+        offer_id="x",
+        operations=[{{"op": "remove", "path": "/description"}}],
+        expected_etag="latest",
+    )
+"""
+    before = len(emulator.requests)
+
+    run = run_dag(dag_source("offers_bad_input", tasks), "offers_bad_input")
+
+    assert set(run.task_states().values()) == {"failed"}
+    assert emulator.requests[before:] == []  # not even a token request
+    output = "".join(capfd.readouterr())
+    for message in (
+        "offer.representations[0].components[0]: unknown field(s) 'deliveryUrl'",
+        "offer.name: Field required",
+        "if_exists: must be one of ('update', 'skip', 'fail'), got 'replace'",
+        "offer_type: must be one of ('fallback', 'personalized'), got 'seasonal'",
+        "operations[0]: path 'name' is not a JSON Pointer",
+        "expected_etag: must be a non-negative integer (Adobe's etags are integers), got 'latest'",
+    ):
+        assert message in output
