@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import json
-import time
 
-import httpx
 import pytest
 from emulator_helpers import DPS, token_form
-
-from airflow_provider_offers.emulator import run_emulator
 
 PLACEMENTS = DPS + "/placements"
 
@@ -50,19 +46,18 @@ def test_revoked_token_is_401013(emulator, http, headers):
     assert (response.status_code, response.json()["error_code"]) == (401, "401013")
 
 
-def test_expired_token_is_401013():
-    with run_emulator(token_lifetime_seconds=1) as emulator:
-        token = httpx.post(emulator.url + "/ims/token/v3", data=token_form(emulator)).json()
-        time.sleep(1.1)
-        response = httpx.get(
-            emulator.url + PLACEMENTS,
-            headers={
-                "Authorization": f"Bearer {token['access_token']}",
-                "x-api-key": emulator.client_id,
-                "x-gw-ims-org-id": emulator.org_id,
-            },
-        )
-        assert (response.status_code, response.json()["error_code"]) == (401, "401013")
+def test_expired_token_is_401013(emulator, http):
+    emulator.configure(token_lifetime_seconds=0)  # expired the moment it is issued
+    token = http.post("/ims/token/v3", data=token_form(emulator)).json()["access_token"]
+    response = http.get(
+        PLACEMENTS,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "x-api-key": emulator.client_id,
+            "x-gw-ims-org-id": emulator.org_id,
+        },
+    )
+    assert (response.status_code, response.json()["error_code"]) == (401, "401013")
 
 
 def test_api_key_of_another_client_is_403003(http, headers):
