@@ -1,0 +1,302 @@
+"""Operators for what a decision needs around its fallback offer, and for asking for a decision.
+
+`CreatePlacementOperator`, `CreateTagOperator`, `CreateOfferCollectionOperator` and
+`CreateDecisionOperator` make sure an Offer Library object with a given name exists in the
+sandbox and carries the given fields, exactly like `CreateFallbackOfferOperator` does for
+offers (the same `api.reconcile` logic, the same `if_exists` modes, the same XCom), so a retry,
+a cleared task or a backfill never creates a second one. `DecisionRequestOperator` asks the
+hub Decisioning API which offer a profile gets and returns the propositions.
+
+Heavy imports (httpx, pydantic, api/) happen inside `execute` so parsing a DAG stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_offers.operators.offers import DEFAULT_CONN_ID, _as_json_value
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+
+class _HookResourceStore:
+    """`api.reconcile.OfferStore` over the hook's generic methods, for one resource kind."""
+
+    def __init__(self, hook: OfferLibraryHook, kind: str) -> None:
+        self.hook = hook
+        self.kind = kind
+
+    @staticmethod
+    def _json(value: Any) -> dict[str, Any]:
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def find_by_name(self, name: str) -> dict[str, Any] | None:
+        found = self.hook.find_resource_by_name(self.kind, name)
+        return None if found is None else self._json(found)
+
+    def get(self, entity_id: str) -> dict[str, Any]:
+        return self._json(self.hook.get_resource(self.kind, entity_id))
+
+    def create(self, entity: dict[str, Any]) -> dict[str, Any]:
+        return self._json(self.hook.create_resource(self.kind, entity))
+
+    def patch(self, entity_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        return self._json(self.hook.patch_resource(self.kind, entity_id, operations))
+
+
+class _CreateByNameOperator(BaseOperator):
+    """Make sure an object named `entity["name"]` exists in the sandbox with the given fields.
+
+    Subclasses set `kind` (the client's resource kind) and `field` (the name of the argument
+    that holds the object, also its template field). `if_exists`: `"update"` brings the given
+    fields to the given values with the smallest JSON Patch (nothing is sent when nothing
+    differs), `"skip"` leaves the object alone, `"fail"` fails the task naming its id.
+
+    Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}`, action being
+    `created`, `updated` or `unchanged`.
+    """
+
+    kind: str
+    field: str
+    ui_color = "#fa0f00"
+
+    def __init__(
+        self,
+        *,
+        if_exists: str = "update",
+        adobe_conn_id: str = DEFAULT_CONN_ID,
+        sandbox_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.if_exists = if_exists
+        self.adobe_conn_id = adobe_conn_id
+        self.sandbox_name = sandbox_name
+
+    @cached_property
+    def hook(self) -> OfferLibraryHook:
+        from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+
+    def _desired(self) -> dict[str, Any]:
+        """The object as the JSON body we send, validated with the client's model."""
+        from airflow_provider_offers.api import client, models
+        from airflow_provider_offers.api.errors import InvalidInputError
+
+        model = client.resolve_resource(self.kind).model
+        value = _as_json_value(getattr(self, self.field), self.field)
+        try:
+            return models.parse_input(model, value, self.field).to_body()
+        except InvalidInputError as exc:
+            raise AirflowFailException(f"invalid input, nothing was sent: {exc}") from None
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_offers.api import reconcile
+
+        if self.if_exists not in reconcile.IF_EXISTS_MODES:
+            raise AirflowFailException(
+                f"if_exists: must be one of {reconcile.IF_EXISTS_MODES}, got {self.if_exists!r}"
+            )
+        desired = self._desired()
+        sandbox = self.hook.sandbox_name
+        journal = None
+        store = context.get("task_state_store")
+        if store is not None:
+            from airflow_provider_offers.operators._store import TaskStateJournal
+
+            journal = TaskStateJournal(store, f"adobe_offers:create:{self.kind}:{sandbox}")
+        try:
+            result = reconcile.ensure_offer(
+                _HookResourceStore(self.hook, self.kind),
+                desired,
+                if_exists=self.if_exists,
+                journal=journal,
+            )
+        except reconcile.OfferExistsError as exc:
+            raise AirflowFailException(
+                f"{self.field} named {exc.name!r} already exists: id {exc.offer_id!r} "
+                f"in sandbox {sandbox!r} (if_exists='fail')"
+            ) from None
+        self.log.info(
+            "%s %r (%s) in sandbox %r: %s, etag %s",
+            self.field,
+            result.name,
+            result.id,
+            sandbox,
+            result.action,
+            result.etag,
+        )
+        return {
+            "id": result.id,
+            "name": result.name,
+            "etag": result.etag,
+            "lastModifiedDate": result.last_modified,
+            "sandbox": sandbox,
+            "action": result.action,
+        }
+
+
+class CreatePlacementOperator(_CreateByNameOperator):
+    """Make sure a placement (a channel + content-type slot) with this name exists.
+
+    `placement` is Adobe's placement JSON (a dict or `api.models.Placement`), templated.
+    """
+
+    kind = "placements"
+    field = "placement"
+    template_fields: Sequence[str] = ("placement", "if_exists", "sandbox_name")
+    template_fields_renderers = {"placement": "json"}
+
+    def __init__(self, *, placement: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.placement = placement
+
+
+class CreateTagOperator(_CreateByNameOperator):
+    """Make sure a collection qualifier (tag) with this name exists."""
+
+    kind = "tags"
+    field = "tag"
+    template_fields: Sequence[str] = ("tag", "if_exists", "sandbox_name")
+    template_fields_renderers = {"tag": "json"}
+
+    def __init__(self, *, tag: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.tag = tag
+
+
+class CreateOfferCollectionOperator(_CreateByNameOperator):
+    """Make sure a collection (offers picked by tag, or listed by id) with this name exists."""
+
+    kind = "offer-collections"
+    field = "collection"
+    template_fields: Sequence[str] = ("collection", "if_exists", "sandbox_name")
+    template_fields_renderers = {"collection": "json"}
+
+    def __init__(self, *, collection: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.collection = collection
+
+
+class CreateDecisionOperator(_CreateByNameOperator):
+    """Make sure a decision with this name exists: its criteria and its fallback offer.
+
+    `decision` is Adobe's decision JSON (`status`, `fallback`, `criteria[]` with `placements`
+    and `optionSelection.filter`), templated, so ids can come from upstream XComs.
+    """
+
+    kind = "offer-decisions"
+    field = "decision"
+    template_fields: Sequence[str] = ("decision", "if_exists", "sandbox_name")
+    template_fields_renderers = {"decision": "json"}
+
+    def __init__(self, *, decision: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.decision = decision
+
+
+class DecisionRequestOperator(BaseOperator):
+    """Ask the hub Decisioning API which offer one profile gets for a decision and placement.
+
+    The profile is `profile_id` in `identity_namespace` (default ECID), or a whole
+    `identity_map` (`{"Email": ["a@example.com"]}`). Asking changes nothing in the Offer
+    Library, so a retry is harmless (on Adobe it may count towards frequency caps).
+
+    Returns Adobe's response as JSON (`xdm:propositions`: per placement, the ranked
+    `xdm:options`, or the decision's `xdm:fallback` when no personalized offer qualified).
+    """
+
+    template_fields: Sequence[str] = (
+        "decision_id",
+        "placement_id",
+        "profile_id",
+        "identity_namespace",
+        "identity_map",
+        "item_count",
+        "context_data",
+        "sandbox_name",
+    )
+    template_fields_renderers = {"identity_map": "json", "context_data": "json"}
+    ui_color = "#fa0f00"
+
+    def __init__(
+        self,
+        *,
+        decision_id: str,
+        placement_id: str,
+        profile_id: str | None = None,
+        identity_namespace: str = "ECID",
+        identity_map: Mapping[str, Any] | None = None,
+        item_count: int | str = 1,
+        include_content: bool = True,
+        include_metadata: bool = False,
+        context_data: Sequence[Mapping[str, Any]] | None = None,
+        adobe_conn_id: str = DEFAULT_CONN_ID,
+        sandbox_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.decision_id = decision_id
+        self.placement_id = placement_id
+        self.profile_id = profile_id
+        self.identity_namespace = identity_namespace
+        self.identity_map = identity_map
+        self.item_count = item_count
+        self.include_content = include_content
+        self.include_metadata = include_metadata
+        self.context_data = context_data
+        self.adobe_conn_id = adobe_conn_id
+        self.sandbox_name = sandbox_name
+
+    @cached_property
+    def hook(self) -> OfferLibraryHook:
+        from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+
+    def _item_count(self) -> int:
+        """Templated values arrive as strings; anything but a whole number is refused here."""
+        text = str(self.item_count).strip()
+        if isinstance(self.item_count, bool) or not text.isdigit():
+            raise AirflowFailException(
+                "invalid input, nothing was sent: item_count: must be a whole number, "
+                f"got {self.item_count!r}"
+            )
+        return int(text)
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_offers.api.errors import InvalidInputError
+
+        try:
+            response = self.hook.request_decision(
+                self.decision_id,
+                self.placement_id,
+                profile_id=self.profile_id or None,
+                identity_namespace=self.identity_namespace,
+                identity_map=_as_json_value(self.identity_map, "identity_map") or None,
+                item_count=self._item_count(),
+                include_content=self.include_content,
+                include_metadata=self.include_metadata,
+                context_data=_as_json_value(self.context_data, "context_data") or None,
+            )
+        except InvalidInputError as exc:
+            raise AirflowFailException(f"invalid input, nothing was sent: {exc}") from None
+        for proposition in response.propositions:
+            served = [option.id for option in proposition.served]
+            self.log.info(
+                "Decision %s, placement %s: %s %s",
+                proposition.activity.id,
+                proposition.placement.id,
+                "fallback offer" if proposition.is_fallback else "offers",
+                ", ".join(served) or "(nothing)",
+            )
+        return response.to_json()

@@ -1,0 +1,165 @@
+"""Set up a decision with its fallback offer, change the offer, and see the change served.
+
+1. `create_tag` and `create_collection`: a collection qualifier and the collection of offers
+   it picks. Personalized offers tagged with it would compete for the placement; none are yet.
+2. `create_placement`: the homepage banner slot (web, image link).
+3. `create_fallback_offer`: the banner shown when no personalized offer qualifies.
+4. `create_decision`: a live decision for the placement, with that fallback offer.
+5. `patch_fallback_offer`: a new banner image (a JSON Patch of the offer).
+6. `wait_for_offer_change`: continue only once the offer's etag has moved past the one the
+   create step saw (deferrable: the wait runs in the triggerer, not in a worker slot).
+7. `request_decision`: ask the Decisioning API what a visitor gets: no personalized offer
+   qualifies, so the decision serves its fallback offer.
+8. `check_fallback_served`: fail unless what was served is the patched fallback offer.
+
+Every step is keyed by name and safe to re-run: a second run finds the objects, brings them
+back to the declared fields, and applies the patch again.
+
+Connection `adobe_offers_default`: Adobe's Platform API, or the bundled emulator
+(`python -m airflow_provider_offers.emulator`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from airflow.sdk import DAG, task
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_offers.operators.decisions import (
+    CreateDecisionOperator,
+    CreateOfferCollectionOperator,
+    CreatePlacementOperator,
+    CreateTagOperator,
+    DecisionRequestOperator,
+)
+from airflow_provider_offers.operators.offers import (
+    CreateFallbackOfferOperator,
+    PatchFallbackOfferOperator,
+)
+from airflow_provider_offers.sensors.offers import OfferChangeSensor
+
+WEB = "https://ns.adobe.com/xdm/channel-types/web"
+BANNER_BEFORE = "https://cdn.example.com/banners/homepage-fallback-v1.png"
+BANNER_AFTER = "https://cdn.example.com/banners/homepage-fallback-v2.png"
+VISITOR = "example-visitor-0001"  # an ECID no personalized offer is meant for
+
+
+def created(task_id: str, key: str = "id") -> str:
+    """A template for one field of an upstream create step's XCom."""
+    return f"{{{{ ti.xcom_pull(task_ids='{task_id}')['{key}'] }}}}"
+
+
+with DAG(
+    dag_id="example_fallback_offer_setup",
+    schedule=None,
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    default_args={"retries": 2, "retry_delay": timedelta(seconds=10)},
+    tags=["example", "adobe-offers"],
+    doc_md=__doc__,
+) as dag:
+    create_tag = CreateTagOperator(task_id="create_tag", tag={"name": "Example homepage campaign"})
+    create_collection = CreateOfferCollectionOperator(
+        task_id="create_collection",
+        collection={
+            "name": "Example homepage campaign offers",
+            "filterType": "any-tags",
+            "ids": [created("create_tag")],
+        },
+    )
+    create_placement = CreatePlacementOperator(
+        task_id="create_placement",
+        placement={
+            "name": "Example homepage banner",
+            "description": "The hero banner on the homepage",
+            "componentType": "imagelink",
+            "channel": WEB,
+            "itemCount": 1,
+        },
+    )
+    create_fallback_offer = CreateFallbackOfferOperator(
+        task_id="create_fallback_offer",
+        offer={
+            "name": "Example homepage fallback banner",
+            "description": "Shown when no personalized offer qualifies",
+            "status": "approved",
+            "representations": [
+                {
+                    "channel": WEB,
+                    "placement": created("create_placement"),
+                    "components": [
+                        {"type": "imagelink", "format": "image/png", "deliveryURL": BANNER_BEFORE}
+                    ],
+                }
+            ],
+        },
+    )
+    create_decision = CreateDecisionOperator(
+        task_id="create_decision",
+        decision={
+            "name": "Example homepage banner decision",
+            "status": "live",
+            "fallback": created("create_fallback_offer"),
+            "criteria": [
+                {
+                    "placements": [created("create_placement")],
+                    "rank": {"priority": 0},
+                    "profileConstraint": {"profileConstraintType": "none"},
+                    "optionSelection": {"filter": created("create_collection")},
+                }
+            ],
+        },
+    )
+    patch_fallback_offer = PatchFallbackOfferOperator(
+        task_id="patch_fallback_offer",
+        offer_id=created("create_fallback_offer"),
+        operations=[
+            {
+                "op": "replace",
+                "path": "/representations/0/components/0/deliveryURL",
+                "value": BANNER_AFTER,
+            }
+        ],
+    )
+    wait_for_offer_change = OfferChangeSensor(
+        task_id="wait_for_offer_change",
+        offer_id=created("create_fallback_offer"),
+        since_etag=created("create_fallback_offer", "etag"),
+        deferrable=True,
+        poke_interval=5,
+        timeout=600,
+    )
+    request_decision = DecisionRequestOperator(
+        task_id="request_decision",
+        decision_id=created("create_decision"),
+        placement_id=created("create_placement"),
+        profile_id=VISITOR,
+        identity_namespace="ECID",
+    )
+
+    @task(retries=0)
+    def check_fallback_served(response: dict[str, Any], offer_id: str) -> dict[str, Any]:
+        """Fail unless the decision served the fallback offer with the patched banner."""
+        served = [
+            proposition["xdm:fallback"]
+            for proposition in response.get("xdm:propositions", [])
+            if proposition.get("xdm:fallback")
+        ]
+        if not served:
+            raise AirflowFailException(f"the decision served no fallback offer: {response}")
+        fallback = served[0]
+        if fallback["xdm:id"] != offer_id or fallback.get("xdm:deliveryURL") != BANNER_AFTER:
+            raise AirflowFailException(
+                f"expected fallback offer {offer_id} with {BANNER_AFTER}, "
+                f"got {fallback['xdm:id']} with {fallback.get('xdm:deliveryURL')}"
+            )
+        print(f"Served fallback offer {offer_id}: {BANNER_AFTER}")
+        return {"id": offer_id, "etag": fallback.get("repo:etag"), "deliveryURL": BANNER_AFTER}
+
+    check = check_fallback_served(request_decision.output, created("create_fallback_offer"))
+
+    create_tag >> create_collection >> create_decision
+    create_placement >> create_fallback_offer >> create_decision
+    create_decision >> patch_fallback_offer >> wait_for_offer_change >> request_decision

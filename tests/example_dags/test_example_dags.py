@@ -1,0 +1,165 @@
+"""The example DAGs: they parse cleanly and offline, and the setup DAG runs end to end.
+
+The end-to-end run is `dag.test()` against the emulator; what it checks is what a user would
+see: the task states, the XComs, and the requests the Offer Library received.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import socket
+from pathlib import Path
+
+import pytest
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+EXAMPLE_FILES = sorted(EXAMPLE_DAGS.glob("example_*.py"))
+EXPECTED_DAG_IDS = {
+    "example_fallback_offer_setup",
+    "example_fallback_offer_daily",
+    "example_fallback_offer_ui",
+}
+PUBLIC_MODULES = (
+    "airflow_provider_offers.operators.offers",
+    "airflow_provider_offers.operators.decisions",
+    "airflow_provider_offers.sensors.offers",
+    "airflow_provider_offers.hooks.offers",
+)
+
+
+def test_the_examples_are_there():
+    assert {path.stem for path in EXAMPLE_FILES} == EXPECTED_DAG_IDS
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection or resolve a name fails loudly (and is recorded)."""
+    attempts: list[object] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("network access during DAG parsing")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    return attempts
+
+
+def test_examples_parse_with_no_import_errors_and_no_network(no_network, monkeypatch):
+    from airflow.dag_processing.dagbag import DagBag
+
+    # No connection is defined at all: parsing must not need one.
+    monkeypatch.delenv("AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT", raising=False)
+    # Airflow 3's DagBag has no include_examples; conftest sets [core] load_examples=False.
+    bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
+
+    assert bag.import_errors == {}
+    assert set(bag.dag_ids) == EXPECTED_DAG_IDS
+    assert no_network == []
+    for dag_id in EXPECTED_DAG_IDS:
+        dag = bag.dags[dag_id]
+        conn_ids = {
+            getattr(task, "adobe_conn_id", None)
+            for task in dag.tasks
+            if type(task).__module__.startswith("airflow_provider_offers.")
+        }
+        assert conn_ids == {"adobe_offers_default"}, (dag_id, conn_ids)
+
+
+@pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
+def test_examples_import_only_public_operators_sensors_and_hooks(path: Path):
+    imported = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            imported.add(node.module)
+        elif isinstance(node, ast.Import):
+            imported.update(alias.name for alias in node.names)
+    ours = {module for module in imported if module.startswith("airflow_provider_offers")}
+    assert ours, "an example that uses none of our operators"
+    assert ours <= set(PUBLIC_MODULES), ours - set(PUBLIC_MODULES)
+
+
+def _validated(dag, conf: dict) -> dict:
+    """The params a run would get with this conf, as Airflow checks them (copy: DAG untouched)."""
+    params = copy.deepcopy(dag.params)
+    for key, value in conf.items():
+        params[key] = value
+    return params.validate()
+
+
+def test_ui_params_are_validated_by_json_schema():
+    """What the trigger form refuses: the params' JSON schema, checked by Airflow itself."""
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).dags["example_fallback_offer_ui"]
+    good = {
+        "name": "Spring sale fallback",
+        "description": "From the form",
+        "image_url": "https://cdn.example.com/spring.png",
+        "status": "approved",
+        "sandbox": "dev",
+    }
+    assert _validated(dag, good) == good
+    for field, bad in [
+        ("status", "live"),
+        ("name", ""),
+        ("image_url", "not a url"),
+        ("sandbox", "dev sandbox"),
+    ]:
+        with pytest.raises(ParamValidationError, match=field):
+            _validated(dag, {**good, field: bad})
+
+
+def _created(emulator, path: str) -> list:
+    return [r for r in emulator.requests if r.method == "POST" and r.path == path]
+
+
+def test_setup_dag_runs_end_to_end_and_again_without_duplicates(
+    run_dag, adobe_connection, offer_library_emulator
+):
+    emulator = offer_library_emulator
+    source = (EXAMPLE_DAGS / "example_fallback_offer_setup.py").read_text()
+
+    first = run_dag(source, "example_fallback_offer_setup")
+
+    assert first.state == "success", first.task_states()
+    assert set(first.task_states().values()) == {"success"}, first.task_states()
+    offer = first.xcom("create_fallback_offer")
+    patched = first.xcom("patch_fallback_offer")
+    change = first.xcom("wait_for_offer_change")
+    assert offer["action"] == "created"
+    assert patched["id"] == offer["id"]
+    assert patched["etag"] == offer["etag"] + 1
+    assert change["previous_etag"] == offer["etag"]
+    assert change["etag"] == patched["etag"]
+    (proposition,) = first.xcom("request_decision")["xdm:propositions"]
+    assert proposition["xdm:activity"]["xdm:id"] == first.xcom("create_decision")["id"]
+    assert proposition["xdm:placement"]["xdm:id"] == first.xcom("create_placement")["id"]
+    assert "xdm:options" not in proposition or not proposition["xdm:options"]
+    assert proposition["xdm:fallback"]["xdm:id"] == offer["id"]
+    assert proposition["xdm:fallback"]["xdm:deliveryURL"].endswith("homepage-fallback-v2.png")
+    assert first.xcom("check_fallback_served")["id"] == offer["id"]
+    # The decision request the server saw: the XDM media type and the visitor's identity.
+    (decision_request,) = [r for r in emulator.requests if r.path == "/data/core/ods/decisions"]
+    assert "decision-request" in decision_request.headers["content-type"]
+    profile = decision_request.json["xdm:profiles"][0]
+    assert profile["xdm:identityMap"]["ECID"][0]["xdm:id"] == "example-visitor-0001"
+
+    second = run_dag(source, "example_fallback_offer_setup")
+
+    assert second.state == "success", second.task_states()
+    for path in (
+        "/data/core/dps/tags",
+        "/data/core/dps/offer-collections",
+        "/data/core/dps/placements",
+        "/data/core/dps/offers",
+        "/data/core/dps/offer-decisions",
+    ):
+        assert len(_created(emulator, path)) == 1, path
+    assert second.xcom("create_fallback_offer")["id"] == offer["id"]
+    assert second.xcom("create_decision")["action"] == "unchanged"
+    served = second.xcom("request_decision")["xdm:propositions"][0]["xdm:fallback"]
+    assert served["xdm:deliveryURL"].endswith("homepage-fallback-v2.png")
