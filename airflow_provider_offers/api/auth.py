@@ -110,9 +110,9 @@ class ImsTokenSource:
         self.scopes = normalize_scopes(scopes)
         self.refresh_margin = float(refresh_margin)
         self._timeout = timeout
+        self._lock = threading.Lock()
         self._secrets: list[str] = []
         self.set_secrets(client_secrets)
-        self._lock = threading.Lock()
         self._token: _Token | None = None
         self._inflight: concurrent.futures.Future[str] | None = None
         self.tokens_minted = 0
@@ -169,7 +169,10 @@ class ImsTokenSource:
         if not secrets:
             raise InvalidInputError("client_secret", "required (at least one client secret)")
         if set(secrets) != set(self._secrets):
-            self._secrets = secrets
+            # Other credentials: a token minted with the old ones must not vouch for these.
+            with self._lock:
+                self._secrets = secrets
+                self._token = None
 
     @property
     def cached_token(self) -> str | None:

@@ -219,3 +219,17 @@ def test_ims_outage_is_retried_by_the_same_policy(emulator, client, sleeps):
 
     assert [r.status for r in ims_requests(emulator)] == [503, 503, 200]
     assert len(sleeps.delays) == 2
+
+
+def test_other_secrets_do_not_reuse_a_token_minted_with_the_old_ones(emulator, config, retry):
+    with OfferLibraryClient(config, retry=retry) as client:
+        client.list_page(TAGS)
+    wrong = make_config(emulator, client_secrets=("typo-in-the-secret",))
+
+    with OfferLibraryClient(wrong, retry=retry) as client, pytest.raises(AuthenticationError):
+        client.list_page(TAGS)
+
+    assert [r.form["client_secret"] for r in ims_requests(emulator)] == [
+        emulator.client_secret,
+        "typo-in-the-secret",
+    ]
