@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -59,7 +60,9 @@ class AdobeOfferLink(BaseOperatorLink):
         tenant = ""
         conn_id = getattr(operator, "adobe_conn_id", None)
         if conn_id:
-            tenant = BaseHook.get_connection(conn_id).extra_dejson.get("ui_tenant") or ""
+            # Without a connection the link still opens Journey Optimizer in the default org.
+            with suppress(AirflowNotFoundException):
+                tenant = BaseHook.get_connection(conn_id).extra_dejson.get("ui_tenant") or ""
         offer_type = getattr(operator, "offer_type", "fallback")
         return offer_ui_url(value["id"], value["sandbox"], offer_type, tenant)
 
@@ -105,6 +108,16 @@ class _OfferOperator(BaseOperator):
         self.offer_type = offer_type
         self.adobe_conn_id = adobe_conn_id
         self.sandbox_name = sandbox_name
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        try:
+            return self._execute(context)
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()  # the client's connection pool
+
+    def _execute(self, context: Context) -> dict[str, Any]:
+        raise NotImplementedError
 
     @cached_property
     def hook(self) -> OfferLibraryHook:
@@ -171,7 +184,7 @@ class CreateOfferOperator(_OfferOperator):
         )
         self.if_exists = if_exists
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
 
         _check_offer_type(self.offer_type)
@@ -231,7 +244,7 @@ class PatchOfferOperator(_OfferOperator):
         self.operations = operations
         self.expected_etag = expected_etag
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
         from airflow_provider_offers.operators._store import (
             validate_expected_etag,
@@ -279,7 +292,7 @@ class DeleteOfferOperator(_OfferOperator):
         super().__init__(**kwargs)
         self.offer_id = offer_id
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api.errors import NotFoundError
         from airflow_provider_offers.operators._store import validate_offer_id
 

@@ -8,6 +8,8 @@ the Offer Library actually received (the emulator's request log).
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 
@@ -85,7 +87,11 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
 ):
     emulator = offer_library_emulator
     first = offer("Spring fallback", placement, description="Shown when nothing else fits")
-    tasks = f"    CreateFallbackOfferOperator(task_id='create', offer={first!r})"
+    templated = {**first, "name": "{{ params.season }} fallback"}  # rendered before validation
+    tasks = (
+        "    CreateFallbackOfferOperator(task_id='create', params={'season': 'Spring'}, "
+        f"offer={templated!r})"
+    )
 
     run = run_dag(dag_source("offers_idempotent", tasks), "offers_idempotent")
 
@@ -452,3 +458,19 @@ def test_bad_input_fails_before_any_request(
         "expected_etag: must be a non-negative integer (Adobe's etags are integers), got 'latest'",
     ):
         assert message in output
+
+
+def test_importing_the_operators_stays_cheap():
+    """DAG files import this module at every parse: beyond what `airflow.sdk` itself loads
+    (httpx and pydantic among it), nothing: no client, hook or JSON Patch."""
+    code = (
+        "import sys\n"
+        "from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink\n"
+        "before = set(sys.modules)\n"
+        "import airflow_provider_offers.operators.offers\n"
+        "print(sorted(set(sys.modules) - before))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == str(
+        ["airflow_provider_offers.operators", "airflow_provider_offers.operators.offers"]
+    )
