@@ -1,0 +1,327 @@
+"""OfferLibraryHook from an Airflow connection (AIRFLOW_CONN_* env var) against the emulator."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from airflow.sdk.log import redact
+
+from airflow_provider_offers import DEFAULT_API_URL, DEFAULT_IMS_URL
+from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.errors import (
+    ConflictError,
+    InvalidInputError,
+    NotFoundError,
+)
+from airflow_provider_offers.api.models import FallbackOffer, Receipt
+from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+WEB = "https://ns.adobe.com/xdm/channel-types/web"
+
+
+@pytest.fixture(autouse=True)
+def fresh_token_cache():
+    reset_token_cache()
+    yield
+    reset_token_cache()
+
+
+def set_connection(monkeypatch, conn_id: str, **fields) -> None:
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
+
+
+def emulator_connection(emulator, **changes) -> dict:
+    conn = {
+        "conn_type": "adobe_offers",
+        "host": emulator.url,
+        "login": emulator.client_id,
+        "password": emulator.client_secret,
+        "extra": {"org_id": emulator.org_id, "sandbox_name": "prod", "ims_url": emulator.url},
+    }
+    conn.update(changes)
+    return conn
+
+
+def offer(placement_id: str, name: str = "Default offer") -> dict:
+    return {
+        "name": name,
+        "status": "approved",
+        "representations": [
+            {
+                "channel": WEB,
+                "placement": placement_id,
+                "components": [{"type": "html", "format": "text/html", "content": "<p>hi</p>"}],
+            }
+        ],
+    }
+
+
+def api_requests(emulator) -> list:
+    return [r for r in emulator.requests if r.path.startswith("/data/core/")]
+
+
+def test_offer_operations_from_the_default_connection(offer_library_emulator, adobe_connection):
+    emulator = offer_library_emulator
+    hook = OfferLibraryHook()
+    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+
+    receipt = hook.create_offer(offer(placement.id, "Spring default"))
+
+    assert isinstance(receipt, Receipt) and receipt.etag == 1
+    got = hook.get_offer(receipt.id)
+    assert isinstance(got, FallbackOffer) and got.name == "Spring default"
+    patched = hook.patch_offer(
+        receipt.id, [{"op": "replace", "path": "/name", "value": "Summer default"}]
+    )
+    assert patched.etag == 2
+    assert [o.id for o in hook.list_offers(filters={"name": "Summer default"})] == [receipt.id]
+    assert hook.find_offer_by_name("Summer default").etag == 2
+    assert hook.find_offer_by_name("Spring default") is None
+    hook.delete_offer(receipt.id)
+    with pytest.raises(NotFoundError):
+        hook.get_offer(receipt.id)
+
+    assert hook.sandbox_name == "prod"
+    assert emulator.tokens_issued == 1
+    for request in api_requests(emulator):
+        assert request.headers["x-sandbox-name"] == "prod"
+        assert request.headers["x-api-key"] == emulator.client_id
+        assert request.headers["user-agent"].startswith("airflow-provider-offers/")
+        assert "apache-airflow/" in request.headers["user-agent"]
+
+
+def test_sandbox_override(offer_library_emulator, adobe_connection):
+    dev = OfferLibraryHook(sandbox_name="dev")
+    tag = dev.create_tag({"name": "Only in dev"})
+
+    assert dev.sandbox_name == "dev"
+    assert dev.get_tag(tag.id).name == "Only in dev"
+    with pytest.raises(NotFoundError):
+        OfferLibraryHook().get_tag(tag.id)  # sandboxes are isolated
+    sandboxes = [r.headers["x-sandbox-name"] for r in api_requests(offer_library_emulator)]
+    assert sandboxes == ["dev", "dev", "prod"]
+
+
+def test_offer_type_personalized(offer_library_emulator, adobe_connection):
+    hook = OfferLibraryHook()
+    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    receipt = hook.create_offer(offer(placement.id), offer_type="personalized")
+
+    assert hook.get_offer(receipt.id, offer_type="personalized").id == receipt.id
+    with pytest.raises(NotFoundError):
+        hook.get_offer(receipt.id)  # a fallback offer with that id does not exist
+    with pytest.raises(InvalidInputError) as caught:
+        hook.get_offer(receipt.id, offer_type="seasonal")
+    assert caught.value.field == "offer_type"
+
+
+def test_find_offer_by_name_lists_the_ids_of_duplicates(offer_library_emulator, adobe_connection):
+    hook = OfferLibraryHook()
+    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    first = hook.create_offer(offer(placement.id, "Twin"))
+    second = hook.create_offer(offer(placement.id, "Twin"))
+
+    with pytest.raises(ConflictError) as caught:
+        hook.find_offer_by_name("Twin")
+
+    assert set(caught.value.conflicting_ids) == {first.id, second.id}
+    assert first.id in str(caught.value) and second.id in str(caught.value)
+    lookups = [r for r in api_requests(offer_library_emulator) if r.method == "GET"]
+    assert lookups[-1].query["property"] == ["name==Twin"]
+
+
+def test_the_other_resource_families(offer_library_emulator, adobe_connection):
+    hook = OfferLibraryHook()
+    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    tag = hook.create_tag({"name": "Spring"})
+    rule = hook.create_offer_rule(
+        {"name": "All", "condition": {"type": "PQL", "format": "pql/text", "value": "true"}}
+    )
+    fallback = hook.create_offer(offer(placement.id))
+    collection = hook.create_offer_collection(
+        {"name": "Spring offers", "filterType": "any-tags", "ids": [tag.id]}
+    )
+    decision = hook.create_decision(
+        {
+            "name": "Homepage",
+            "status": "live",
+            "fallback": fallback.id,
+            "criteria": [
+                {"placements": [placement.id], "optionSelection": {"filter": collection.id}}
+            ],
+        }
+    )
+    families = [
+        ("placement", "placements", placement, "Banner"),
+        ("tag", "tags", tag, "Spring"),
+        ("offer_rule", "offer_rules", rule, "All"),
+        ("offer_collection", "offer_collections", collection, "Spring offers"),
+        ("decision", "decisions", decision, "Homepage"),
+    ]
+    for noun, plural, receipt, name in families:
+        assert getattr(hook, f"get_{noun}")(receipt.id).name == name
+        assert [e.id for e in getattr(hook, f"list_{plural}")()] == [receipt.id]
+        assert getattr(hook, f"find_{noun}_by_name")(name).id == receipt.id
+        add = [{"op": "add", "path": "/description", "value": "d"}]
+        assert getattr(hook, f"patch_{noun}")(receipt.id, add).etag == 2
+
+    answer = hook.request_decision(decision.id, placement.id, profile_id="ecid-1")
+    assert answer.propositions[0].fallback.id == fallback.id
+
+    for noun, _, receipt, _ in reversed(families):
+        getattr(hook, f"delete_{noun}")(receipt.id)
+    assert list(hook.list_placements()) == []
+
+
+async def test_async_methods_for_triggers(offer_library_emulator, adobe_connection):
+    setup = OfferLibraryHook()
+    placement = setup.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    hook = OfferLibraryHook()  # a fresh hook: the connection is fetched the async way
+
+    receipt = await hook.acreate_offer(offer(placement.id, "Async"))
+    got = await hook.aget_offer(receipt.id)
+    patched = await hook.apatch_offer(
+        receipt.id, [{"op": "add", "path": "/description", "value": "d"}]
+    )
+    listed = [o.id async for o in hook.alist_offers(limit=1)]
+    found = await hook.afind_offer_by_name("Async")
+    decision_placements = [p.id async for p in hook.alist_placements()]
+    await hook.adelete_offer(receipt.id)
+
+    assert (got.name, patched.etag, listed, found.id) == ("Async", 2, [receipt.id], receipt.id)
+    assert decision_placements == [placement.id]
+    with pytest.raises(NotFoundError):
+        await hook.aget_offer(receipt.id)
+    assert offer_library_emulator.tokens_issued == 1
+
+
+def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connection):
+    hook = OfferLibraryHook()
+    hook.list_offers()  # lazy: nothing sent yet
+    list(hook.list_offers())
+    token = api_requests(offer_library_emulator)[0].headers["authorization"].split()[1]
+
+    assert redact(f"token={token}") == "token=***"
+    assert redact(f"secret={offer_library_emulator.client_secret}") == "secret=***"
+    assert token not in repr(hook) and token not in repr(hook.config)
+    assert offer_library_emulator.client_secret not in repr(hook.config)
+
+
+def test_connection_is_read_lazily(monkeypatch):
+    hook = OfferLibraryHook(adobe_conn_id="not_defined_anywhere")
+    assert hook.adobe_conn_id == "not_defined_anywhere"  # constructing it reads nothing
+    ok, reason = hook.test_connection()
+    assert not ok and "not_defined_anywhere" in reason
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "where"),
+    [
+        ({"login": None}, "client_id", "login"),
+        ({"password": ""}, "client_secret", "password"),
+        ({"extra": {"sandbox_name": "prod"}}, "org_id", "org_id"),
+        ({"extra": {"org_id": "", "sandbox_name": "prod"}}, "org_id", "org_id"),
+    ],
+)
+def test_missing_required_field_is_named(
+    offer_library_emulator, monkeypatch, changes, field, where
+):
+    set_connection(
+        monkeypatch, "adobe_broken", **emulator_connection(offer_library_emulator, **changes)
+    )
+    hook = OfferLibraryHook(adobe_conn_id="adobe_broken")
+
+    with pytest.raises(InvalidInputError) as caught:
+        hook.get_offer("dps:fallback-offer:1")
+
+    assert caught.value.field == field
+    assert "adobe_broken" in str(caught.value) and where in str(caught.value)
+    assert offer_library_emulator.requests == []
+    ok, reason = hook.test_connection()
+    assert not ok and field in reason
+
+
+def test_legacy_extra_keys_and_empty_strings(offer_library_emulator, monkeypatch):
+    emulator = offer_library_emulator
+    set_connection(
+        monkeypatch,
+        "adobe_legacy",
+        **emulator_connection(
+            emulator,
+            extra={
+                "extra__adobe_offers__org_id": emulator.org_id,
+                "extra__adobe_offers__ims_url": emulator.url,
+                "sandbox_name": "",  # the UI saves empty fields as ""
+                "scopes": "",
+            },
+        ),
+    )
+    hook = OfferLibraryHook(adobe_conn_id="adobe_legacy")
+
+    assert hook.sandbox_name == "prod"
+    assert hook.config.org_id == emulator.org_id
+    assert hook.config.scopes.startswith("openid,AdobeID")
+    ok, message = hook.test_connection()
+    assert ok and "'prod'" in message
+
+
+def test_client_secrets_extra_allows_rotation(offer_library_emulator, monkeypatch):
+    emulator = offer_library_emulator
+    emulator.configure(client_secrets=("rotated-secret-2",))
+    extra = {"org_id": emulator.org_id, "ims_url": emulator.url}
+    extra["client_secrets"] = ["rotated-secret-2"]
+    set_connection(
+        monkeypatch,
+        "adobe_rotating",
+        **emulator_connection(emulator, password="rotated-secret-1", extra=extra),
+    )
+    hook = OfferLibraryHook(adobe_conn_id="adobe_rotating")
+
+    assert hook.test_connection()[0]
+    tried = [r.form["client_secret"] for r in emulator.requests if r.path == "/ims/token/v3"]
+    assert tried == ["rotated-secret-1", "rotated-secret-2"]
+    assert redact("rotated-secret-2") == "***"
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        (None, None, DEFAULT_API_URL),
+        ("", None, DEFAULT_API_URL),
+        ("platform.adobe.io", None, "https://platform.adobe.io"),
+        ("http://127.0.0.1:8080/", None, "http://127.0.0.1:8080"),
+        ("localhost", 8081, "https://localhost:8081"),
+        ("https://platform.adobe.io/data/core/dps", None, "https://platform.adobe.io"),
+    ],
+)
+def test_host_forms(monkeypatch, host, port, expected):
+    set_connection(
+        monkeypatch,
+        "adobe_hosts",
+        conn_type="adobe_offers",
+        host=host,
+        port=port,
+        login="client",
+        password="secret-value",
+        extra={"org_id": "ORG@AdobeOrg"},
+    )
+    config = OfferLibraryHook(adobe_conn_id="adobe_hosts").config
+    assert config.base_url == expected
+    assert config.ims_url == DEFAULT_IMS_URL
+
+
+def test_test_connection_reports_the_sandbox_or_the_reason(offer_library_emulator, monkeypatch):
+    emulator = offer_library_emulator
+    set_connection(monkeypatch, "adobe_good", **emulator_connection(emulator))
+    set_connection(
+        monkeypatch, "adobe_bad", **emulator_connection(emulator, password="not-the-secret")
+    )
+
+    ok, message = OfferLibraryHook(adobe_conn_id="adobe_good", sandbox_name="dev").test_connection()
+    assert ok and "sandbox 'dev'" in message
+
+    ok, reason = OfferLibraryHook(adobe_conn_id="adobe_bad").test_connection()
+    assert not ok
+    assert "AuthenticationError" in reason and "invalid_client" in reason
+    assert "not-the-secret" not in reason
