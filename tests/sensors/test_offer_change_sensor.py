@@ -1,0 +1,211 @@
+"""OfferChangeSensor end to end: real Airflow (dag.test()) against the emulator over HTTP.
+
+Each test writes a tiny DAG, runs it, and reads back what a user would see: task states, the
+sensor's XCom, its log lines, and what the emulator was asked.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_offers.api.change import parse_modified
+
+POKE_INTERVAL = 0.3
+
+
+def sensor_dag(dag_id: str, *sensors: str, upstream_etag: int | None = None, native=False) -> str:
+    """DAG source with the given OfferChangeSensor(...) calls; optionally an upstream `create`
+    task returning a receipt-like dict, as an offer operator would."""
+    upstream = ""
+    if upstream_etag is not None:
+        upstream = f"""
+    @task
+    def create():
+        return {{"id": "ignored", "etag": {upstream_etag}}}
+
+    created = create()
+"""
+    body = "\n".join(f"    s{i} = {sensor}" for i, sensor in enumerate(sensors))
+    chain = "\n".join(f"    created >> s{i}" for i in range(len(sensors))) if upstream else ""
+    return f"""
+import datetime
+from airflow.sdk import DAG, task
+from airflow_provider_offers.sensors.offers import OfferChangeSensor
+
+with DAG(
+    {dag_id!r},
+    schedule=None,
+    start_date=datetime.datetime(2026, 1, 1),
+    render_template_as_native_obj={native},
+) as dag:
+{upstream}
+{body}
+{chain}
+"""
+
+
+def sensor(task_id: str, offer_id: str, **kwargs) -> str:
+    kwargs.setdefault("poke_interval", POKE_INTERVAL)
+    kwargs.setdefault("timeout", 20)
+    args = ", ".join(f"{key}={value!r}" for key, value in kwargs.items())
+    return f"OfferChangeSensor(task_id={task_id!r}, offer_id={offer_id!r}, {args})"
+
+
+def reschedule_count(dag_id: str) -> int:
+    from airflow.models.taskreschedule import TaskReschedule
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return sum(
+            1 for r in session.query(TaskReschedule).all() if r.task_instance.dag_id == dag_id
+        )
+
+
+XCOM_PULL_ETAG = "{{ ti.xcom_pull(task_ids='create')['etag'] }}"
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_poke_mode_waits_for_a_change_made_elsewhere(
+    run_dag, offer_user, patch_after_reads, task_logs
+):
+    offer = offer_user.create_offer()
+    patch_after_reads(offer["id"], reads=2)
+    # since_etag renders to the string "1" (no native rendering): still compared as an integer.
+    source = sensor_dag(
+        "sensor_poke",
+        sensor("wait", offer["id"], since_etag=XCOM_PULL_ETAG),
+        upstream_etag=offer["etag"],
+    )
+    run = run_dag(source, "sensor_poke")
+
+    assert run.task_states() == {"create": "success", "wait": "success"}
+    result = run.xcom("wait")
+    assert result["id"] == offer["id"]
+    assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
+    assert parse_modified(result["modified"]) > parse_modified(offer["lastModifiedDate"])
+    assert offer_user.requests_for(offer["id"])[-1] == "GET"
+    assert offer_user.reads_of(offer["id"]) >= 3
+    assert "unchanged (etag 1)" in task_logs()
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
+    run_dag, offer_user, patch_after_reads
+):
+    """No since_* given: the baseline from the first run must survive into later runs, which
+    are fresh operator instances. Were it re-taken per run, the run after the patch would adopt
+    etag 2 as its baseline and the sensor would wait until its timeout."""
+    offer = offer_user.create_offer()
+    patch_after_reads(offer["id"], reads=2)
+    source = sensor_dag("sensor_reschedule", sensor("wait", offer["id"], mode="reschedule"))
+    run = run_dag(source, "sensor_reschedule")
+
+    assert run.task_states() == {"wait": "success"}
+    result = run.xcom("wait")
+    assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
+    assert offer_user.requests_for(offer["id"])[:3] == ["GET", "GET", "PATCH"]
+    assert reschedule_count("sensor_reschedule") >= 2
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_deferrable_mode_hands_its_baseline_to_the_trigger(
+    run_dag, offer_user, patch_after_reads, task_logs
+):
+    """The patch lands between the sensor's own first check and the trigger's first poll (one
+    poke_interval later): only a trigger that got the sensor's baseline can tell that anything
+    changed."""
+    offer = offer_user.create_offer()
+    patch_after_reads(offer["id"], reads=1)
+    source = sensor_dag(
+        "sensor_deferrable", sensor("wait", offer["id"], deferrable=True, poke_interval=1.0)
+    )
+    run = run_dag(source, "sensor_deferrable")
+
+    assert run.task_states() == {"wait": "success"}
+    assert offer_user.requests_for(offer["id"])[:3] == ["GET", "PATCH", "GET"]
+    result = run.xcom("wait")
+    assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
+    logs = task_logs()
+    assert "running trigger in line" in logs
+    assert "not deferring" not in logs
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_already_changed_returns_without_deferring(run_dag, offer_user, task_logs):
+    offer = offer_user.create_offer()
+    offer_user.patch_offer(offer["id"])
+    # Native rendering: since_etag arrives as the int 1.
+    source = sensor_dag(
+        "sensor_already_changed",
+        sensor("wait", offer["id"], since_etag=XCOM_PULL_ETAG, deferrable=True),
+        upstream_etag=offer["etag"],
+        native=True,
+    )
+    run = run_dag(source, "sensor_already_changed")
+
+    assert run.task_states() == {"create": "success", "wait": "success"}
+    assert run.xcom("wait")["etag"] == offer["etag"] + 1
+    assert offer_user.reads_of(offer["id"]) == 1
+    logs = task_logs()
+    assert "already changed; not deferring" in logs
+    assert "running trigger in line" not in logs
+
+
+@pytest.mark.usefixtures("adobe_connection")
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+def test_timeout_fails_the_sensor(run_dag, offer_user, task_logs, deferrable):
+    offer = offer_user.create_offer()
+    dag_id = f"sensor_timeout_{'deferred' if deferrable else 'poke'}"
+    source = sensor_dag(dag_id, sensor("wait", offer["id"], timeout=2, deferrable=deferrable))
+    run = run_dag(source, dag_id)
+
+    assert run.task_states() == {"wait": "failed"}
+    assert run.xcom("wait") is None
+    logs = task_logs()
+    assert "Sensor has timed out" in logs
+    if deferrable:
+        assert "did not change before the sensor's deadline" in logs
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_missing_offer_fails_promptly_or_skips_and_bad_input_sends_nothing(
+    run_dag, offer_user, task_logs
+):
+    missing = "offer-that-does-not-exist"
+    offer = offer_user.create_offer()
+    source = sensor_dag(
+        "sensor_refusals",
+        sensor("wait", missing, timeout=600),
+        sensor("wait_soft", missing, timeout=600, soft_fail=True),
+        sensor("bad_input", offer["id"], since_modified="yesterday"),
+    )
+    run = run_dag(source, "sensor_refusals")
+
+    assert run.task_states() == {"wait": "failed", "wait_soft": "skipped", "bad_input": "failed"}
+    assert offer_user.reads_of(missing) == 2  # one look each, no waiting for the timeout
+    assert offer_user.reads_of(offer["id"]) == 0
+    logs = task_logs()
+    assert f"Offer '{missing}' (fallback) was not found in sandbox 'prod'" in logs
+    assert "since_modified: 'yesterday' is not an ISO-8601 date-time" in logs
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_transient_errors_while_waiting_are_retried(
+    run_dag, offer_user, patch_after_reads, task_logs
+):
+    """Five 503s in a row outlast the client's own retries (5 attempts, backoff), so the
+    sensor's first poke fails; it must log that and poke again, not fail the task."""
+    offer = offer_user.create_offer()
+    offer_user.fail_reads(offer["id"], status=503, times=5)
+    patch_after_reads(offer["id"], reads=7)
+    source = sensor_dag(
+        "sensor_transient", sensor("wait", offer["id"], since_etag=offer["etag"], timeout=120)
+    )
+    run = run_dag(source, "sensor_transient")
+
+    assert run.task_states() == {"wait": "success"}
+    assert run.xcom("wait")["etag"] == offer["etag"] + 1
+    assert offer_user.requests_for(offer["id"])[:7] == ["GET"] * 7
+    logs = task_logs()
+    assert "gave up after 5 attempts" in logs
+    assert "will try again" in logs

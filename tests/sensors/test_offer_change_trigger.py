@@ -1,0 +1,135 @@
+"""OfferChangeTrigger on its own: serialisation, and run() against the emulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from airflow_provider_offers.triggers.offers import OfferChangeTrigger
+
+pytestmark = pytest.mark.usefixtures("adobe_connection")
+
+
+def trigger_for(offer_id: str, **kwargs) -> OfferChangeTrigger:
+    kwargs.setdefault("poll_interval", 0.2)
+    kwargs.setdefault("deadline", (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat())
+    return OfferChangeTrigger(offer_id=offer_id, **kwargs)
+
+
+async def events_of(trigger: OfferChangeTrigger) -> list[dict]:
+    """Everything run() yields, until it returns."""
+    return [event.payload async for event in trigger.run()]
+
+
+def test_serialize_round_trips_through_json_and_serde():
+    from airflow.sdk.serde import deserialize, serialize
+
+    trigger = OfferChangeTrigger(
+        offer_id="offer-1",
+        offer_type="personalized",
+        since_etag=3,
+        since_modified="2026-11-27T12:00:00+00:00",
+        previous_etag=3,
+        adobe_conn_id="my_adobe",
+        sandbox_name="dev",
+        poll_interval=5.0,
+        deadline="2026-11-28T12:00:00+00:00",
+    )
+    classpath, kwargs = trigger.serialize()
+
+    assert classpath == "airflow_provider_offers.triggers.offers.OfferChangeTrigger"
+    assert json.loads(json.dumps(kwargs)) == kwargs
+    rebuilt_kwargs = deserialize(serialize(kwargs))
+    assert rebuilt_kwargs == kwargs
+    assert OfferChangeTrigger(**rebuilt_kwargs).serialize() == (classpath, kwargs)
+
+
+async def test_run_yields_one_changed_event_then_returns(offer_user, patch_after_reads):
+    offer = offer_user.create_offer()
+    patch_after_reads(offer["id"], reads=2)
+
+    events = await events_of(trigger_for(offer["id"], since_etag=offer["etag"], previous_etag=1))
+
+    assert len(events) == 1
+    assert events[0]["status"] == "changed"
+    assert events[0]["offer_id"] == events[0]["id"] == offer["id"]
+    assert (events[0]["previous_etag"], events[0]["etag"]) == (1, 2)
+    assert offer_user.requests_for(offer["id"]) == ["GET", "GET", "PATCH", "GET"]
+
+
+async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_after_reads):
+    """The sensor's own first check failed: the trigger takes the baseline itself."""
+    offer = offer_user.create_offer()
+    offer_user.patch_offer(offer["id"])  # before the trigger starts: not a change it may report
+    patch_after_reads(offer["id"], reads=1)
+
+    events = await events_of(trigger_for(offer["id"]))
+
+    assert [(e["status"], e["previous_etag"], e["etag"]) for e in events] == [("changed", 2, 3)]
+
+
+async def test_deleted_offer_yields_not_found(offer_user):
+    offer = offer_user.create_offer()
+    offer_user.http.delete(f"/offers/{offer['id']}", params={"offer-type": "fallback"})
+
+    events = await events_of(trigger_for(offer["id"], since_etag=1))
+
+    assert [e["status"] for e in events] == ["not_found"]
+    assert offer_user.reads_of(offer["id"]) == 1
+
+
+async def test_deadline_gives_one_timeout_event_after_a_last_look(offer_user):
+    """A long poll interval is cut short by the deadline, and the offer is read once more at
+    the deadline before the trigger gives up: one read, one timeout event."""
+    offer = offer_user.create_offer()
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+
+    events = await events_of(
+        trigger_for(offer["id"], since_etag=1, poll_interval=3600, deadline=deadline)
+    )
+
+    assert [e["status"] for e in events] == ["timeout"]
+    assert deadline in events[0]["message"]
+    assert offer_user.reads_of(offer["id"]) == 1
+
+
+async def test_transient_errors_are_retried_not_reported(offer_user, patch_after_reads, task_logs):
+    """Ten 429s (Retry-After: 0, so the client's five attempts per call run at once) make two
+    reads fail in the trigger itself; it must keep polling and still report the change."""
+    offer = offer_user.create_offer()
+    offer_user.fail_reads(offer["id"], status=429, times=10, retry_after=0)
+    patch_after_reads(offer["id"], reads=11)
+
+    events = await events_of(trigger_for(offer["id"], since_etag=1))
+
+    assert [e["status"] for e in events] == ["changed"]
+    assert offer_user.requests_for(offer["id"])[10:] == ["GET", "PATCH", "GET"]
+    assert task_logs().count("will try again") >= 2
+
+
+async def test_run_does_not_block_the_event_loop(offer_user, offer_library_emulator):
+    """While the trigger waits for a slow answer, other coroutines keep running (a triggerer
+    runs hundreds of triggers on one loop). A blocking HTTP call would starve the ticker."""
+    offer = offer_user.create_offer()
+    offer_user.patch_offer(offer["id"])
+    path = f"/data/core/dps/offers/{offer['id']}"
+    offer_library_emulator.inject_fault("GET", path, delay_seconds=1.0)
+    ticks = 0
+    done = asyncio.Event()
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while not done.is_set():
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    ticking = asyncio.create_task(ticker())
+    events = await events_of(trigger_for(offer["id"], since_etag=1))
+    done.set()
+    await ticking
+
+    assert [e["status"] for e in events] == ["changed"]  # one read, answered after the delay
+    assert ticks > 5
