@@ -18,6 +18,27 @@ from airflow_provider_offers.api.client import (
 from airflow_provider_offers.api.errors import AuthenticationError
 
 
+def in_threads(count: int, config, retry, work) -> list[BaseException]:
+    """Run `work(client)` in `count` threads, each with its own client, released together."""
+    barrier = threading.Barrier(count)
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            with OfferLibraryClient(config, retry=retry) as client:
+                barrier.wait()
+                work(client)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors
+
+
 def bearer(request) -> str:
     return request.headers["authorization"].removeprefix("Bearer ")
 
@@ -52,25 +73,12 @@ def test_token_request_sends_credentials_in_the_form_body(emulator, client):
 
 def test_one_token_across_threads(emulator, config, retry):
     emulator.inject_fault("POST", "/ims/token/v3", delay_seconds=0.3)  # let threads pile up
-    barrier = threading.Barrier(8)
-    errors: list[BaseException] = []
 
-    def work() -> None:
-        try:
-            with OfferLibraryClient(config, retry=retry) as client:
-                barrier.wait()
-                for _ in range(3):
-                    client.list_page(PLACEMENTS)
-        except BaseException as exc:
-            errors.append(exc)
+    def three_reads(client: OfferLibraryClient) -> None:
+        for _ in range(3):
+            client.list_page(PLACEMENTS)
 
-    threads = [threading.Thread(target=work) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    assert in_threads(8, config, retry, three_reads) == []
     assert emulator.tokens_issued == 1
     assert len(ims_requests(emulator)) == 1
     assert len({bearer(r) for r in api_requests(emulator)}) == 1
@@ -144,19 +152,8 @@ def test_revocation_seen_by_many_threads_renews_once(emulator, config, retry):
     with OfferLibraryClient(config, retry=retry) as client:
         client.list_page(TAGS)
     emulator.revoke_tokens()
-    barrier = threading.Barrier(6)
 
-    def work() -> None:
-        with OfferLibraryClient(config, retry=retry) as client:
-            barrier.wait()
-            client.list_page(TAGS)
-
-    threads = [threading.Thread(target=work) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
+    assert in_threads(6, config, retry, lambda client: client.list_page(TAGS)) == []
     assert emulator.tokens_issued == 2
     assert [r.status for r in api_requests(emulator)].count(200) == 7
 
