@@ -141,10 +141,10 @@ class _OfferOperator(BaseOperator):
         key = f"adobe_offers:{purpose}:{self.offer_type}:{self.hook.sandbox_name}"
         return TaskStateJournal(store, key)
 
-    def _xcom(self, result: Result, **extra: Any) -> dict[str, Any]:
+    def _xcom(self, result: Result) -> dict[str, Any]:
+        """The offer's identity and version after the step: small, JSON, no secrets."""
         return {
             "id": result.id,
-            **extra,
             "etag": result.etag,
             "lastModifiedDate": result.last_modified,
             "sandbox": self.hook.sandbox_name,
@@ -214,7 +214,7 @@ class CreateOfferOperator(_OfferOperator):
             result.action,
             result.etag,
         )
-        return self._xcom(result, name=result.name) | {"action": result.action}
+        return self._xcom(result) | {"name": result.name, "action": result.action}
 
 
 class PatchOfferOperator(_OfferOperator):
@@ -223,8 +223,16 @@ class PatchOfferOperator(_OfferOperator):
     With `expected_etag` the current etag is read first and the task fails without writing if
     it differs (the message gives both); the operations are then sent with `test` preconditions
     on the values they were computed from, so a writer that sneaks in between the check and
-    the write makes the patch fail instead of being silently overwritten. Returns
-    `{"id", "etag", "lastModifiedDate", "sandbox"}`.
+    the write makes the patch fail instead of being silently overwritten. An earlier attempt
+    whose write committed (a lost answer, a retry, a cleared task) is recognised by the values
+    it wrote, so re-running does not fail the etag check on the task's own write.
+
+    Without `expected_etag` the operations are sent once, as given; if the answer is lost the
+    task fails rather than guess, and its retry sends them again: harmless for `replace`,
+    `remove` and `add` of a member, not for appending to a list (`/-`). Give `expected_etag`
+    for exactly-once.
+
+    Returns `{"id", "etag", "lastModifiedDate", "sandbox"}`.
     """
 
     template_fields: Sequence[str] = ("offer_id", "operations", "expected_etag", "sandbox_name")

@@ -215,49 +215,66 @@ def test_if_exists_modes_and_personalized_offers(
     assert link(run, "personalized").endswith(f"/offers/personalized/{stored['id']}")
 
 
-def test_lost_create_is_reconciled_within_the_task_and_across_retries(
+def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
     run_dag, adobe_connection, offer_library_emulator, outsider, placement, when_received, capfd
 ):
-    """Both creates commit and then lose their connection. `within` finds its offer by name at
-    once. `across` cannot look (its look-up after the lost create is refused), fails, and its
+    """Every write here commits and then loses its connection. `within` finds its offer by name
+    at once. `across` cannot look (its look-up after the lost create is refused), fails, and its
     retry finds the offer: with if_exists="fail" it must still succeed, as the offer is its own.
+    `patch_across` (expected etag 1) likewise cannot re-read after its lost PATCH; its retry
+    sees etag 2 and must recognise its own write instead of failing the etag check.
     """
     emulator = offer_library_emulator
+    target = outsider.create_offer(offer("Patch target", placement, description="v1"))["id"]
+    before = len(emulator.requests)
     emulator.inject_fault("POST", DPS_OFFERS, drop_after_commit=True, delay_seconds=0.5, times=2)
+    emulator.inject_fault("PATCH", DPS_OFFERS, drop_after_commit=True, delay_seconds=0.5)
+    refuse_next_read = emulator.inject_fault
     when_received(
-        "POST",
-        DPS_OFFERS,
-        lambda: emulator.inject_fault("GET", DPS_OFFERS, status=400, times=1),
-        nth=2,
+        "POST", DPS_OFFERS, lambda: refuse_next_read("GET", DPS_OFFERS, status=400), nth=2
     )
+    when_received("PATCH", DPS_OFFERS, lambda: refuse_next_read("GET", DPS_OFFERS, status=400))
+    replace = [{"op": "replace", "path": "/description", "value": "v2"}]
     tasks = f"""
+    retry_once = dict(retries=1, retry_delay=timedelta(0))
     within = CreateFallbackOfferOperator(task_id="within", offer={offer("Within", placement)!r})
     across = CreateFallbackOfferOperator(
-        task_id="across",
-        offer={offer("Across", placement)!r},
-        if_exists="fail",
-        retries=1,
-        retry_delay=timedelta(0),
+        task_id="across", offer={offer("Across", placement)!r}, if_exists="fail", **retry_once
     )
-    within >> across
+    patch_across = PatchFallbackOfferOperator(
+        task_id="patch_across",
+        offer_id={target!r},
+        operations={replace!r},
+        expected_etag=1,
+        **retry_once,
+    )
+    within >> across >> patch_across
 """
-    run = run_dag(dag_source("offers_lost_create", tasks), "offers_lost_create")
+    run = run_dag(dag_source("offers_lost_writes", tasks), "offers_lost_writes")
 
-    assert run.task_states() == {"within": "success", "across": "success"}
-    stored = {o["name"]: o["id"] for o in outsider.offers()}
-    assert sorted(stored) == ["Across", "Within"]
-    assert [r.method for r in writes(emulator.requests)] == ["POST", "POST"]
+    assert run.task_states() == {
+        "within": "success",
+        "across": "success",
+        "patch_across": "success",
+    }
+    stored = {o["name"]: o for o in outsider.offers()}
+    assert sorted(stored) == ["Across", "Patch target", "Within"]
+    assert [r.method for r in writes(emulator.requests[before:])] == ["POST", "POST", "PATCH"]
     for task_id, name in (("within", "Within"), ("across", "Across")):
         assert run.xcom(task_id) | {"lastModifiedDate": None} == {
-            "id": stored[name],
+            "id": stored[name]["id"],
             "name": name,
             "etag": 1,
             "lastModifiedDate": None,
             "sandbox": "prod",
             "action": "created",
         }
-    assert [r.status for r in emulator.requests if r.status == 400] == [400]
-    assert "was created by this task" in "".join(capfd.readouterr())
+    assert (stored["Patch target"]["description"], stored["Patch target"]["etag"]) == ("v2", 2)
+    assert run.xcom("patch_across")["etag"] == 2
+    assert [r.method for r in emulator.requests if r.status == 400] == ["GET", "GET"]
+    output = "".join(capfd.readouterr())
+    assert "was created by this task" in output
+    assert "already carries this patch (an earlier attempt wrote it)" in output
 
 
 def test_patch_with_expected_etag_and_delete(
