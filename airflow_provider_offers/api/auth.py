@@ -92,6 +92,8 @@ class ImsTokenSource:
 
     _registry: dict[tuple[str, str, str], ImsTokenSource] = {}
     _registry_lock = threading.Lock()
+    #: Seconds a sync caller waits for another caller's renewal before renewing itself.
+    follower_patience = 30.0
 
     def __init__(
         self,
@@ -223,7 +225,13 @@ class ImsTokenSource:
                 self._settle(future, minted)
                 return minted.value
             try:
-                return future.result()
+                return future.result(timeout=self.follower_patience)
+            except concurrent.futures.TimeoutError:
+                # The renewer may be a coroutine on this very thread (a sync call made inside
+                # an event loop): rather than deadlock, mint one here.
+                minted = self._mint_sync()
+                self._settle(future, minted)
+                return minted.value
             except _RenewalAbandoned:
                 continue
             except OfferLibraryError as exc:  # the renewer's error, a copy per waiter

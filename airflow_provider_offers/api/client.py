@@ -234,6 +234,7 @@ class _Call(Generic[T]):
     accept: str = "application/json"
     resend_safe: bool = True
     gone_is_done: bool = False  # DELETE: 404 on a retry means an earlier attempt deleted it
+    reads_body: bool = True  # False: any 2xx is success, whatever the body (DELETE)
 
 
 def _id(value: Any, name: str) -> str:
@@ -408,7 +409,9 @@ class _ClientCore:
     def delete(self, resource: Resource | str, entity_id: str) -> _Call[None]:
         resource = resolve_resource(resource)
         url = f"{self.dps}{resource.path}/{_id(entity_id, 'id')}"
-        return _Call("DELETE", url, _nothing, params=resource.params, gone_is_done=True)
+        return _Call(
+            "DELETE", url, _nothing, params=resource.params, gone_is_done=True, reads_body=False
+        )
 
     def list_first(
         self,
@@ -427,8 +430,19 @@ class _ClientCore:
         href = page.next_href
         if not href:
             return None
-        url = href if "://" in href else self.dps + ("" if href.startswith("/") else "/") + href
-        return _Call("GET", url, first.decode)
+        if "://" not in href:
+            return _Call(
+                "GET", self.dps + ("" if href.startswith("/") else "/") + href, first.decode
+            )
+        # An absolute link is followed only to our own API host: the bearer token goes with it.
+        ours, theirs = httpx.URL(self.config.base_url), httpx.URL(href)
+        if (theirs.scheme, theirs.host, theirs.port) != (ours.scheme, ours.host, ours.port):
+            raise OfferLibraryError(
+                f"refusing to follow a next-page link to another host ({theirs.host}); "
+                "the access token would go with it",
+                detail="next link to another host",
+            )
+        return _Call("GET", href, first.decode)
 
     def decision(
         self,
@@ -547,6 +561,8 @@ class _ClientCore:
             self.config.sandbox_name,
         )
         if response.is_success:
+            if not call.reads_body:
+                return call.decode(None)
             return self._decode(call, response, where, request_id)
         if status == 404 and call.gone_is_done and attempt > 1:
             log.info("%s: already gone after an earlier attempt; treating as deleted", where)

@@ -9,6 +9,7 @@ import time
 import pytest
 from client_helpers import api_requests, ims_requests, make_config, placement_body
 
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.client import (
     PLACEMENTS,
     TAGS,
@@ -230,3 +231,21 @@ def test_other_secrets_do_not_reuse_a_token_minted_with_the_old_ones(emulator, c
         emulator.client_secret,
         "typo-in-the-secret",
     ]
+
+
+async def test_sync_call_inside_the_event_loop_does_not_deadlock(
+    emulator, config, retry, monkeypatch
+):
+    # A sync call made inside a coroutine blocks the loop, so a renewal that a coroutine on
+    # the same loop started can never finish: the sync caller must stop waiting for it.
+    monkeypatch.setattr(ImsTokenSource, "follower_patience", 0.2)
+    emulator.inject_fault("POST", "/ims/token/v3", delay_seconds=0.5)
+    async with AsyncOfferLibraryClient(config, retry=retry) as async_client:
+        renewing = asyncio.create_task(async_client.list_page(TAGS))
+        await asyncio.sleep(0.1)
+        with OfferLibraryClient(config, retry=retry) as client:
+            client.list_page(TAGS)
+        await renewing
+
+    assert emulator.tokens_issued == 2
+    assert [r.status for r in api_requests(emulator)] == [200, 200]
