@@ -81,6 +81,13 @@ class OfferChangeSensor(BaseSensorOperator):
         return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
 
     def execute(self, context: Context) -> Any:
+        try:
+            return self._wait(context)
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()
+
+    def _wait(self, context: Context) -> Any:
         self._validate_inputs()
         self._baseline = self._explicit_baseline() or self._load_baseline(context)
         if not self.deferrable:

@@ -153,13 +153,19 @@ def test_already_changed_returns_without_deferring(run_dag, offer_user, task_log
 
 @pytest.mark.usefixtures("adobe_connection")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
-def test_timeout_fails_the_sensor(run_dag, offer_user, task_logs, deferrable):
+def test_timeout_fails_the_sensor_or_skips_with_soft_fail(
+    run_dag, offer_user, task_logs, deferrable
+):
     offer = offer_user.create_offer()
     dag_id = f"sensor_timeout_{'deferred' if deferrable else 'poke'}"
-    source = sensor_dag(dag_id, sensor("wait", offer["id"], timeout=2, deferrable=deferrable))
+    source = sensor_dag(
+        dag_id,
+        sensor("wait", offer["id"], timeout=2, deferrable=deferrable),
+        sensor("wait_soft", offer["id"], timeout=2, deferrable=deferrable, soft_fail=True),
+    )
     run = run_dag(source, dag_id)
 
-    assert run.task_states() == {"wait": "failed"}
+    assert run.task_states() == {"wait": "failed", "wait_soft": "skipped"}
     assert run.xcom("wait") is None
     logs = task_logs()
     assert "Sensor has timed out" in logs
