@@ -1,0 +1,344 @@
+"""Start and stop the real Airflow stack (and the emulator) as separate processes.
+
+Each component runs in its own process session, so a stop kills its whole process group (the
+scheduler's LocalExecutor workers, the API server's uvicorn workers) and nothing a component
+does can signal the test process. Every wait is bounded; a timeout raises an AssertionError
+that carries the tail of every component's log, which is what one needs to see why.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+
+T = TypeVar("T")
+
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+_LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+def free_port() -> int:
+    """A loopback port that is free right now (the usual bind-to-0 trick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tail(path: Path, lines: int = 40) -> str:
+    """The last `lines` lines of a log file, or a note that it does not exist."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+@dataclass
+class Process:
+    """A child process in its own session, with stdout and stderr in one log file."""
+
+    name: str
+    argv: list[str]
+    log_path: Path
+    env: Mapping[str, str]
+    popen: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.popen = subprocess.Popen(
+                self.argv,
+                env=dict(self.env),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def exit_code(self) -> int | None:
+        return None if self.popen is None else self.popen.poll()
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM the process group, then SIGKILL whatever is still there after `grace`."""
+        if self.popen is None:
+            return
+        pgid = self.popen.pid  # the session leader: its pid is the group id
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, sig)
+            try:
+                self.popen.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                continue
+            # The leader is gone; its workers may linger a moment in the same group.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pgid, signal.SIGKILL)
+            return
+
+
+def start_emulator(log_dir: Path, timeout: float = 60.0) -> tuple[Process, str]:
+    """`python -m airflow_provider_offers.emulator` on a port it picks; (process, its URL)."""
+    process = Process(
+        "emulator",
+        [sys.executable, "-m", "airflow_provider_offers.emulator", "--port", "0"],
+        log_dir / "emulator.log",
+        dict(os.environ),
+    )
+    process.start()
+
+    def listening() -> str | None:
+        if process.exit_code() is not None:
+            raise AssertionError(f"the emulator exited:\n{tail(process.log_path)}")
+        found = _LISTENING.search(process.log_path.read_text(errors="replace"))
+        return found.group(1) if found else None
+
+    try:
+        url = wait_until(
+            listening,
+            timeout=timeout,
+            what="the emulator to listen",
+            diagnostics=lambda: tail(process.log_path),
+        )
+    except BaseException:
+        process.stop()
+        raise
+    return process, url
+
+
+def wait_until(
+    check: Callable[[], T | None],
+    *,
+    timeout: float,
+    what: str,
+    diagnostics: Callable[[], str] = lambda: "",
+    interval: float = 0.5,
+) -> T:
+    """Poll `check` until it returns something truthy; on timeout fail with `diagnostics()`."""
+    deadline = time.monotonic() + timeout
+    last_error: BaseException | None = None
+    while True:
+        try:
+            result = check()
+        except (httpx.HTTPError, OSError) as exc:  # a component still starting up
+            result, last_error = None, exc
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            note = f" (last error: {last_error!r})" if last_error else ""
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what}{note}\n{diagnostics()}"
+            )
+        time.sleep(interval)
+
+
+class AirflowStack:
+    """scheduler + dag-processor + triggerer + api-server on SQLite, in `home`."""
+
+    def __init__(self, home: Path, dags_folder: Path, extra_env: Mapping[str, str] = ()) -> None:
+        self.home = home
+        self.dags_folder = dags_folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_dir = home / "component-logs"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        bin_dir = str(Path(sys.executable).parent)
+        self.env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
+            **dict(extra_env),
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__WORKERS": "1",
+            # One shared signing key: workers' tokens come from the scheduler, the API checks them.
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            # Notice new DAG files and re-parse quickly: the test adds none after start-up.
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
+            "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        }
+        self.processes: list[Process] = []
+        self._token: str | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(
+                f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+
+    def start(self) -> None:
+        self.migrate()
+        for name in AIRFLOW_COMPONENTS:
+            process = Process(
+                name,
+                [sys.executable, "-m", "airflow", name],
+                self.log_dir / f"{name}.log",
+                self.env,
+            )
+            self.processes.append(process)
+            process.start()
+        self.wait_healthy()
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+    def add_process(self, process: Process) -> None:
+        """Another child (the emulator) to show in diagnostics and stop after the stack."""
+        self.processes.insert(0, process)
+
+    # -- diagnostics and waiting -------------------------------------------------------------
+
+    def diagnostics(self) -> str:
+        parts = []
+        for process in self.processes:
+            parts.append(
+                f"--- {process.name} (exit code {process.exit_code()}), "
+                f"tail of {process.log_path}:\n{tail(process.log_path)}"
+            )
+        return "\n".join(parts)
+
+    def check_alive(self) -> None:
+        dead = [p.name for p in self.processes if p.exit_code() is not None]
+        if dead:
+            raise AssertionError(f"component(s) exited early: {dead}\n{self.diagnostics()}")
+
+    def wait(self, check: Callable[[], T | None], *, timeout: float, what: str) -> T:
+        def checked() -> T | None:
+            self.check_alive()
+            return check()
+
+        return wait_until(checked, timeout=timeout, what=what, diagnostics=self.diagnostics)
+
+    def wait_healthy(self, timeout: float = 90.0) -> None:
+        def healthy() -> bool:
+            body = httpx.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+            return all(
+                body.get(part, {}).get("status") == "healthy"
+                for part in ("metadatabase", "scheduler", "triggerer", "dag_processor")
+            )
+
+        self.wait(healthy, timeout=timeout, what="scheduler, dag-processor, triggerer healthy")
+
+    # -- REST API --------------------------------------------------------------------------
+
+    def token(self) -> str:
+        if self._token is None:
+            response = httpx.get(f"{self.url}/auth/token", timeout=10)
+            response.raise_for_status()
+            self._token = response.json()["access_token"]
+        return self._token
+
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        return httpx.request(
+            method,
+            f"{self.url}/api/v2{path}",
+            headers={"Authorization": f"Bearer {self.token()}"},
+            timeout=30,
+            **kwargs,
+        )
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 90.0) -> dict:
+        def parsed() -> dict | None:
+            errors = self.api("GET", "/importErrors").json().get("import_errors", [])
+            if errors:
+                raise AssertionError(f"DAG import errors: {errors}")
+            response = self.api("GET", f"/dags/{dag_id}")
+            return response.json() if response.status_code == 200 else None
+
+        return self.wait(parsed, timeout=timeout, what=f"DAG {dag_id} to be parsed")
+
+    def unpause(self, dag_id: str) -> None:
+        response = self.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})
+        assert response.status_code == 200, response.text
+
+    def trigger(self, dag_id: str, conf: dict | None = None) -> str:
+        response = self.api(
+            "POST", f"/dags/{dag_id}/dagRuns", json={"logical_date": None, "conf": conf or {}}
+        )
+        assert response.status_code == 200, (
+            f"trigger {dag_id}: {response.status_code} {response.text}"
+        )
+        return response.json()["dag_run_id"]
+
+    def wait_for_run(self, dag_id: str, run_id: str, timeout: float = 120.0) -> dict:
+        def finished() -> dict | None:
+            run = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}").json()
+            return run if run.get("state") in ("success", "failed") else None
+
+        run = self.wait(finished, timeout=timeout, what=f"run {run_id} of {dag_id} to finish")
+        if run["state"] != "success":
+            raise AssertionError(
+                f"run {run_id} of {dag_id} ended {run['state']}; task states: "
+                f"{self.task_states(dag_id, run_id)}\n{self.task_log_tails(dag_id, run_id)}"
+                f"\n{self.diagnostics()}"
+            )
+        return run
+
+    def task_instances(self, dag_id: str, run_id: str) -> list[dict]:
+        response = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances")
+        return response.json().get("task_instances", [])
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        return {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
+
+    def task_log_tails(self, dag_id: str, run_id: str) -> str:
+        """The tail of each task's log file, for failure messages."""
+        root = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
+        logs = sorted(root.rglob("*.log")) if root.exists() else []
+        return "\n".join(f"--- task log {p.relative_to(root)}:\n{tail(p, 30)}" for p in logs)
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        response = self.api(
+            "GET",
+            f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}",
+            params={"deserialize": True},
+        )
+        assert response.status_code == 200, f"xcom {task_id}: {response.text}"
+        return response.json()["value"]
+
+    def airflow_cli(self, *args: str, timeout: float = 120.0) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise AssertionError(
+                f"airflow {' '.join(args)} failed ({result.returncode}):\n"
+                f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            )
+        return result.stdout

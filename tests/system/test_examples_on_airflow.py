@@ -1,0 +1,230 @@
+"""The example DAGs on the real Airflow stack: scheduler, DAG processor, triggerer, API server.
+
+What `dag.test()` cannot show: a run triggered through the REST API with a conf, as the UI's
+trigger form does; `airflow backfill create` run twice over the same days; a deferred sensor
+resumed by the real triggerer. Everything runs against the emulator in a subprocess, with
+LocalExecutor on SQLite, in a temporary AIRFLOW_HOME; every process is stopped at the end.
+
+`[scheduler] use_job_schedule = False`: the daily example has `catchup=True`, and unpausing it
+would otherwise schedule every day since its start date; this way only the backfills run it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from airflow_stack import AirflowStack, start_emulator
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+DPS = "/data/core/dps"
+CLIENT_ID = "offers-emulator-client"
+CLIENT_SECRET = "offers-emulator-secret"
+ORG_ID = "EMULATOR0000000000000000@AdobeOrg"
+
+
+class EmulatorView:
+    """The emulator seen from outside over plain HTTP (not through our client)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": CLIENT_ID,
+            "client_secret": CLIENT_SECRET,
+            "scope": "openid,AdobeID,read_organizations",
+        }
+        token = httpx.post(f"{url}/ims/token/v3", data=form, timeout=10).raise_for_status()
+        self.headers = {
+            "Authorization": f"Bearer {token.json()['access_token']}",
+            "x-api-key": CLIENT_ID,
+            "x-gw-ims-org-id": ORG_ID,
+            "x-sandbox-name": "prod",
+        }
+
+    def fallback_offers(self) -> list[dict]:
+        response = httpx.get(
+            f"{self.url}{DPS}/offers",
+            params={"offer-type": "fallback", "limit": 100},
+            headers=self.headers,
+            timeout=10,
+        )
+        return response.raise_for_status().json()["results"]
+
+    def requests(self) -> list[dict]:
+        return httpx.get(f"{self.url}/_emulator/requests", timeout=10).raise_for_status().json()
+
+    def inject_fault(self, **fault: object) -> None:
+        httpx.post(f"{self.url}/_emulator/faults", json=fault, timeout=10).raise_for_status()
+
+
+@dataclass
+class System:
+    stack: AirflowStack
+    emulator: EmulatorView
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory) -> Iterator[System]:
+    home = tmp_path_factory.mktemp("airflow-system")
+    dags = home / "dags"
+    dags.mkdir()
+    for path in EXAMPLE_DAGS.glob("example_*.py"):
+        shutil.copy(path, dags / path.name)
+    (home / "component-logs").mkdir()
+    emulator, url = start_emulator(home / "component-logs")
+    connection = {
+        "conn_type": "adobe_offers",
+        "host": url,
+        "login": CLIENT_ID,
+        "password": CLIENT_SECRET,
+        "extra": {"org_id": ORG_ID, "sandbox_name": "prod", "ims_url": url},
+    }
+    stack = AirflowStack(
+        home,
+        dags,
+        {
+            "AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection),
+            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+        },
+    )
+    stack.add_process(emulator)
+    try:
+        stack.start()
+        for dag_id in (
+            "example_fallback_offer_ui",
+            "example_fallback_offer_setup",
+            "example_fallback_offer_daily",
+        ):
+            stack.wait_for_dag(dag_id)
+            stack.unpause(dag_id)
+        yield System(stack, EmulatorView(url))
+    finally:
+        stack.stop()
+
+
+def test_ui_dag_triggered_through_the_rest_api_with_a_conf(system: System):
+    stack = system.stack
+    conf = {
+        "name": "Winter sale fallback",
+        "description": "Triggered with a conf",
+        "image_url": "https://cdn.example.com/banners/winter.png",
+        "status": "approved",
+        "sandbox": "",
+    }
+
+    refused = stack.api(
+        "POST",
+        "/dags/example_fallback_offer_ui/dagRuns",
+        json={"logical_date": None, "conf": {**conf, "status": "live"}},
+    )
+    assert refused.status_code == 400, refused.text
+    assert "status" in refused.text
+
+    run_id = stack.trigger("example_fallback_offer_ui", conf)
+    stack.wait_for_run("example_fallback_offer_ui", run_id)
+
+    result = stack.xcom("example_fallback_offer_ui", run_id, "create_fallback_offer")
+    assert result["action"] == "created"
+    (offer,) = [o for o in system.emulator.fallback_offers() if o["name"] == conf["name"]]
+    assert offer["id"] == result["id"]
+    assert offer["description"] == conf["description"]
+    assert offer["status"] == "approved"
+    (component,) = offer["representations"][0]["components"]
+    assert component["deliveryURL"] == conf["image_url"]
+
+
+def test_setup_dag_sensor_defers_and_the_triggerer_completes_it(system: System):
+    """The patch comes before the sensor, so its first look would already see the change;
+    the emulator answers that one look with a 429 (as Adobe's gateway does under load) so the
+    sensor defers, and the triggerer's next look completes it."""
+    stack, emulator = system.stack, system.emulator
+    emulator.inject_fault(
+        method="GET", path_prefix=f"{DPS}/offers/", status=429, retry_after=600, times=1
+    )
+
+    run_id = stack.trigger("example_fallback_offer_setup")
+    seen_states: set[str | None] = set()
+
+    def sensor_done() -> bool:
+        state = stack.task_states("example_fallback_offer_setup", run_id).get(
+            "wait_for_offer_change"
+        )
+        seen_states.add(state)
+        return state in ("success", "failed", "upstream_failed")
+
+    stack.wait(sensor_done, timeout=150, what="wait_for_offer_change to finish")
+    stack.wait_for_run("example_fallback_offer_setup", run_id)
+
+    offer = stack.xcom("example_fallback_offer_setup", run_id, "create_fallback_offer")
+    change = stack.xcom("example_fallback_offer_setup", run_id, "wait_for_offer_change")
+    assert change["previous_etag"] == offer["etag"]
+    assert change["etag"] == offer["etag"] + 1
+    offer_reads = [
+        r["status"]
+        for r in emulator.requests()
+        if r["method"] == "GET" and r["path"] == f"{DPS}/offers/{offer['id']}"
+    ]
+    assert offer_reads[0] == 429, offer_reads  # the sensor's look before deferring
+    assert 200 in offer_reads[1:], offer_reads  # the trigger's look, from the triggerer
+    assert "deferred" in seen_states, seen_states
+    served = stack.xcom("example_fallback_offer_setup", run_id, "check_fallback_served")
+    assert served["id"] == offer["id"]
+    assert served["deliveryURL"].endswith("homepage-fallback-v2.png")
+
+
+def _backfill_and_wait(stack: AirflowStack, *, reprocess: str) -> None:
+    stack.airflow_cli(
+        "backfill",
+        "create",
+        "--dag-id",
+        "example_fallback_offer_daily",
+        "--from-date",
+        "2026-11-01",
+        "--to-date",
+        "2026-11-03",
+        "--reprocess-behavior",
+        reprocess,
+    )
+
+    def all_completed() -> bool:
+        backfills = stack.api(
+            "GET", "/backfills", params={"dag_id": "example_fallback_offer_daily"}
+        ).json()["backfills"]
+        return bool(backfills) and all(b["completed_at"] for b in backfills)
+
+    stack.wait(all_completed, timeout=150, what="the daily backfill to complete")
+
+
+def test_daily_dag_backfilled_twice_keeps_one_offer_per_day(system: System):
+    stack, emulator = system.stack, system.emulator
+    days = ["2026-11-01", "2026-11-02", "2026-11-03"]
+
+    _backfill_and_wait(stack, reprocess="none")
+    # The second backfill re-runs the same three days (runs that already completed).
+    _backfill_and_wait(stack, reprocess="completed")
+
+    runs = stack.api("GET", "/dags/example_fallback_offer_daily/dagRuns").json()["dag_runs"]
+    assert sorted(r["logical_date"][:10] for r in runs) == days
+    assert {r["state"] for r in runs} == {"success"}, runs
+    daily = [o for o in emulator.fallback_offers() if o["name"].startswith("Example daily")]
+    assert sorted(o["name"] for o in daily) == [f"Example daily fallback {day}" for day in days]
+    creates = [
+        r for r in emulator.requests() if r["method"] == "POST" and r["path"] == f"{DPS}/offers"
+    ]
+    daily_creates = [r for r in creates if r["json"]["name"].startswith("Example daily")]
+    assert len(daily_creates) == 3
+    # Both backfills really ran every day: six look-ups by name for three creates.
+    lookups = [
+        r
+        for r in emulator.requests()
+        if r["method"] == "GET"
+        and r["path"] == f"{DPS}/offers"
+        and any("Example daily fallback" in p for p in r["query"].get("property", []))
+    ]
+    assert len(lookups) == 6, lookups
