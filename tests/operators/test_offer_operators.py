@@ -176,10 +176,15 @@ def test_if_exists_modes_and_personalized_offers(
             "profileConstraintType": "none",
         },
     )
+    # `update` gets its offer as a JSON string, as a templated `{{ ... | tojson }}` renders.
     tasks = "\n".join(
         f"    CreateFallbackOfferOperator(task_id={mode!r}, if_exists={mode!r}, "
-        f"offer={offer(name, placement, description='changed')!r})"
-        for mode, name in (("skip", "Skip me"), ("fail", "Fail me"), ("update", "Update me"))
+        f"offer={as_given(offer(name, placement, description='changed'))!r})"
+        for mode, name, as_given in (
+            ("skip", "Skip me", dict),
+            ("fail", "Fail me", dict),
+            ("update", "Update me", json.dumps),
+        )
     )
     tasks += (
         "\n    CreateOfferOperator(task_id='personalized', offer_type='personalized', "
