@@ -22,12 +22,11 @@ import platform
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import ValidationError
-from typing_extensions import Unpack
 
 from airflow_provider_offers import (
     DEFAULT_API_URL,
@@ -71,6 +70,9 @@ from airflow_provider_offers.api.retry import (
     status_error_class,
     transport_error,
 )
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 __all__ = [
     "DECISIONS_PATH",
