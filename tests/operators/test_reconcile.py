@@ -1,0 +1,66 @@
+"""api/reconcile.py over the real hook and the emulator, for what a DAG run cannot show cheaply."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_offers.api import reconcile
+from airflow_provider_offers.api.errors import RequestValidationError
+from airflow_provider_offers.hooks.offers import OfferLibraryHook
+from airflow_provider_offers.operators._store import HookOfferStore
+
+
+@pytest.fixture
+def store(adobe_connection):
+    hook = OfferLibraryHook()
+    yield HookOfferStore(hook, "fallback")
+    hook.close()
+
+
+@pytest.fixture
+def body(outsider) -> dict:
+    return {
+        "name": "Reconciled",
+        "representations": [
+            {
+                "channel": "https://ns.adobe.com/xdm/channel-types/web",
+                "placement": outsider.placement("Banner"),
+                "components": [{"type": "html", "format": "text/html", "content": "<p>hi</p>"}],
+            }
+        ],
+    }
+
+
+def test_a_refused_patch_nobody_raced_is_raised_not_retried(
+    store, body, offer_library_emulator, outsider
+):
+    outsider.create_offer(body)
+    desired = {**body, "representations": [{**body["representations"][0], "placement": "gone"}]}
+
+    with pytest.raises(RequestValidationError, match="placement"):
+        reconcile.ensure_offer(store, desired)
+
+    patches = [r for r in offer_library_emulator.requests if r.method == "PATCH"]
+    assert len(patches) == 1  # the etag did not move, so it is not a race: no second try
+
+
+def test_an_offer_the_journal_knows_is_ours_even_with_if_exists_fail(store, body):
+    """What a task retry relies on, with a dict-backed journal instead of Airflow's store."""
+
+    class Journal:
+        value = None
+
+        def get(self):
+            return self.value
+
+        def set(self, value):
+            self.value = value
+
+    journal = Journal()
+    first = reconcile.ensure_offer(store, body, if_exists="fail", journal=journal)
+    again = reconcile.ensure_offer(store, body, if_exists="fail", journal=journal)
+
+    assert (first.action, again.action, again.id) == ("created", "created", first.id)
+    assert journal.value == {"name": "Reconciled", "id": first.id}
+    with pytest.raises(reconcile.OfferExistsError, match=first.id):
+        reconcile.ensure_offer(store, body, if_exists="fail")  # no journal: not known as ours
