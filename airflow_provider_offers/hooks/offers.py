@@ -232,6 +232,8 @@ class OfferLibraryHook(BaseHook):
             page = self.get_conn().list_page("placements", limit=1)
         except Exception as exc:
             return False, f"{type(exc).__name__}: {exc}"
+        finally:
+            self.close()  # runs in the API server: leave no pool behind
         total = f", {page.total} placement(s)" if page.total is not None else ""
         return True, (
             f"Connected to the Offer Library at {self.config.base_url}: sandbox "
