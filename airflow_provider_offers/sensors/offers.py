@@ -33,7 +33,8 @@ class OfferChangeSensor(BaseSensorOperator):
     time passed ``since_modified``.
 
     With neither given, the baseline is what the first check of this try saw; it is kept in the
-    task state store so it holds across reschedules, and handed to the trigger when deferring.
+    task state store (Airflow 3.3) so it holds across reschedules, and handed to the trigger when
+    deferring. A retry or a cleared task is a new try and takes a fresh baseline.
 
     :param offer_id: the offer to watch (templated).
     :param offer_type: ``fallback`` or ``personalized``.
@@ -88,7 +89,6 @@ class OfferChangeSensor(BaseSensorOperator):
                 self.hook.close()
 
     def _wait(self, context: Context) -> Any:
-        self._validate_inputs()
         self._baseline = self._explicit_baseline() or self._load_baseline(context)
         if not self.deferrable:
             return super().execute(context)
@@ -172,8 +172,9 @@ class OfferChangeSensor(BaseSensorOperator):
             raise AirflowFailException(self._not_found_message(event["message"]))
         raise AirflowException(event.get("message", f"Unexpected trigger event: {event!r}"))
 
-    def _validate_inputs(self) -> None:
-        """Check rendered values before any request, so bad templates fail clearly."""
+    def _explicit_baseline(self) -> dict[str, Any] | None:
+        """Check the rendered inputs before any request (so a bad template fails clearly, naming
+        the field) and return the baseline they give, if any."""
         from airflow_provider_offers.api.change import parse_etag, parse_modified
         from airflow_provider_offers.api.errors import InvalidInputError
 
@@ -183,12 +184,6 @@ class OfferChangeSensor(BaseSensorOperator):
             raise InvalidInputError(
                 "offer_type", f"{self.offer_type!r} is not one of {', '.join(OFFER_TYPES)}"
             )
-        parse_etag(self.since_etag, "since_etag")
-        parse_modified(self.since_modified, "since_modified")
-
-    def _explicit_baseline(self) -> dict[str, Any] | None:
-        from airflow_provider_offers.api.change import parse_etag, parse_modified
-
         since_etag = parse_etag(self.since_etag, "since_etag")
         since_modified = parse_modified(self.since_modified, "since_modified")
         if since_etag is None and since_modified is None:

@@ -61,6 +61,20 @@ def reschedule_count(dag_id: str) -> int:
         )
 
 
+def test_reschedule_without_a_task_state_store_fails_before_any_request():
+    """Airflow 3.2 has no task state store, so a rescheduled sensor could not keep a baseline of
+    its own. On 3.3.2 the only way to see that is a context without one (hence no dag.test());
+    the sensor must say so rather than silently re-take its baseline on every reschedule. No
+    connection exists here: had it sent a request, the error would be a different one."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from airflow_provider_offers.sensors.offers import OfferChangeSensor
+
+    sensor = OfferChangeSensor(task_id="wait", offer_id="offer-1", mode="reschedule")
+    with pytest.raises(AirflowFailException, match=r"needs Airflow 3\.3's task state store"):
+        sensor.execute({})
+
+
 XCOM_PULL_ETAG = "{{ ti.xcom_pull(task_ids='create')['etag'] }}"
 
 
