@@ -148,18 +148,21 @@ def test_deferrable_mode_hands_its_baseline_to_the_trigger(
 def test_already_changed_returns_without_deferring(run_dag, offer_user, task_logs):
     offer = offer_user.create_offer()
     offer_user.patch_offer(offer["id"])
-    # Native rendering: since_etag arrives as the int 1.
+    # Native rendering: since_etag arrives as the int 1. The create receipt's time works too.
     source = sensor_dag(
         "sensor_already_changed",
         sensor("wait", offer["id"], since_etag=XCOM_PULL_ETAG, deferrable=True),
+        sensor("wait_modified", offer["id"], since_modified=offer["lastModifiedDate"]),
         upstream_etag=offer["etag"],
         native=True,
     )
     run = run_dag(source, "sensor_already_changed")
 
-    assert run.task_states() == {"create": "success", "wait": "success"}
+    assert run.task_states() == {"create": "success", "wait": "success", "wait_modified": "success"}
     assert run.xcom("wait")["etag"] == offer["etag"] + 1
-    assert offer_user.reads_of(offer["id"]) == 1
+    assert run.xcom("wait_modified")["etag"] == offer["etag"] + 1
+    assert run.xcom("wait_modified")["previous_etag"] is None  # only a time was given
+    assert offer_user.reads_of(offer["id"]) == 2
     logs = task_logs()
     assert "already changed; not deferring" in logs
     assert "running trigger in line" not in logs
