@@ -119,3 +119,11 @@ def when_received(offer_library_emulator) -> Iterator[Callable[..., None]]:
         thread.join(timeout=130)
     if errors:
         raise errors[0]
+
+
+@pytest.fixture
+def task_output(capfd, caplog) -> Callable[[], str]:
+    """Everything the tasks printed or logged. Both are needed: once a module imported Airflow
+    at collection time, Airflow's log output keeps going to the stream it first saw, which
+    `capfd` does not see, while the log records still reach `caplog`."""
+    return lambda: "".join(capfd.readouterr()) + caplog.text

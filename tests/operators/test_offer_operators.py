@@ -83,7 +83,7 @@ def placement(outsider) -> str:
 
 
 def test_create_twice_writes_once_then_updates_only_what_changed(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, capfd
+    run_dag, adobe_connection, offer_library_emulator, outsider, placement, task_output
 ):
     emulator = offer_library_emulator
     first = offer("Spring fallback", placement, description="Shown when nothing else fits")
@@ -150,7 +150,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
     assert stored["representations"] == second["representations"]
 
     # Neither the client secret nor any access token reached the task output or XCom.
-    output = "".join(capfd.readouterr())
+    output = task_output()
     tokens = list(emulator.backend.tokens)
     assert tokens
     for secret in [emulator.client_secret, *tokens]:
@@ -159,7 +159,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
 
 
 def test_if_exists_modes_and_personalized_offers(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, capfd
+    run_dag, adobe_connection, offer_library_emulator, outsider, placement, task_output
 ):
     emulator = offer_library_emulator
     ids = {
@@ -204,7 +204,7 @@ def test_if_exists_modes_and_personalized_offers(
     assert run.xcom("skip")["id"] == ids["Skip me"]
     assert run.xcom("update")["action"] == "updated"
     assert run.xcom("fail") is None
-    output = "".join(capfd.readouterr())
+    output = task_output()
     assert f"an offer named 'Fail me' already exists: id {ids['Fail me']!r}" in output
     descriptions = {o["name"]: o["description"] for o in outsider.offers()}
     assert descriptions == {"Skip me": "original", "Fail me": "original", "Update me": "changed"}
@@ -221,7 +221,13 @@ def test_if_exists_modes_and_personalized_offers(
 
 
 def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, when_received, capfd
+    run_dag,
+    adobe_connection,
+    offer_library_emulator,
+    outsider,
+    placement,
+    when_received,
+    task_output,
 ):
     """Every write here commits and then loses its connection. `within` finds its offer by name
     at once. `across` cannot look (its look-up after the lost create is refused), fails, and its
@@ -277,13 +283,19 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
     assert (stored["Patch target"]["description"], stored["Patch target"]["etag"]) == ("v2", 2)
     assert run.xcom("patch_across")["etag"] == 2
     assert [r.method for r in emulator.requests if r.status == 400] == ["GET", "GET"]
-    output = "".join(capfd.readouterr())
+    output = task_output()
     assert "was created by this task" in output
     assert "already carries this patch (an earlier attempt wrote it)" in output
 
 
 def test_patch_with_expected_etag_and_delete(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, when_received, capfd
+    run_dag,
+    adobe_connection,
+    offer_library_emulator,
+    outsider,
+    placement,
+    when_received,
+    task_output,
 ):
     """One run, in order: `patch_ok` checks etag 1 (templated) and its PATCH commits but the
     answer is lost, so it must recognise its own write; `patch_raced` checks etag 2, but while
@@ -345,7 +357,7 @@ def test_patch_with_expected_etag_and_delete(
         (raced, 409),
         ([{"op": "replace", "path": "/description", "value": "theirs"}], 200),
     ]
-    output = "".join(capfd.readouterr())
+    output = task_output()
     assert (
         f"offer {offer_id!r} changed between the etag check and the write: expected etag 2, "
         "current etag 3; nothing was written"
@@ -441,7 +453,7 @@ def test_mapped_create_of_twenty_offers_in_another_sandbox(
 
 
 def test_bad_input_fails_before_any_request(
-    run_dag, adobe_connection, offer_library_emulator, placement, capfd
+    run_dag, adobe_connection, offer_library_emulator, placement, task_output
 ):
     emulator = offer_library_emulator
     good = offer("Fine", placement)
@@ -470,7 +482,7 @@ def test_bad_input_fails_before_any_request(
 
     assert set(run.task_states().values()) == {"failed"}
     assert emulator.requests[before:] == []  # not even a token request
-    output = "".join(capfd.readouterr())
+    output = task_output()
     for message in (
         "offer.representations[0].components[0]: unknown field(s) 'deliveryUrl'",
         "offer.name: Field required",
