@@ -77,6 +77,16 @@ def offer_snapshot(offer: Any) -> dict[str, Any]:
     }
 
 
+def baseline_of(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """With no since_etag/since_modified, what the first look saw is the baseline to beat;
+    ``previous_etag`` is the etag a change is reported against."""
+    return {
+        "previous_etag": snapshot["etag"],
+        "since_etag": snapshot["etag"],
+        "since_modified": snapshot["modified"],
+    }
+
+
 def has_offer_changed(
     etag: Any,
     modified: Any,

@@ -109,7 +109,11 @@ class OfferChangeSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_provider_offers.api.change import has_offer_changed, offer_snapshot
+        from airflow_provider_offers.api.change import (
+            baseline_of,
+            has_offer_changed,
+            offer_snapshot,
+        )
         from airflow_provider_offers.api.errors import TRANSIENT_ERRORS, NotFoundError
 
         try:
@@ -121,11 +125,7 @@ class OfferChangeSensor(BaseSensorOperator):
             return PokeReturnValue(is_done=False)
         seen = offer_snapshot(offer)
         if self._baseline is None:
-            self._baseline = {
-                "previous_etag": seen["etag"],
-                "since_etag": seen["etag"],
-                "since_modified": seen["modified"],
-            }
+            self._baseline = baseline_of(seen)
             self._save_baseline(context)
             self.log.info(
                 "Offer %s: baseline etag %s, modified %s; waiting for a change.",

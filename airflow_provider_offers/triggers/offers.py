@@ -66,6 +66,7 @@ class OfferChangeTrigger(BaseTrigger):
 
     async def _wait(self) -> dict[str, Any]:
         from airflow_provider_offers.api.change import (
+            baseline_of,
             has_offer_changed,
             offer_snapshot,
             parse_modified,
@@ -79,8 +80,13 @@ class OfferChangeTrigger(BaseTrigger):
 
         hook = OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
         deadline = parse_modified(self.deadline, "deadline")
-        since_etag, since_modified = self.since_etag, self.since_modified
-        previous_etag = self.previous_etag
+        baseline: dict[str, Any] | None = None
+        if self.since_etag is not None or self.since_modified is not None:
+            baseline = {
+                "previous_etag": self.previous_etag,
+                "since_etag": self.since_etag,
+                "since_modified": self.since_modified,
+            }
         while True:
             # The sensor looked just before deferring; like poke(), look again one interval later
             # (sooner if the deadline comes first, so the last look is at the deadline).
@@ -102,17 +108,16 @@ class OfferChangeTrigger(BaseTrigger):
                 return {"status": "error", "message": f"Reading offer {self.offer_id}: {error}"}
             else:
                 seen = offer_snapshot(offer)
-                if since_etag is None and since_modified is None:
-                    since_etag = previous_etag = seen["etag"]
-                    since_modified = seen["modified"]
+                if baseline is None:
+                    baseline = baseline_of(seen)
                     self.log.info("Offer %s: baseline etag %s.", self.offer_id, seen["etag"])
                 elif has_offer_changed(
                     seen["etag"],
                     seen["modified"],
-                    since_etag=since_etag,
-                    since_modified=since_modified,
+                    since_etag=baseline["since_etag"],
+                    since_modified=baseline["since_modified"],
                 ):
-                    return {"status": "changed", **seen, "previous_etag": previous_etag}
+                    return {"status": "changed", **seen, "previous_etag": baseline["previous_etag"]}
                 else:
                     self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
             if deadline is not None and datetime.now(timezone.utc) >= deadline:
