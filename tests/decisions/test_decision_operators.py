@@ -1,0 +1,201 @@
+"""CreateDecisionOperator (and its siblings) and DecisionRequestOperator through `dag.test()`.
+
+The objects a decision refers to are arranged over plain HTTP; what is asserted is what the
+emulator received and stored, the XComs, and the task log.
+"""
+
+from __future__ import annotations
+
+import json
+
+DECISIONS = "/data/core/dps/offer-decisions"
+
+
+def _decision_dag(world: dict[str, str], tasks: str) -> str:
+    decision = {
+        "name": "Homepage decision",
+        "status": "live",
+        "fallback": world["fallback"],
+        "criteria": [
+            {
+                "placements": [world["placement"]],
+                "rank": {"priority": 0},
+                "optionSelection": {"filter": world["collection"]},
+            }
+        ],
+    }
+    return f"""
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_offers.operators.decisions import CreateDecisionOperator
+
+DECISION = {json.dumps(decision)}
+
+with DAG("decision_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+{tasks}
+"""
+
+
+def _requests(emulator, method: str, path: str) -> list:
+    """Requests the emulator answered with success (a stale token's 401 is replayed once)."""
+    return [
+        r
+        for r in emulator.requests
+        if r.method == method and r.path.startswith(path) and r.status and r.status < 400
+    ]
+
+
+def test_create_decision_creates_once_then_updates_skips_or_fails(
+    run_dag, adobe_connection, offer_library_emulator, decision_world, dps, capfd
+):
+    emulator = offer_library_emulator
+    source = _decision_dag(
+        decision_world,
+        """
+    create = CreateDecisionOperator(task_id="create", decision=DECISION)
+    again = CreateDecisionOperator(task_id="again", decision=DECISION)
+    changed = {**DECISION, "description": "Now with a description"}
+    skip = CreateDecisionOperator(task_id="skip", decision=changed, if_exists="skip")
+    update = CreateDecisionOperator(task_id="update", decision=changed, if_exists="update")
+    fail = CreateDecisionOperator(task_id="fail", decision=changed, if_exists="fail")
+    create >> again >> skip >> update >> fail
+""",
+    )
+
+    run = run_dag(source, "decision_dag")
+
+    assert run.task_states() == {
+        "create": "success",
+        "again": "success",
+        "skip": "success",
+        "update": "success",
+        "fail": "failed",
+    }
+    created = run.xcom("create")
+    assert created["action"] == "created"
+    assert set(created) == {"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}
+    assert created["sandbox"] == "prod"
+    assert run.xcom("again") == {**created, "action": "unchanged"} | {
+        "lastModifiedDate": run.xcom("again")["lastModifiedDate"]
+    }
+    assert run.xcom("skip")["action"] == "unchanged"
+    updated = run.xcom("update")
+    assert (updated["action"], updated["etag"]) == ("updated", created["etag"] + 1)
+    assert len(_requests(emulator, "POST", DECISIONS)) == 1
+    (patch,) = _requests(emulator, "PATCH", DECISIONS)
+    assert {"op": "add", "path": "/description", "value": "Now with a description"} in patch.json
+    stored = dps.get(f"/offer-decisions/{created['id']}")
+    assert stored["description"] == "Now with a description"
+    assert stored["fallback"] == decision_world["fallback"]
+    out = capfd.readouterr().out
+    assert f"already exists: id '{created['id']}'" in out
+
+
+def test_invalid_decision_fails_naming_the_field_before_any_request(
+    run_dag, adobe_connection, offer_library_emulator, capfd
+):
+    source = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_offers.operators.decisions import CreateDecisionOperator
+
+with DAG("bad_decision_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    CreateDecisionOperator(
+        task_id="create", decision={"status": "live", "fallback": "x"}, retries=0
+    )
+"""
+
+    run = run_dag(source, "bad_decision_dag")
+
+    assert run.task_states() == {"create": "failed"}
+    assert offer_library_emulator.requests == []
+    out = capfd.readouterr().out
+    assert "invalid input, nothing was sent: decision.name" in out
+
+
+def test_decision_request_returns_the_best_qualifying_offers(
+    run_dag, adobe_connection, offer_library_emulator, decision_world, dps
+):
+    from conftest import OPEN
+
+    world = decision_world
+    spring = {
+        "tags": [world["tag"]],
+        "selectionConstraint": {**OPEN, "profileConstraintType": "none"},
+    }
+    low = dps.offer("personalized", "low", world["placement"], rank={"priority": 1}, **spring)
+    high = dps.offer("personalized", "high", world["placement"], rank={"priority": 9}, **spring)
+    dps.offer(
+        "personalized", "draft", world["placement"], rank={"priority": 99}, status="draft", **spring
+    )
+    decision = dps.create(
+        "/offer-decisions",
+        {
+            "name": "Spring decision",
+            "status": "live",
+            "fallback": world["fallback"],
+            "criteria": [
+                {
+                    "placements": [world["placement"]],
+                    "optionSelection": {"filter": world["collection"]},
+                }
+            ],
+        },
+    )
+    source = f"""
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_offers.operators.decisions import DecisionRequestOperator
+
+with DAG("decision_request_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    DecisionRequestOperator(
+        task_id="ask",
+        decision_id="{decision}",
+        placement_id="{world["placement"]}",
+        identity_map={{"Email": ["jo@example.com"]}},
+        item_count="{{{{ 1 + 1 }}}}",
+    )
+"""
+
+    run = run_dag(source, "decision_request_dag")
+
+    assert run.task_states() == {"ask": "success"}
+    (proposition,) = run.xcom("ask")["xdm:propositions"]
+    assert [option["xdm:id"] for option in proposition["xdm:options"]] == [high, low]
+    assert proposition["xdm:options"][0]["xdm:deliveryURL"] == "https://cdn.example.com/high.png"
+    assert "xdm:fallback" not in proposition
+    (sent,) = _requests(offer_library_emulator, "POST", "/data/core/ods/decisions")
+    assert sent.headers["x-request-id"]
+    assert sent.json["xdm:propositionRequests"] == [
+        {"xdm:activityId": decision, "xdm:placementId": world["placement"], "xdm:itemCount": 2}
+    ]
+    assert sent.json["xdm:profiles"][0]["xdm:identityMap"] == {
+        "Email": [{"xdm:id": "jo@example.com"}]
+    }
+
+
+def test_decision_request_bad_input_fails_before_any_request(
+    run_dag, adobe_connection, offer_library_emulator, capfd
+):
+    source = """
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_offers.operators.decisions import DecisionRequestOperator
+
+with DAG("bad_request_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    DecisionRequestOperator(
+        task_id="no_profile", decision_id="d", placement_id="p", retries=0
+    )
+    DecisionRequestOperator(
+        task_id="bad_count", decision_id="d", placement_id="p", profile_id="v",
+        item_count="many", retries=0,
+    )
+"""
+
+    run = run_dag(source, "bad_request_dag")
+
+    assert run.task_states() == {"no_profile": "failed", "bad_count": "failed"}
+    assert offer_library_emulator.requests == []
+    out = capfd.readouterr().out
+    assert "nothing was sent: profile_id: give exactly one of profile_id or identity_map" in out
+    assert "nothing was sent: item_count: must be a whole number, got 'many'" in out
