@@ -16,6 +16,7 @@ fields like any other (a no-op when nothing changed) and reported as `created`.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -142,11 +143,16 @@ def ensure_offer(
     if_exists: IfExists = "update",
     journal: Journal | None = None,
     max_attempts: int = 5,
+    settle_seconds: float = 2.0,
 ) -> Result:
     """Make sure an offer named `desired["name"]` exists with the given fields; never two.
 
     Returns `Result` with action `created` (this task's create, including one an earlier
     attempt committed), `updated` or `unchanged`.
+
+    After a create of unknown outcome (in this call or, per the journal, an earlier attempt)
+    an empty look-up is repeated once after `settle_seconds` before creating again: Adobe does
+    not say how soon a new offer shows up in a list, and a second create would be a duplicate.
     """
     if if_exists not in IF_EXISTS_MODES:
         raise ValueError(f"if_exists must be one of {IF_EXISTS_MODES}, got {if_exists!r}")
@@ -156,6 +162,11 @@ def ensure_offer(
     lost_create = False
     for _ in range(max_attempts):
         existing = store.find_by_name(name)
+        uncertain = lost_create or (journalled is not None and "id" not in journalled)
+        if existing is None and uncertain and settle_seconds > 0:
+            log.info("No offer named %r yet; looking again in %s s", name, settle_seconds)
+            time.sleep(settle_seconds)
+            existing = store.find_by_name(name)
         if existing is None:
             if journal is not None:
                 journal.set({"name": name})

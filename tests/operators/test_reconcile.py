@@ -64,3 +64,22 @@ def test_an_offer_the_journal_knows_is_ours_even_with_if_exists_fail(store, body
     assert journal.value == {"name": "Reconciled", "id": first.id}
     with pytest.raises(reconcile.OfferExistsError, match=first.id):
         reconcile.ensure_offer(store, body, if_exists="fail")  # no journal: not known as ours
+
+
+def test_a_create_that_did_not_commit_is_looked_for_twice_then_sent_again(
+    store, body, offer_library_emulator, outsider
+):
+    """A 502 to a POST: the client cannot know whether it was applied (OutcomeUnknownError).
+    Here it was not: two empty look-ups (the second after the settle delay), one more POST."""
+    offer_library_emulator.inject_fault("POST", "/data/core/dps/offers", status=502)
+
+    result = reconcile.ensure_offer(store, body, settle_seconds=0.01)
+
+    calls = [
+        (r.method, r.status)
+        for r in offer_library_emulator.requests
+        if r.path == "/data/core/dps/offers" and r.status != 401  # 401: a token renewal
+    ]
+    assert calls == [("GET", 200), ("POST", 502), ("GET", 200), ("GET", 200), ("POST", 201)]
+    assert result.action == "created"
+    assert [o["id"] for o in outsider.offers()] == [result.id]
