@@ -107,6 +107,11 @@ class OfferLibraryUser:
     def reads_of(self, offer_id: str) -> int:
         return self.requests_for(offer_id).count("GET")
 
+    def requests_after_patch(self, offer_id: str) -> list[str]:
+        """What the waiter asked after the (one) patch: ["GET"] if it stopped on seeing it."""
+        requests = self.requests_for(offer_id)
+        return requests[requests.index("PATCH") + 1 :]
+
     def fail_reads(self, offer_id: str, status: int, times: int, **fault) -> None:
         """The next `times` reads of the offer get `status` (emulator fault injection)."""
         self.emulator.inject_fault(
