@@ -21,6 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+import jsonpatch
+
 from airflow_provider_offers.api import diff
 from airflow_provider_offers.api.errors import (
     ConflictError,
@@ -76,6 +78,10 @@ class EtagMismatchError(Exception):
         self.offer_id = offer_id
         self.expected = expected
         self.actual = actual
+
+
+class OperationsDoNotApplyError(Exception):
+    """The caller's operations fail on the version they were meant for; nothing was written."""
 
 
 class ConcurrentModificationError(Exception):
@@ -233,8 +239,14 @@ def patch_offer(
         return Result.of(current, "updated")
     if current["etag"] != expected_etag:
         raise EtagMismatchError(offer_id, expected_etag, current["etag"])
+    try:
+        expected = diff.expected_members(current, ops)
+    except jsonpatch.JsonPatchException as exc:
+        raise OperationsDoNotApplyError(
+            f"the operations do not apply to offer {offer_id!r} at etag {expected_etag}: {exc}; "
+            "nothing was written"
+        ) from None
     guarded = diff.guard(current, ops)
-    expected = diff.expected_members(current, ops)
     if journal is not None:
         journal.set({"id": offer_id, "expected_etag": expected_etag, "expected": expected})
     try:

@@ -272,7 +272,7 @@ class PatchOfferOperator(_OfferOperator):
                 expected_etag=expected_etag,
                 journal=self._journal(context, f"patch:{offer_id}"),
             )
-        except reconcile.EtagMismatchError as exc:
+        except (reconcile.EtagMismatchError, reconcile.OperationsDoNotApplyError) as exc:
             raise AirflowFailException(f"{exc} (sandbox {self.hook.sandbox_name!r})") from None
         self.log.info(
             "Patched offer %s in sandbox %r: etag %s",

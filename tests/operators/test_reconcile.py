@@ -83,3 +83,18 @@ def test_a_create_that_did_not_commit_is_looked_for_twice_then_sent_again(
     assert calls == [("GET", 200), ("POST", 502), ("GET", 200), ("GET", 200), ("POST", 201)]
     assert result.action == "created"
     assert [o["id"] for o in outsider.offers()] == [result.id]
+
+
+def test_operations_that_fail_on_the_expected_version_are_not_sent(
+    store, body, offer_library_emulator, outsider
+):
+    offer_id = outsider.create_offer({**body, "description": "current"})["id"]
+    operations = [
+        {"op": "test", "path": "/description", "value": "what the caller believed"},
+        {"op": "replace", "path": "/description", "value": "new"},
+    ]
+
+    with pytest.raises(reconcile.OperationsDoNotApplyError, match="at etag 1"):
+        reconcile.patch_offer(store, offer_id, operations, expected_etag=1)
+
+    assert [r for r in offer_library_emulator.requests if r.method == "PATCH"] == []
