@@ -91,6 +91,11 @@ class OfferLibraryUser:
             .json()
         )
 
+    def delete_offer(self, offer_id: str) -> None:
+        self.http.delete(
+            f"/offers/{offer_id}", params={"offer-type": "fallback"}
+        ).raise_for_status()
+
     def requests_for(self, offer_id: str) -> list[str]:
         """The methods of the answered requests for this offer, in order.
 
@@ -107,10 +112,12 @@ class OfferLibraryUser:
     def reads_of(self, offer_id: str) -> int:
         return self.requests_for(offer_id).count("GET")
 
-    def requests_after_patch(self, offer_id: str) -> list[str]:
-        """What the waiter asked after the (one) patch: ["GET"] if it stopped on seeing it."""
+    def requests_after_change(self, offer_id: str) -> list[str]:
+        """What was asked after the (one) patch or delete: ["GET"] if the waiter stopped as soon
+        as it saw the change."""
         requests = self.requests_for(offer_id)
-        return requests[requests.index("PATCH") + 1 :]
+        changed = max(i for i, method in enumerate(requests) if method in ("PATCH", "DELETE"))
+        return requests[changed + 1 :]
 
     def fail_reads(self, offer_id: str, status: int, times: int, **fault) -> None:
         """The next `times` reads of the offer get `status` (emulator fault injection)."""
@@ -133,8 +140,9 @@ def offer_user(offer_library_emulator) -> Iterator[OfferLibraryUser]:
 
 
 @pytest.fixture
-def patch_after_reads(offer_user) -> Iterator[Callable[[str, int], threading.Thread]]:
-    """Patch an offer from another thread once the sensor has read it `reads` times.
+def patch_after_reads(offer_user) -> Iterator[Callable[..., threading.Thread]]:
+    """Patch (or, with delete=True, delete) an offer from another thread once the sensor has
+    read it `reads` times.
 
     Waiting on reads seen by the emulator, not on a clock, makes "the change happens while the
     sensor waits" hold on a slow machine too.
@@ -142,11 +150,11 @@ def patch_after_reads(offer_user) -> Iterator[Callable[[str, int], threading.Thr
     threads: list[threading.Thread] = []
     stop = threading.Event()
 
-    def start(offer_id: str, reads: int) -> threading.Thread:
+    def start(offer_id: str, reads: int, delete: bool = False) -> threading.Thread:
         def patch_when_read() -> None:
             while not stop.is_set():
                 if offer_user.reads_of(offer_id) >= reads:
-                    offer_user.patch_offer(offer_id)
+                    (offer_user.delete_offer if delete else offer_user.patch_offer)(offer_id)
                     return
                 time.sleep(0.05)
 

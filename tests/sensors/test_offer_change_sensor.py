@@ -97,7 +97,7 @@ def test_poke_mode_waits_for_a_change_made_elsewhere(
     assert result["id"] == offer["id"]
     assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
     assert parse_modified(result["modified"]) > parse_modified(offer["lastModifiedDate"])
-    assert offer_user.requests_after_patch(offer["id"]) == ["GET"]
+    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
     assert offer_user.reads_of(offer["id"]) >= 3
     assert "unchanged (etag 1)" in task_logs()
 
@@ -118,7 +118,7 @@ def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
     result = run.xcom("wait")
     assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
     assert offer_user.requests_for(offer["id"])[:2] == ["GET", "GET"]
-    assert offer_user.requests_after_patch(offer["id"]) == ["GET"]
+    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
     assert reschedule_count("sensor_reschedule") >= 2
 
 
@@ -211,6 +211,24 @@ def test_missing_offer_fails_promptly_or_skips_and_bad_input_sends_nothing(
     logs = task_logs()
     assert f"Offer '{missing}' (fallback) was not found in sandbox 'prod'" in logs
     assert "since_modified: 'yesterday' is not an ISO-8601 date-time" in logs
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_offer_deleted_while_deferred_fails_promptly(
+    run_dag, offer_user, patch_after_reads, task_logs
+):
+    """Deleted while the trigger polls: it reports that at once, and the resumed sensor fails
+    with the same clear message as in poke mode instead of waiting for its timeout."""
+    offer = offer_user.create_offer()
+    patch_after_reads(offer["id"], reads=2, delete=True)
+    source = sensor_dag(
+        "sensor_deleted_deferred", sensor("wait", offer["id"], deferrable=True, timeout=600)
+    )
+    run = run_dag(source, "sensor_deleted_deferred")
+
+    assert run.task_states() == {"wait": "failed"}
+    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
+    assert f"Offer '{offer['id']}' (fallback) was not found in sandbox 'prod'" in task_logs()
 
 
 @pytest.mark.usefixtures("adobe_connection")

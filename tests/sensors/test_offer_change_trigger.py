@@ -58,7 +58,7 @@ async def test_run_yields_one_changed_event_then_returns(offer_user, patch_after
     assert events[0]["offer_id"] == events[0]["id"] == offer["id"]
     assert (events[0]["previous_etag"], events[0]["etag"]) == (1, 2)
     assert offer_user.requests_for(offer["id"])[:2] == ["GET", "GET"]
-    assert offer_user.requests_after_patch(offer["id"]) == ["GET"]
+    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
 
 
 async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_after_reads):
@@ -74,7 +74,7 @@ async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_af
 
 async def test_deleted_offer_yields_not_found(offer_user):
     offer = offer_user.create_offer()
-    offer_user.http.delete(f"/offers/{offer['id']}", params={"offer-type": "fallback"})
+    offer_user.delete_offer(offer["id"])
 
     events = await events_of(trigger_for(offer["id"], since_etag=1))
 
@@ -108,7 +108,7 @@ async def test_transient_errors_are_retried_not_reported(offer_user, patch_after
 
     assert [e["status"] for e in events] == ["changed"]
     assert offer_user.requests_for(offer["id"])[:11] == ["GET"] * 11
-    assert offer_user.requests_after_patch(offer["id"]) == ["GET"]
+    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
     assert task_logs().count("will try again") >= 2
 
 
