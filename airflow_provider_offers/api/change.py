@@ -14,6 +14,7 @@ from typing import Any
 from airflow_provider_offers.api.errors import InvalidInputError
 
 _INTEGER = re.compile(r"[0-9]+")
+_FRACTION = re.compile(r"\.([0-9]+)")
 
 
 def _invalid(field: str, value: Any, problem: str) -> InvalidInputError:
@@ -52,9 +53,11 @@ def parse_modified(value: Any, field: str = "since_modified") -> datetime | None
         parsed = value
     elif isinstance(value, str):
         text = value.strip()
-        # Python 3.10's fromisoformat() does not know "Z"; Adobe writes both Z and +00:00.
+        # Python 3.10's fromisoformat() knows neither "Z" (Adobe writes both Z and +00:00) nor
+        # fractions other than 3 or 6 digits.
         if text[-1:] in ("Z", "z"):
             text = text[:-1] + "+00:00"
+        text = _FRACTION.sub(lambda digits: "." + f"{digits[1]:0<6}"[:6], text, count=1)
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:

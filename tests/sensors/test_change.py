@@ -87,6 +87,13 @@ def test_parsers_normalise_what_templates_render():
     assert parse_modified("2026-11-27T14:00:00.011+02:00") == datetime(
         2026, 11, 27, 12, 0, 0, 11000, tzinfo=UTC
     )
+    # Any number of fraction digits, on every supported Python (3.10's parser wants 3 or 6).
+    assert parse_modified("2026-11-27T12:00:00.5Z") == datetime(
+        2026, 11, 27, 12, 0, 0, 500000, tzinfo=UTC
+    )
+    assert parse_modified("2026-11-27T12:00:00.123456789Z") == datetime(
+        2026, 11, 27, 12, 0, 0, 123456, tzinfo=UTC
+    )
 
 
 def test_snapshot_of_an_offer_as_adobe_returns_it():
