@@ -70,22 +70,36 @@ class Process:
     def exit_code(self) -> int | None:
         return None if self.popen is None else self.popen.poll()
 
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM the process group, then SIGKILL whatever is still there after `grace`."""
+    def signal_group(self, sig: int) -> None:
+        """Signal the whole process group: the leader and the workers it started."""
+        if self.popen is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.popen.pid, sig)  # a session leader's pid is its group id
+
+    def wait(self, timeout: float) -> bool:
         if self.popen is None:
-            return
-        pgid = self.popen.pid  # the session leader: its pid is the group id
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, sig)
-            try:
-                self.popen.wait(timeout=wait)
-            except subprocess.TimeoutExpired:
-                continue
-            # The leader is gone; its workers may linger a moment in the same group.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pgid, signal.SIGKILL)
-            return
+            return True
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        return True
+
+    def stop(self, grace: float = 10.0) -> None:
+        stop_all([self], grace)
+
+
+def stop_all(processes: list[Process], grace: float = 10.0) -> None:
+    """SIGTERM every group at once, give them `grace` seconds in all, then SIGKILL every group
+    (which also takes any worker that outlived its leader)."""
+    for process in processes:
+        process.signal_group(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for process in processes:
+        process.wait(max(0.0, deadline - time.monotonic()))
+    for process in processes:
+        process.signal_group(signal.SIGKILL)
+        process.wait(5.0)
 
 
 def start_emulator(log_dir: Path, timeout: float = 60.0) -> tuple[Process, str]:
@@ -210,12 +224,11 @@ class AirflowStack:
         self.wait_healthy()
 
     def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
+        stop_all(self.processes)
 
     def add_process(self, process: Process) -> None:
-        """Another child (the emulator) to show in diagnostics and stop after the stack."""
-        self.processes.insert(0, process)
+        """Another child (the emulator) to show in diagnostics and stop with the stack."""
+        self.processes.append(process)
 
     # -- diagnostics and waiting -------------------------------------------------------------
 

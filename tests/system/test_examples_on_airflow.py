@@ -85,16 +85,17 @@ def system(tmp_path_factory) -> Iterator[System]:
         "password": CLIENT_SECRET,
         "extra": {"org_id": ORG_ID, "sandbox_name": "prod", "ims_url": url},
     }
-    stack = AirflowStack(
-        home,
-        dags,
-        {
-            "AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection),
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        },
-    )
-    stack.add_process(emulator)
+    stack = None
     try:
+        stack = AirflowStack(
+            home,
+            dags,
+            {
+                "AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection),
+                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+            },
+        )
+        stack.add_process(emulator)
         stack.start()
         for dag_id in (
             "example_fallback_offer_ui",
@@ -105,7 +106,10 @@ def system(tmp_path_factory) -> Iterator[System]:
             stack.unpause(dag_id)
         yield System(stack, EmulatorView(url))
     finally:
-        stack.stop()
+        if stack is None:
+            emulator.stop()
+        else:
+            stack.stop()
 
 
 def test_ui_dag_triggered_through_the_rest_api_with_a_conf(system: System):
