@@ -101,6 +101,7 @@ class _CreateByNameOperator(BaseOperator):
 
     def execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
+        from airflow_provider_offers.api.errors import ConflictError
 
         if self.if_exists not in reconcile.IF_EXISTS_MODES:
             raise AirflowFailException(
@@ -126,6 +127,11 @@ class _CreateByNameOperator(BaseOperator):
                 f"{self.field} named {exc.name!r} already exists: id {exc.offer_id!r} "
                 f"in sandbox {sandbox!r} (if_exists='fail')"
             ) from None
+        except ConflictError as exc:
+            if not exc.conflicting_ids:
+                raise
+            # Several objects carry the name: a retry cannot pick one, a person has to.
+            raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
         self.log.info(
             "%s %r (%s) in sandbox %r: %s, etag %s",
             self.field,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 
 DECISIONS = "/data/core/dps/offer-decisions"
+WEB = "https://ns.adobe.com/xdm/channel-types/web"
 
 
 def _decision_dag(world: dict[str, str], tasks: str) -> str:
@@ -199,3 +200,30 @@ with DAG("bad_request_dag", schedule=None, start_date=datetime(2026, 1, 1)) as d
     out = capfd.readouterr().out
     assert "nothing was sent: profile_id: give exactly one of profile_id or identity_map" in out
     assert "nothing was sent: item_count: must be a whole number, got 'many'" in out
+
+
+def test_two_objects_with_the_name_fail_the_task_once_naming_both(
+    run_dag, adobe_connection, offer_library_emulator, dps, capfd
+):
+    placement = {"name": "Twin", "componentType": "imagelink", "channel": WEB}
+    ids = {dps.create("/placements", placement) for _ in range(2)}
+    arranged = len(offer_library_emulator.requests)
+    source = f"""
+from datetime import datetime, timedelta
+from airflow.sdk import DAG
+from airflow_provider_offers.operators.decisions import CreatePlacementOperator
+
+with DAG("twin_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    CreatePlacementOperator(
+        task_id="create", placement={placement!r}, retries=3, retry_delay=timedelta(0)
+    )
+"""
+
+    run = run_dag(source, "twin_dag")
+
+    assert run.task_states() == {"create": "failed"}
+    sent = offer_library_emulator.requests[arranged:]
+    assert {r.method for r in sent if r.path.startswith("/data/core/dps")} == {"GET"}  # no write
+    out = capfd.readouterr().out
+    assert out.count("names must identify one object") == 1
+    assert all(placement_id in out for placement_id in ids)
