@@ -44,6 +44,7 @@ class OfferLibraryError(Exception):
         error_code: str | None = None,
         detail: str | None = None,
         request_id: str | None = None,
+        retry_after: float | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -51,6 +52,8 @@ class OfferLibraryError(Exception):
         self.error_code = error_code
         self.detail = detail
         self.request_id = request_id
+        # Seconds the server asked us to wait (`Retry-After` on a 429 or 503), if it said.
+        self.retry_after = retry_after
 
     def __str__(self) -> str:
         return self.message
@@ -101,10 +104,6 @@ class RequestValidationError(OfferLibraryError):
 
 class RateLimitedError(OfferLibraryError):
     """HTTP 429; `retry_after` (seconds) is what the server asked us to wait, if it said."""
-
-    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: Any):
-        super().__init__(message, **kwargs)
-        self.retry_after = retry_after
 
 
 class ServerError(OfferLibraryError):
@@ -247,7 +246,6 @@ def error_from_response(
         "error_code": code,
         "detail": detail,
         "request_id": request_id,
+        "retry_after": retry_after,
     }
-    if cls is RateLimitedError:
-        kwargs["retry_after"] = retry_after
     return cls(redact(message, secrets), **kwargs)

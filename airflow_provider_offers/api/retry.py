@@ -111,8 +111,7 @@ class RetryPolicy:
         if isinstance(exc, ConnectionFailedError):
             return True
         if isinstance(exc, RateLimitedError | ServerError) and exc.status in RETRYABLE_STATUSES:
-            retry_after = getattr(exc, "retry_after", None)
-            return retry_after is None or retry_after <= self.max_retry_after
+            return exc.retry_after is None or exc.retry_after <= self.max_retry_after
         return False
 
     def delay(self, exc: BaseException | None, attempt: int) -> float:

@@ -246,6 +246,15 @@ def test_429_waits_for_retry_after_seconds(emulator, client, sleeps):
     assert [r.status for r in api_requests(emulator)] == [429, 200]
 
 
+def test_503_waits_for_retry_after_too(emulator, client, sleeps):
+    emulator.inject_fault("GET", "/data/core/dps/tags", status=503, retry_after=2)
+
+    client.list_page(TAGS)
+
+    assert sleeps.delays == [2.0]
+    assert [r.status for r in api_requests(emulator)] == [503, 200]
+
+
 def test_429_waits_for_retry_after_http_date(emulator, client, sleeps):
     when = datetime.now(timezone.utc) + timedelta(seconds=2)
     emulator.inject_fault(
