@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import copy
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,6 +68,24 @@ def test_examples_parse_with_no_import_errors_and_no_network(no_network, monkeyp
             if type(task).__module__.startswith("airflow_provider_offers.")
         }
         assert conn_ids == {"adobe_offers_default"}, (dag_id, conn_ids)
+
+
+def test_parsing_the_examples_loads_neither_the_client_nor_the_hook():
+    """Parsing stays cheap: api/ (httpx clients, models) and hooks load only when tasks run.
+    A fresh interpreter, because this test process has long imported both."""
+    script = (
+        "import runpy, sys\n"
+        f"for path in {[str(p) for p in EXAMPLE_FILES]!r}:\n"
+        "    runpy.run_path(path)\n"
+        "print(sorted(m for m in sys.modules if m.startswith('airflow_provider_offers')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    loaded = ast.literal_eval(result.stdout.strip().splitlines()[-1])
+    assert "airflow_provider_offers.operators.decisions" in loaded
+    heavy = ("api", "hooks", "emulator")
+    assert [m for m in loaded if m.split(".")[1:2] and m.split(".")[1] in heavy] == []
 
 
 @pytest.mark.parametrize("path", EXAMPLE_FILES, ids=lambda p: p.stem)
