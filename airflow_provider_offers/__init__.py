@@ -95,7 +95,7 @@ def get_provider_info() -> dict:
                     },
                     "ims_url": {
                         "label": "IMS URL",
-                        "description": "IMS base URL; the token endpoint is {ims_url}/ims/token/v3.",
+                        "description": "IMS base URL; tokens come from {ims_url}/ims/token/v3.",
                         "schema": {"type": ["string", "null"], "default": DEFAULT_IMS_URL},
                     },
                 },

@@ -48,6 +48,7 @@ class RecordedRequest:
     form: dict[str, str] | None = None
     text: str = ""
     status: int | None = None
+    client_port: int | None = None  # tells which requests shared one connection
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

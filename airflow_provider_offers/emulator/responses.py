@@ -238,6 +238,7 @@ class _RecordAndFault:
             json=parsed,
             form=form,
             text=text,
+            client_port=(scope.get("client") or (None, None))[1],
         )
         self.backend.record(recorded)
         request_id = headers.get("x-request-id") or str(uuid.uuid4())

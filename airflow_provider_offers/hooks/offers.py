@@ -15,6 +15,7 @@ too, and an empty string counts as unset (the UI saves empty fields that way).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from functools import cached_property
@@ -119,6 +120,7 @@ class OfferLibraryHook(BaseHook):
         self.adobe_conn_id = adobe_conn_id
         self._sandbox_override = sandbox_name.strip() if sandbox_name else None
         self.retry_policy = retry_policy
+        self._session_client: AsyncOfferLibraryClient | None = None
 
     def __repr__(self) -> str:
         return f"OfferLibraryHook(adobe_conn_id={self.adobe_conn_id!r})"
@@ -217,7 +219,22 @@ class OfferLibraryHook(BaseHook):
             await self.aconfig(), retry=self.retry_policy, on_token=amask_secret
         )
 
+    @contextlib.asynccontextmanager
+    async def asession(self) -> AsyncIterator[OfferLibraryHook]:
+        """Share one async client (one connection pool) across the `a*` calls in the block.
+
+        A polling trigger uses it so every poll reuses the open connection instead of a new one.
+        """
+        async with await self.aget_conn() as client:
+            self._session_client = client
+            try:
+                yield self
+            finally:
+                self._session_client = None
+
     async def _arun(self, call: Callable[[AsyncOfferLibraryClient], Awaitable[T]]) -> T:
+        if self._session_client is not None:
+            return await call(self._session_client)
         async with await self.aget_conn() as client:
             return await call(client)
 

@@ -87,42 +87,47 @@ class OfferChangeTrigger(BaseTrigger):
                 "since_etag": self.since_etag,
                 "since_modified": self.since_modified,
             }
-        while True:
-            # The sensor looked just before deferring; like poke(), look again one interval later
-            # (sooner if the deadline comes first, so the last look is at the deadline).
-            delay = self.poll_interval
-            if deadline is not None:
-                delay = max(
-                    0.0, min(delay, (deadline - datetime.now(timezone.utc)).total_seconds())
-                )
-            await asyncio.sleep(delay)
-            try:
-                offer = await hook.aget_offer(self.offer_id, offer_type=self.offer_type)
-            except NotFoundError as error:
-                return {"status": "not_found", "message": str(error)}
-            except TRANSIENT_ERRORS as error:
-                self.log.warning(
-                    "Could not read offer %s (%s); will try again.", self.offer_id, error
-                )
-            except OfferLibraryError as error:
-                return {"status": "error", "message": f"Reading offer {self.offer_id}: {error}"}
-            else:
-                seen = offer_snapshot(offer)
-                if baseline is None:
-                    baseline = baseline_of(seen)
-                    self.log.info("Offer %s: baseline etag %s.", self.offer_id, seen["etag"])
-                elif has_offer_changed(
-                    seen["etag"],
-                    seen["modified"],
-                    since_etag=baseline["since_etag"],
-                    since_modified=baseline["since_modified"],
-                ):
-                    return {"status": "changed", **seen, "previous_etag": baseline["previous_etag"]}
+        async with hook.asession():
+            while True:
+                # The sensor looked just before deferring; like poke(), look again one interval
+                # later (sooner if the deadline comes first, so the last look is at the deadline).
+                delay = self.poll_interval
+                if deadline is not None:
+                    delay = max(
+                        0.0, min(delay, (deadline - datetime.now(timezone.utc)).total_seconds())
+                    )
+                await asyncio.sleep(delay)
+                try:
+                    offer = await hook.aget_offer(self.offer_id, offer_type=self.offer_type)
+                except NotFoundError as error:
+                    return {"status": "not_found", "message": str(error)}
+                except TRANSIENT_ERRORS as error:
+                    self.log.warning(
+                        "Could not read offer %s (%s); will try again.", self.offer_id, error
+                    )
+                except OfferLibraryError as error:
+                    return {"status": "error", "message": f"Reading offer {self.offer_id}: {error}"}
                 else:
-                    self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
-            if deadline is not None and datetime.now(timezone.utc) >= deadline:
-                return {
-                    "status": "timeout",
-                    "message": f"Offer {self.offer_id} did not change before the sensor's "
-                    f"deadline {self.deadline}.",
-                }
+                    seen = offer_snapshot(offer)
+                    if baseline is None:
+                        baseline = baseline_of(seen)
+                        self.log.info("Offer %s: baseline etag %s.", self.offer_id, seen["etag"])
+                    elif has_offer_changed(
+                        seen["etag"],
+                        seen["modified"],
+                        since_etag=baseline["since_etag"],
+                        since_modified=baseline["since_modified"],
+                    ):
+                        return {
+                            "status": "changed",
+                            **seen,
+                            "previous_etag": baseline["previous_etag"],
+                        }
+                    else:
+                        self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
+                if deadline is not None and datetime.now(timezone.utc) >= deadline:
+                    return {
+                        "status": "timeout",
+                        "message": f"Offer {self.offer_id} did not change before the sensor's "
+                        f"deadline {self.deadline}.",
+                    }

@@ -61,6 +61,23 @@ async def test_run_yields_one_changed_event_then_returns(offer_user, patch_after
     assert offer_user.requests_after_change(offer["id"]) == ["GET"]
 
 
+async def test_every_poll_reuses_one_connection(
+    offer_user, patch_after_reads, offer_library_emulator
+):
+    offer = offer_user.create_offer()
+    patch_after_reads(offer["id"], reads=3)
+
+    await events_of(trigger_for(offer["id"], since_etag=offer["etag"], previous_etag=1))
+
+    polls = [
+        r
+        for r in offer_library_emulator.requests
+        if r.method == "GET" and r.path.endswith(offer["id"])
+    ]
+    assert len(polls) >= 3
+    assert len({r.client_port for r in polls}) == 1
+
+
 async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_after_reads):
     """The sensor's own first check failed: the trigger takes the baseline itself."""
     offer = offer_user.create_offer()
