@@ -55,11 +55,7 @@ with DAG(
                     "channel": WEB,
                     "placement": "{{ ti.xcom_pull(task_ids='create_placement')['id'] }}",
                     "components": [
-                        {
-                            "type": "imagelink",
-                            "format": "image/png",
-                            "deliveryURL": BANNER,
-                        }
+                        {"type": "imagelink", "format": "image/png", "deliveryURL": BANNER}
                     ],
                 }
             ],

@@ -18,6 +18,7 @@ from airflow_provider_offers.operators.decisions import CreatePlacementOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
+IMAGE = "{{ params.image_url }}"
 
 with DAG(
     dag_id="example_fallback_offer_ui",
@@ -86,11 +87,7 @@ with DAG(
                     "channel": WEB,
                     "placement": "{{ ti.xcom_pull(task_ids='create_placement')['id'] }}",
                     "components": [
-                        {
-                            "type": "imagelink",
-                            "format": "image/png",
-                            "deliveryURL": "{{ params.image_url }}",
-                        }
+                        {"type": "imagelink", "format": "image/png", "deliveryURL": IMAGE}
                     ],
                 }
             ],
