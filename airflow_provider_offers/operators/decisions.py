@@ -13,13 +13,15 @@ Heavy imports (httpx, pydantic, api/) happen inside `execute` so parsing a DAG s
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_offers.operators.offers import DEFAULT_CONN_ID, _as_json_value
+from airflow_provider_offers.operators.offers import (
+    DEFAULT_CONN_ID,
+    _as_json_value,
+    _OfferOperator,
+)
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -52,7 +54,7 @@ class _HookResourceStore:
         return self._json(self.hook.patch_resource(self.kind, entity_id, operations))
 
 
-class _CreateByNameOperator(BaseOperator):
+class _CreateByNameOperator(_OfferOperator):
     """Make sure an object named `entity["name"]` exists in the sandbox with the given fields.
 
     Subclasses set `kind` (the client's resource kind) and `field` (the name of the argument
@@ -66,7 +68,6 @@ class _CreateByNameOperator(BaseOperator):
 
     kind: str
     field: str
-    ui_color = "#fa0f00"
 
     def __init__(
         self,
@@ -76,16 +77,14 @@ class _CreateByNameOperator(BaseOperator):
         sandbox_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        # The offer operators' base keys its retry journal by offer type; here, by kind.
+        super().__init__(
+            offer_type=self.kind, adobe_conn_id=adobe_conn_id, sandbox_name=sandbox_name, **kwargs
+        )
         self.if_exists = if_exists
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
 
-    @cached_property
-    def hook(self) -> OfferLibraryHook:
-        from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+    def _store(self) -> _HookResourceStore:
+        return _HookResourceStore(self.hook, self.kind)
 
     def _desired(self) -> dict[str, Any]:
         """The object as the JSON body we send, validated with the client's model."""
@@ -99,7 +98,7 @@ class _CreateByNameOperator(BaseOperator):
         except InvalidInputError as exc:
             raise AirflowFailException(f"invalid input, nothing was sent: {exc}") from None
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
         from airflow_provider_offers.api.errors import ConflictError
 
@@ -109,18 +108,12 @@ class _CreateByNameOperator(BaseOperator):
             )
         desired = self._desired()
         sandbox = self.hook.sandbox_name
-        journal = None
-        store = context.get("task_state_store")
-        if store is not None:
-            from airflow_provider_offers.operators._store import TaskStateJournal
-
-            journal = TaskStateJournal(store, f"adobe_offers:create:{self.kind}:{sandbox}")
         try:
             result = reconcile.ensure_offer(
-                _HookResourceStore(self.hook, self.kind),
+                self._store(),
                 desired,
                 if_exists=self.if_exists,
-                journal=journal,
+                journal=self._journal(context, "create"),
             )
         except reconcile.OfferExistsError as exc:
             raise AirflowFailException(
@@ -141,14 +134,7 @@ class _CreateByNameOperator(BaseOperator):
             result.action,
             result.etag,
         )
-        return {
-            "id": result.id,
-            "name": result.name,
-            "etag": result.etag,
-            "lastModifiedDate": result.last_modified,
-            "sandbox": sandbox,
-            "action": result.action,
-        }
+        return {**self._xcom(result), "name": result.name, "action": result.action}
 
 
 class CreatePlacementOperator(_CreateByNameOperator):
@@ -210,7 +196,7 @@ class CreateDecisionOperator(_CreateByNameOperator):
         self.decision = decision
 
 
-class DecisionRequestOperator(BaseOperator):
+class DecisionRequestOperator(_OfferOperator):
     """Ask the hub Decisioning API which offer one profile gets for a decision and placement.
 
     The profile is `profile_id` in `identity_namespace` (default ECID), or a whole
@@ -232,7 +218,6 @@ class DecisionRequestOperator(BaseOperator):
         "sandbox_name",
     )
     template_fields_renderers = {"identity_map": "json", "context_data": "json"}
-    ui_color = "#fa0f00"
 
     def __init__(
         self,
@@ -250,7 +235,9 @@ class DecisionRequestOperator(BaseOperator):
         sandbox_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(
+            offer_type="decisions", adobe_conn_id=adobe_conn_id, sandbox_name=sandbox_name, **kwargs
+        )
         self.decision_id = decision_id
         self.placement_id = placement_id
         self.profile_id = profile_id
@@ -260,14 +247,6 @@ class DecisionRequestOperator(BaseOperator):
         self.include_content = include_content
         self.include_metadata = include_metadata
         self.context_data = context_data
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
-
-    @cached_property
-    def hook(self) -> OfferLibraryHook:
-        from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
 
     def _item_count(self) -> int:
         """Templated values arrive as strings; anything but a whole number is refused here."""
@@ -279,7 +258,7 @@ class DecisionRequestOperator(BaseOperator):
             )
         return int(text)
 
-    def execute(self, context: Context) -> dict[str, Any]:
+    def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api.errors import InvalidInputError
 
         try:
