@@ -9,6 +9,7 @@ that carries the tail of every component's log, which is what one needs to see w
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import secrets
@@ -44,6 +45,23 @@ def tail(path: Path, lines: int = 40) -> str:
     except FileNotFoundError:
         return f"(no log at {path})"
     return "\n".join(text.splitlines()[-lines:])
+
+
+def readable_task_log(path: Path, lines: int = 25) -> str:
+    """A task log's JSON events as `level event`, exceptions as `type: value`, last ones only."""
+    out = []
+    for line in tail(path, lines).splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            out.append(line)
+            continue
+        out.append(f"{event.get('level', '?')}: {event.get('event', '')}")
+        out += [
+            f"    {error.get('exc_type')}: {error.get('exc_value')}"
+            for error in event.get("error_detail") or ()
+        ]
+    return "\n".join(out)
 
 
 @dataclass
@@ -184,7 +202,7 @@ class AirflowStack:
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__WORKERS": "1",
             # One shared signing key: workers' tokens come from the scheduler, the API checks them.
-            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
             "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
             # Notice new DAG files and re-parse quickly: the test adds none after start-up.
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
@@ -326,10 +344,12 @@ class AirflowStack:
         return {ti["task_id"]: ti["state"] for ti in self.task_instances(dag_id, run_id)}
 
     def task_log_tails(self, dag_id: str, run_id: str) -> str:
-        """The tail of each task's log file, for failure messages."""
+        """The last events of each task's log, one line each, for failure messages."""
         root = self.home / "logs" / f"dag_id={dag_id}" / f"run_id={run_id}"
         logs = sorted(root.rglob("*.log")) if root.exists() else []
-        return "\n".join(f"--- task log {p.relative_to(root)}:\n{tail(p, 30)}" for p in logs)
+        return "\n".join(
+            f"--- task log {path.relative_to(root)}:\n{readable_task_log(path)}" for path in logs
+        )
 
     def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
         response = self.api(
