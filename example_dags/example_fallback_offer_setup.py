@@ -1,16 +1,19 @@
 """Set up a decision with its fallback offer, change the offer, and see the change served.
 
-1. `create_tag` and `create_collection`: a collection qualifier and the collection of offers
-   it picks. Personalized offers tagged with it would compete for the placement; none are yet.
+1. `create_tag`, `create_collection`: a collection qualifier, and the collection of the offers
+   that carry it: the personalized offers the decision ranks for the placement.
 2. `create_placement`: the homepage banner slot (web, image link).
-3. `create_fallback_offer`: the banner shown when no personalized offer qualifies.
-4. `create_decision`: a live decision for the placement, with that fallback offer.
-5. `patch_fallback_offer`: a new banner image (a JSON Patch of the offer).
-6. `wait_for_offer_change`: continue only once the offer's etag has moved past the one the
+3. `create_rule`, `create_personalized_offer`: a banner for gold loyalty members only (a
+   decision rule in PQL), in the collection.
+4. `create_fallback_offer`: the banner shown when no personalized offer qualifies.
+5. `create_decision`: a live decision for the placement, with that fallback offer.
+6. `patch_fallback_offer`: a new banner image (a JSON Patch of the offer).
+7. `wait_for_offer_change`: continue only once the offer's etag has moved past the one the
    create step saw (deferrable: the wait runs in the triggerer, not in a worker slot).
-7. `request_decision`: ask the Decisioning API what a visitor gets: no personalized offer
-   qualifies, so the decision serves its fallback offer.
-8. `check_fallback_served`: fail unless what was served is the patched fallback offer.
+8. `request_decision`: ask the Decisioning API what a visitor with no loyalty tier gets: the
+   personalized offer's rule excludes them, so the decision serves its fallback offer. (The
+   bundled emulator cannot evaluate PQL: no offer with a rule ever qualifies there.)
+9. `check_fallback_served`: fail unless what was served is the patched fallback offer.
 
 Every step is keyed by name and safe to re-run: a second run finds the objects, brings them
 back to the declared fields, and applies the patch again.
@@ -30,12 +33,14 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow_provider_offers.operators.decisions import (
     CreateDecisionOperator,
     CreateOfferCollectionOperator,
+    CreateOfferRuleOperator,
     CreatePlacementOperator,
     CreateTagOperator,
     DecisionRequestOperator,
 )
 from airflow_provider_offers.operators.offers import (
     CreateFallbackOfferOperator,
+    CreateOfferOperator,
     PatchFallbackOfferOperator,
 )
 from airflow_provider_offers.sensors.offers import OfferChangeSensor
@@ -43,7 +48,8 @@ from airflow_provider_offers.sensors.offers import OfferChangeSensor
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 BANNER_BEFORE = "https://cdn.example.com/banners/homepage-fallback-v1.png"
 BANNER_AFTER = "https://cdn.example.com/banners/homepage-fallback-v2.png"
-VISITOR = "example-visitor-0001"  # an ECID no personalized offer is meant for
+LOYALTY_BANNER = "https://cdn.example.com/banners/homepage-gold-members.png"
+VISITOR = "example-visitor-0001"  # an ECID with no loyalty tier
 
 
 def created(task_id: str, key: str = "id") -> str:
@@ -77,6 +83,49 @@ with DAG(
             "componentType": "imagelink",
             "channel": WEB,
             "itemCount": 1,
+        },
+    )
+    create_rule = CreateOfferRuleOperator(
+        task_id="create_rule",
+        rule={
+            "name": "Example gold loyalty members",
+            "condition": {
+                "type": "PQL",
+                "format": "pql/text",
+                "value": 'profile.loyalty.tier.equals("gold", false)',
+            },
+            "definedOn": {
+                "profile": {
+                    "schema": {
+                        "ref": "https://ns.adobe.com/xdm/context/profile_union",
+                        "version": "1",
+                    },
+                    "referencePaths": ["loyalty.tier"],
+                }
+            },
+        },
+    )
+    create_personalized_offer = CreateOfferOperator(
+        task_id="create_personalized_offer",
+        offer_type="personalized",
+        offer={
+            "name": "Example homepage gold members banner",
+            "status": "approved",
+            "tags": [created("create_tag")],
+            "rank": {"priority": 10},
+            "selectionConstraint": {
+                "profileConstraintType": "eligibilityRule",
+                "eligibilityRule": created("create_rule"),
+            },
+            "representations": [
+                {
+                    "channel": WEB,
+                    "placement": created("create_placement"),
+                    "components": [
+                        {"type": "imagelink", "format": "image/png", "deliveryURL": LOYALTY_BANNER}
+                    ],
+                }
+            ],
         },
     )
     create_fallback_offer = CreateFallbackOfferOperator(
@@ -161,5 +210,6 @@ with DAG(
     check = check_fallback_served(request_decision.output, created("create_fallback_offer"))
 
     create_tag >> create_collection >> create_decision
+    [create_tag, create_rule, create_placement] >> create_personalized_offer >> create_decision
     create_placement >> create_fallback_offer >> create_decision
     create_decision >> patch_fallback_offer >> wait_for_offer_change >> request_decision

@@ -167,6 +167,8 @@ def account(values: dict[str, Any], emulator_url: str) -> str:
         [
             f"Offer Library: the emulator at {emulator_url} (sandbox {offer['sandbox']!r})",
             f"Placement      {values['create_placement']['id']}",
+            f"Personalized   {values['create_personalized_offer']['id']}  "
+            f"{values['create_personalized_offer']['name']!r} (gold loyalty members only)",
             f"Fallback offer {offer['id']}  {offer['name']!r} ({offer['action']})",
             f"Decision       {values['create_decision']['id']}  "
             f"{values['create_decision']['name']!r}",
@@ -174,7 +176,7 @@ def account(values: dict[str, Any], emulator_url: str) -> str:
             "patch",
             f"Sensor         saw etag {change['previous_etag']} -> {change['etag']} and let the "
             "decision request through",
-            f"Decision req.  a visitor no personalized offer qualifies for was served {kind}",
+            f"Decision req.  a visitor with no loyalty tier was served {kind}",
             f"               {served['xdm:id']} (etag {served.get('repo:etag')}), "
             f"image {served.get('xdm:deliveryURL')}",
             f"Check          check_fallback_served confirmed the patched offer "

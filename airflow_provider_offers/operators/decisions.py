@@ -1,11 +1,12 @@
 """Operators for what a decision needs around its fallback offer, and for asking for a decision.
 
-`CreatePlacementOperator`, `CreateTagOperator`, `CreateOfferCollectionOperator` and
-`CreateDecisionOperator` make sure an Offer Library object with a given name exists in the
-sandbox and carries the given fields, exactly like `CreateFallbackOfferOperator` does for
-offers (the same `api.reconcile` logic, the same `if_exists` modes, the same XCom), so a retry,
-a cleared task or a backfill never creates a second one. `DecisionRequestOperator` asks the
-hub Decisioning API which offer a profile gets and returns the propositions.
+`CreatePlacementOperator`, `CreateTagOperator`, `CreateOfferRuleOperator`,
+`CreateOfferCollectionOperator` and `CreateDecisionOperator` make sure an Offer Library object
+with a given name exists in the sandbox and carries the given fields, exactly like
+`CreateFallbackOfferOperator` does for offers (the same `api.reconcile` logic, the same
+`if_exists` modes, the same XCom), so a retry, a cleared task or a backfill never creates a
+second one. `DecisionRequestOperator` asks the hub Decisioning API which offer a profile gets
+and returns the propositions.
 
 Heavy imports (httpx, pydantic, api/) happen inside `execute` so parsing a DAG stays cheap.
 """
@@ -164,6 +165,23 @@ class CreateTagOperator(_CreateByNameOperator):
     def __init__(self, *, tag: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.tag = tag
+
+
+class CreateOfferRuleOperator(_CreateByNameOperator):
+    """Make sure a decision rule (a PQL condition on the profile) with this name exists.
+
+    Personalized offers name it in `selectionConstraint.eligibilityRule`; a decision's
+    criterion can use it as its `profileConstraint`.
+    """
+
+    kind = "offer-rules"
+    field = "rule"
+    template_fields: Sequence[str] = ("rule", "if_exists", "sandbox_name")
+    template_fields_renderers = {"rule": "json"}
+
+    def __init__(self, *, rule: Any, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rule = rule
 
 
 class CreateOfferCollectionOperator(_CreateByNameOperator):

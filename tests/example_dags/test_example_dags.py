@@ -163,7 +163,10 @@ def test_setup_dag_runs_end_to_end_and_again_without_duplicates(
     (proposition,) = first.xcom("request_decision")["xdm:propositions"]
     assert proposition["xdm:activity"]["xdm:id"] == first.xcom("create_decision")["id"]
     assert proposition["xdm:placement"]["xdm:id"] == first.xcom("create_placement")["id"]
-    assert "xdm:options" not in proposition or not proposition["xdm:options"]
+    # The collection's personalized offer is for gold members only: not for this visitor.
+    personalized = first.xcom("create_personalized_offer")
+    assert personalized["action"] == "created"
+    assert not proposition.get("xdm:options")
     assert proposition["xdm:fallback"]["xdm:id"] == offer["id"]
     assert proposition["xdm:fallback"]["xdm:deliveryURL"].endswith("homepage-fallback-v2.png")
     assert first.xcom("check_fallback_served")["id"] == offer["id"]
@@ -176,14 +179,15 @@ def test_setup_dag_runs_end_to_end_and_again_without_duplicates(
     second = run_dag(source, "example_fallback_offer_setup")
 
     assert second.state == "success", second.task_states()
-    for path in (
-        "/data/core/dps/tags",
-        "/data/core/dps/offer-collections",
-        "/data/core/dps/placements",
-        "/data/core/dps/offers",
-        "/data/core/dps/offer-decisions",
+    for path, count in (
+        ("/data/core/dps/tags", 1),
+        ("/data/core/dps/offer-rules", 1),
+        ("/data/core/dps/offer-collections", 1),
+        ("/data/core/dps/placements", 1),
+        ("/data/core/dps/offers", 2),  # the personalized offer and the fallback offer
+        ("/data/core/dps/offer-decisions", 1),
     ):
-        assert len(_created(emulator, path)) == 1, path
+        assert len(_created(emulator, path)) == count, path
     assert second.xcom("create_fallback_offer")["id"] == offer["id"]
     assert second.xcom("create_decision")["action"] == "unchanged"
     served = second.xcom("request_decision")["xdm:propositions"][0]["xdm:fallback"]
