@@ -192,3 +192,31 @@ def test_setup_dag_runs_end_to_end_and_again_without_duplicates(
     assert second.xcom("create_decision")["action"] == "unchanged"
     served = second.xcom("request_decision")["xdm:propositions"][0]["xdm:fallback"]
     assert served["xdm:deliveryURL"].endswith("homepage-fallback-v2.png")
+
+
+def test_ui_dag_writes_to_the_sandbox_chosen_in_the_form(
+    run_dag, adobe_connection, offer_library_emulator
+):
+    source = (EXAMPLE_DAGS / "example_fallback_offer_ui.py").read_text()
+    conf = {
+        "name": "Dev sandbox banner",
+        "description": "Tried in dev first",
+        "image_url": "https://cdn.example.com/dev.png",
+        "status": "approved",
+        "sandbox": "dev",
+    }
+
+    run = run_dag(source, "example_fallback_offer_ui", run_conf=conf)
+
+    assert run.state == "success", run.task_states()
+    offer = run.xcom("create_fallback_offer")
+    assert (offer["name"], offer["sandbox"], offer["action"]) == (conf["name"], "dev", "created")
+    writes = [r for r in offer_library_emulator.requests if r.method == "POST" and r.status == 201]
+    assert [(r.path, r.headers["x-sandbox-name"]) for r in writes] == [
+        ("/data/core/dps/placements", "dev"),
+        ("/data/core/dps/offers", "dev"),
+    ]
+    (sent,) = [r.json for r in writes if r.path == "/data/core/dps/offers"]
+    assert sent["description"] == conf["description"]
+    assert sent["status"] == "approved"
+    assert sent["representations"][0]["components"][0]["deliveryURL"] == conf["image_url"]
