@@ -31,12 +31,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_offers.emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORG_ID,
+)
+
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "example_fallback_offer_setup"
 DAG_FILE = ROOT / "example_dags" / f"{DAG_ID}.py"
-CLIENT_ID = "offers-emulator-client"
-CLIENT_SECRET = "offers-emulator-secret"
-ORG_ID = "EMULATOR0000000000000000@AdobeOrg"
 LISTENING = re.compile(r"listening on (http://\S+)")
 # The last line of a Python traceback: "package.module.SomeError: what went wrong".
 ERROR_LINE = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception|Timeout)\b.*: .+")
@@ -209,9 +212,9 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "conn_type": "adobe_offers",
                 "host": url,
-                "login": CLIENT_ID,
-                "password": CLIENT_SECRET,
-                "extra": {"org_id": ORG_ID, "sandbox_name": "prod", "ims_url": url},
+                "login": DEFAULT_CLIENT_ID,
+                "password": DEFAULT_CLIENT_SECRET,
+                "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
             }
         )
 

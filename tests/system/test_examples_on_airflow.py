@@ -21,11 +21,14 @@ import httpx
 import pytest
 from airflow_stack import AirflowStack, start_emulator
 
+from airflow_provider_offers.emulator.config import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORG_ID,
+)
+
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DPS = "/data/core/dps"
-CLIENT_ID = "offers-emulator-client"
-CLIENT_SECRET = "offers-emulator-secret"
-ORG_ID = "EMULATOR0000000000000000@AdobeOrg"
 
 
 class EmulatorView:
@@ -35,15 +38,15 @@ class EmulatorView:
         self.url = url
         form = {
             "grant_type": "client_credentials",
-            "client_id": CLIENT_ID,
-            "client_secret": CLIENT_SECRET,
+            "client_id": DEFAULT_CLIENT_ID,
+            "client_secret": DEFAULT_CLIENT_SECRET,
             "scope": "openid,AdobeID,read_organizations",
         }
         token = httpx.post(f"{url}/ims/token/v3", data=form, timeout=10).raise_for_status()
         self.headers = {
             "Authorization": f"Bearer {token.json()['access_token']}",
-            "x-api-key": CLIENT_ID,
-            "x-gw-ims-org-id": ORG_ID,
+            "x-api-key": DEFAULT_CLIENT_ID,
+            "x-gw-ims-org-id": DEFAULT_ORG_ID,
             "x-sandbox-name": "prod",
         }
 
@@ -81,9 +84,9 @@ def system(tmp_path_factory) -> Iterator[System]:
     connection = {
         "conn_type": "adobe_offers",
         "host": url,
-        "login": CLIENT_ID,
-        "password": CLIENT_SECRET,
-        "extra": {"org_id": ORG_ID, "sandbox_name": "prod", "ims_url": url},
+        "login": DEFAULT_CLIENT_ID,
+        "password": DEFAULT_CLIENT_SECRET,
+        "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
     }
     stack = None
     try:
