@@ -207,7 +207,7 @@ with DAG(
         print(f"Served fallback offer {offer_id}: {BANNER_AFTER}")
         return {"id": offer_id, "etag": fallback.get("repo:etag"), "deliveryURL": BANNER_AFTER}
 
-    check = check_fallback_served(request_decision.output, created("create_fallback_offer"))
+    check_fallback_served(request_decision.output, created("create_fallback_offer"))
 
     create_tag >> create_collection >> create_decision
     [create_tag, create_rule, create_placement] >> create_personalized_offer >> create_decision
