@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import httpx
 import uvicorn
 
 from .backend import Fault, OfferLibraryBackend, RecordedRequest
@@ -103,6 +104,32 @@ class EmulatorServer:
     def requests(self) -> list[RecordedRequest]:
         with self.backend.lock:
             return list(self.backend.requests)
+
+    def dps_client(self, sandbox: str = "prod") -> httpx.Client:
+        """A plain httpx client of the DPS API, with a fresh token and the gateway headers.
+
+        For arranging objects in tests, or playing "someone else" (a colleague in the Journey
+        Optimizer UI) the way any HTTP client would: it shares no code with the provider's
+        client. Paths are relative to `/data/core/dps`; pass `x-sandbox-name` per request to
+        use another sandbox. Close it when done.
+        """
+        form = {
+            "grant_type": "client_credentials",
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "scope": "openid,AdobeID,read_organizations",
+        }
+        token = httpx.post(f"{self.url}/ims/token/v3", data=form).raise_for_status()
+        return httpx.Client(
+            base_url=f"{self.url}/data/core/dps",
+            headers={
+                "Authorization": f"Bearer {token.json()['access_token']}",
+                "x-api-key": self.client_id,
+                "x-gw-ims-org-id": self.org_id,
+                "x-sandbox-name": sandbox,
+            },
+            timeout=10,
+        )
 
     # -- controls ---------------------------------------------------------------------------
     def reset(self) -> None:

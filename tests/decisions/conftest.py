@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
@@ -19,23 +18,7 @@ class Dps:
     """Create objects in the emulator's `prod` sandbox the way any HTTP client would."""
 
     def __init__(self, emulator) -> None:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": emulator.client_secret,
-            "scope": "openid,AdobeID,read_organizations",
-        }
-        token = httpx.post(f"{emulator.url}/ims/token/v3", data=form).raise_for_status()
-        self.http = httpx.Client(
-            base_url=f"{emulator.url}/data/core/dps",
-            headers={
-                "Authorization": f"Bearer {token.json()['access_token']}",
-                "x-api-key": emulator.client_id,
-                "x-gw-ims-org-id": emulator.org_id,
-                "x-sandbox-name": "prod",
-            },
-            timeout=10,
-        )
+        self.http = emulator.dps_client()
 
     def create(self, path: str, body: dict[str, Any], **params: str) -> str:
         return self.http.post(path, json=body, params=params).raise_for_status().json()["id"]

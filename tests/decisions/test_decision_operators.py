@@ -10,6 +10,7 @@ import json
 
 DECISIONS = "/data/core/dps/offer-decisions"
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
+OPEN = {"startDate": "2020-01-01T00:00:00.000Z", "endDate": "2099-01-01T00:00:00.000Z"}
 
 
 def _decision_dag(world: dict[str, str], tasks: str) -> str:
@@ -117,7 +118,6 @@ with DAG("bad_decision_dag", schedule=None, start_date=datetime(2026, 1, 1)) as 
 def test_decision_request_returns_the_best_qualifying_offers(
     run_dag, adobe_connection, offer_library_emulator, decision_world, dps
 ):
-    from conftest import OPEN
 
     world = decision_world
     spring = {

@@ -14,7 +14,6 @@ from typing import Any
 import httpx
 import pytest
 
-DPS = "/data/core/dps"
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 
 
@@ -23,26 +22,11 @@ class Outsider:
 
     def __init__(self, emulator) -> None:
         self.emulator = emulator
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": emulator.client_id,
-            "client_secret": emulator.client_secret,
-            "scope": "openid,AdobeID,read_organizations",
-        }
-        token = httpx.post(f"{emulator.url}/ims/token/v3", data=form).raise_for_status().json()
-        self.token = token["access_token"]
-        self.http = httpx.Client(base_url=f"{emulator.url}{DPS}", timeout=10)
-
-    def _headers(self, sandbox: str) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.token}",
-            "x-api-key": self.emulator.client_id,
-            "x-gw-ims-org-id": self.emulator.org_id,
-            "x-sandbox-name": sandbox,
-        }
+        self.http = emulator.dps_client()
 
     def call(self, method: str, path: str, sandbox: str = "prod", **kwargs: Any) -> httpx.Response:
-        return self.http.request(method, path, headers=self._headers(sandbox), **kwargs)
+        headers = {"x-sandbox-name": sandbox}
+        return self.http.request(method, path, headers=headers, **kwargs)
 
     def placement(self, name: str, sandbox: str = "prod") -> str:
         body = {"name": name, "componentType": "imagelink", "channel": WEB}

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 
-import httpx
 import pytest
 
 DPS = "/data/core/dps"
@@ -21,29 +20,7 @@ class OfferLibraryUser:
 
     def __init__(self, emulator) -> None:
         self.emulator = emulator
-        token = (
-            httpx.post(
-                f"{emulator.url}/ims/token/v3",
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": emulator.client_id,
-                    "client_secret": emulator.client_secret,
-                    "scope": "openid,AdobeID,read_organizations",
-                },
-            )
-            .raise_for_status()
-            .json()["access_token"]
-        )
-        self.http = httpx.Client(
-            base_url=f"{emulator.url}{DPS}",
-            headers={
-                "Authorization": f"Bearer {token}",
-                "x-api-key": emulator.client_id,
-                "x-gw-ims-org-id": emulator.org_id,
-                "x-sandbox-name": "prod",
-            },
-            timeout=10,
-        )
+        self.http = emulator.dps_client()
 
     def create_offer(self, name: str = "Sensor test fallback offer") -> dict:
         placement = (
