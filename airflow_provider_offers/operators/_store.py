@@ -23,25 +23,28 @@ def _json(value: Any) -> JsonDict:
     return dict(value)
 
 
-class HookOfferStore:
-    """`api.reconcile.OfferStore` over `OfferLibraryHook`, for one offer type."""
+class HookResourceStore:
+    """`api.reconcile.OfferStore` over `OfferLibraryHook`, for one resource kind.
 
-    def __init__(self, hook: Any, offer_type: str) -> None:
+    `kind` is the client's resource kind: "fallback-offers", "placements", "offer-decisions", ...
+    """
+
+    def __init__(self, hook: Any, kind: str) -> None:
         self.hook = hook
-        self.offer_type = offer_type
+        self.kind = kind
 
     def find_by_name(self, name: str) -> JsonDict | None:
-        found = self.hook.find_offer_by_name(name, offer_type=self.offer_type)
+        found = self.hook.find_resource_by_name(self.kind, name)
         return None if found is None else _json(found)
 
-    def get(self, offer_id: str) -> JsonDict:
-        return _json(self.hook.get_offer(offer_id, offer_type=self.offer_type))
+    def get(self, entity_id: str) -> JsonDict:
+        return _json(self.hook.get_resource(self.kind, entity_id))
 
-    def create(self, offer: JsonDict) -> JsonDict:
-        return _json(self.hook.create_offer(offer, offer_type=self.offer_type))
+    def create(self, entity: JsonDict) -> JsonDict:
+        return _json(self.hook.create_resource(self.kind, entity))
 
-    def patch(self, offer_id: str, operations: list[JsonDict]) -> JsonDict:
-        return _json(self.hook.patch_offer(offer_id, operations, offer_type=self.offer_type))
+    def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict:
+        return _json(self.hook.patch_resource(self.kind, entity_id, operations))
 
 
 class TaskStateJournal:
@@ -63,11 +66,12 @@ def _invalid(exc: InvalidInputError) -> AirflowFailException:
     return AirflowFailException(f"invalid input, nothing was sent: {exc}")
 
 
-def validate_offer(offer: Any, offer_type: str) -> JsonDict:
-    """The offer as the JSON body we send: validated, Adobe's spelling, no server fields."""
-    model = models.FallbackOffer if offer_type == "fallback" else models.PersonalizedOffer
+def validate_entity(kind: str, value: Any, field: str) -> JsonDict:
+    """The object as the JSON body we send: validated, Adobe's spelling, no server fields."""
+    from airflow_provider_offers.api.client import resolve_resource
+
     try:
-        return models.parse_input(model, offer, "offer").to_body()
+        return models.parse_input(resolve_resource(kind).model, value, field).to_body()
     except InvalidInputError as exc:
         raise _invalid(exc) from None
 

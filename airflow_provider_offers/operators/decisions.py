@@ -18,127 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_offers.operators.offers import (
-    DEFAULT_CONN_ID,
-    _as_json_value,
-    _OfferOperator,
+from airflow_provider_offers.operators._base import (
+    CreateByNameOperator,
+    OfferLibraryOperator,
+    as_json_value,
 )
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
-
-class _HookResourceStore:
-    """`api.reconcile.OfferStore` over the hook's generic methods, for one resource kind."""
-
-    def __init__(self, hook: OfferLibraryHook, kind: str) -> None:
-        self.hook = hook
-        self.kind = kind
-
-    @staticmethod
-    def _json(value: Any) -> dict[str, Any]:
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-    def find_by_name(self, name: str) -> dict[str, Any] | None:
-        found = self.hook.find_resource_by_name(self.kind, name)
-        return None if found is None else self._json(found)
-
-    def get(self, entity_id: str) -> dict[str, Any]:
-        return self._json(self.hook.get_resource(self.kind, entity_id))
-
-    def create(self, entity: dict[str, Any]) -> dict[str, Any]:
-        return self._json(self.hook.create_resource(self.kind, entity))
-
-    def patch(self, entity_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
-        return self._json(self.hook.patch_resource(self.kind, entity_id, operations))
-
-
-class _CreateByNameOperator(_OfferOperator):
-    """Make sure an object named `entity["name"]` exists in the sandbox with the given fields.
-
-    Subclasses set `kind` (the client's resource kind) and `field` (the name of the argument
-    that holds the object, also its template field). `if_exists`: `"update"` brings the given
-    fields to the given values with the smallest JSON Patch (nothing is sent when nothing
-    differs), `"skip"` leaves the object alone, `"fail"` fails the task naming its id.
-
-    Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}`, action being
-    `created`, `updated` or `unchanged`.
-    """
-
-    kind: str
-    field: str
-
-    def __init__(
-        self,
-        *,
-        if_exists: str = "update",
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        # The offer operators' base keys its retry journal by offer type; here, by kind.
-        super().__init__(
-            offer_type=self.kind, adobe_conn_id=adobe_conn_id, sandbox_name=sandbox_name, **kwargs
-        )
-        self.if_exists = if_exists
-
-    def _store(self) -> _HookResourceStore:
-        return _HookResourceStore(self.hook, self.kind)
-
-    def _desired(self) -> dict[str, Any]:
-        """The object as the JSON body we send, validated with the client's model."""
-        from airflow_provider_offers.api import client, models
-        from airflow_provider_offers.api.errors import InvalidInputError
-
-        model = client.resolve_resource(self.kind).model
-        value = _as_json_value(getattr(self, self.field), self.field)
-        try:
-            return models.parse_input(model, value, self.field).to_body()
-        except InvalidInputError as exc:
-            raise AirflowFailException(f"invalid input, nothing was sent: {exc}") from None
-
-    def _execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_offers.api import reconcile
-        from airflow_provider_offers.api.errors import ConflictError
-
-        if self.if_exists not in reconcile.IF_EXISTS_MODES:
-            raise AirflowFailException(
-                f"if_exists: must be one of {reconcile.IF_EXISTS_MODES}, got {self.if_exists!r}"
-            )
-        desired = self._desired()
-        sandbox = self.hook.sandbox_name
-        try:
-            result = reconcile.ensure_offer(
-                self._store(),
-                desired,
-                if_exists=self.if_exists,
-                journal=self._journal(context, "create"),
-            )
-        except reconcile.OfferExistsError as exc:
-            raise AirflowFailException(
-                f"{self.field} named {exc.name!r} already exists: id {exc.offer_id!r} "
-                f"in sandbox {sandbox!r} (if_exists='fail')"
-            ) from None
-        except ConflictError as exc:
-            if not exc.conflicting_ids:
-                raise
-            # Several objects carry the name: a retry cannot pick one, a person has to.
-            raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
-        self.log.info(
-            "%s %r (%s) in sandbox %r: %s, etag %s",
-            self.field,
-            result.name,
-            result.id,
-            sandbox,
-            result.action,
-            result.etag,
-        )
-        return {**self._xcom(result), "name": result.name, "action": result.action}
-
-
-class CreatePlacementOperator(_CreateByNameOperator):
+class CreatePlacementOperator(CreateByNameOperator):
     """Make sure a placement (a channel + content-type slot) with this name exists.
 
     `placement` is Adobe's placement JSON (a dict or `api.models.Placement`), templated.
@@ -154,7 +44,7 @@ class CreatePlacementOperator(_CreateByNameOperator):
         self.placement = placement
 
 
-class CreateTagOperator(_CreateByNameOperator):
+class CreateTagOperator(CreateByNameOperator):
     """Make sure a collection qualifier (tag) with this name exists."""
 
     kind = "tags"
@@ -167,7 +57,7 @@ class CreateTagOperator(_CreateByNameOperator):
         self.tag = tag
 
 
-class CreateOfferRuleOperator(_CreateByNameOperator):
+class CreateOfferRuleOperator(CreateByNameOperator):
     """Make sure a decision rule (a PQL condition on the profile) with this name exists.
 
     Personalized offers name it in `selectionConstraint.eligibilityRule`; a decision's
@@ -184,7 +74,7 @@ class CreateOfferRuleOperator(_CreateByNameOperator):
         self.rule = rule
 
 
-class CreateOfferCollectionOperator(_CreateByNameOperator):
+class CreateOfferCollectionOperator(CreateByNameOperator):
     """Make sure a collection (offers picked by tag, or listed by id) with this name exists."""
 
     kind = "offer-collections"
@@ -197,7 +87,7 @@ class CreateOfferCollectionOperator(_CreateByNameOperator):
         self.collection = collection
 
 
-class CreateDecisionOperator(_CreateByNameOperator):
+class CreateDecisionOperator(CreateByNameOperator):
     """Make sure a decision with this name exists: its criteria and its fallback offer.
 
     `decision` is Adobe's decision JSON (`status`, `fallback`, `criteria[]` with `placements`
@@ -214,7 +104,7 @@ class CreateDecisionOperator(_CreateByNameOperator):
         self.decision = decision
 
 
-class DecisionRequestOperator(_OfferOperator):
+class DecisionRequestOperator(OfferLibraryOperator):
     """Ask the hub Decisioning API which offer one profile gets for a decision and placement.
 
     The profile is `profile_id` in `identity_namespace` (default ECID), or a whole
@@ -249,13 +139,9 @@ class DecisionRequestOperator(_OfferOperator):
         include_content: bool = True,
         include_metadata: bool = False,
         context_data: Sequence[Mapping[str, Any]] | None = None,
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(
-            offer_type="decisions", adobe_conn_id=adobe_conn_id, sandbox_name=sandbox_name, **kwargs
-        )
+        super().__init__(**kwargs)
         self.decision_id = decision_id
         self.placement_id = placement_id
         self.profile_id = profile_id
@@ -285,11 +171,11 @@ class DecisionRequestOperator(_OfferOperator):
                 self.placement_id,
                 profile_id=self.profile_id or None,
                 identity_namespace=self.identity_namespace,
-                identity_map=_as_json_value(self.identity_map, "identity_map") or None,
+                identity_map=as_json_value(self.identity_map, "identity_map") or None,
                 item_count=self._item_count(),
                 include_content=self.include_content,
                 include_metadata=self.include_metadata,
-                context_data=_as_json_value(self.context_data, "context_data") or None,
+                context_data=as_json_value(self.context_data, "context_data") or None,
             )
         except InvalidInputError as exc:
             raise AirflowFailException(f"invalid input, nothing was sent: {exc}") from None

@@ -9,24 +9,24 @@ and return JSON for XCom. Heavy imports (httpx, pydantic, jsonpatch, api/) happe
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from airflow_provider_offers.operators._base import (
+    CreateByNameOperator,
+    OfferLibraryOperator,
+    as_json_value,
+)
+
 if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.types import TaskInstanceKey
 
-    from airflow_provider_offers.api.reconcile import Journal, Result
-    from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-DEFAULT_CONN_ID = "adobe_offers_default"
 OFFER_TYPES = ("fallback", "personalized")
 
 # Journey Optimizer's UI lives in Experience Cloud under
@@ -67,91 +67,28 @@ class AdobeOfferLink(BaseOperatorLink):
         return offer_ui_url(value["id"], value["sandbox"], offer_type, tenant)
 
 
-def _as_json_value(value: Any, field: str) -> Any:
-    """Models become Adobe's JSON; a JSON string (say, from a templated XCom) is parsed."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError as exc:
-            raise AirflowFailException(f"{field}: not valid JSON ({exc})") from None
-    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
-        return [_as_json_value(item, f"{field}[{i}]") for i, item in enumerate(value)]
-    return value
-
-
 def _check_offer_type(offer_type: str) -> None:
     if offer_type not in OFFER_TYPES:
         raise AirflowFailException(f"offer_type: must be one of {OFFER_TYPES}, got {offer_type!r}")
 
 
-class _OfferOperator(BaseOperator):
-    """What every offer operator takes.
+class _OfferOperator(OfferLibraryOperator):
+    """An operator on offers of one `offer_type`: `"fallback"` or `"personalized"`."""
 
-    :param offer_type: `"fallback"` or `"personalized"` (the `offer-type` of the DPS calls).
-    :param adobe_conn_id: an `adobe_offers` connection.
-    :param sandbox_name: overrides the connection's sandbox (templated).
-    """
-
-    ui_color = "#fa0f00"
-
-    def __init__(
-        self,
-        *,
-        offer_type: str,
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, offer_type: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.offer_type = offer_type
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
 
-    def execute(self, context: Context) -> dict[str, Any]:
-        try:
-            return self._execute(context)
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.close()  # the client's connection pool
+    @property
+    def kind(self) -> str:
+        return f"{self.offer_type}-offers"
 
-    def _execute(self, context: Context) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @cached_property
-    def hook(self) -> OfferLibraryHook:
-        from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
-
-    def _store(self):
-        from airflow_provider_offers.operators._store import HookOfferStore
-
-        return HookOfferStore(self.hook, self.offer_type)
-
-    def _journal(self, context: Context, purpose: str) -> Journal | None:
-        """Task-retry memory in Airflow's task state store (3.3+); None where there is none."""
-        store = context.get("task_state_store")
-        if store is None:
-            self.log.info("No task state store: retries cannot recognise this task's own writes")
-            return None
-        from airflow_provider_offers.operators._store import TaskStateJournal
-
-        key = f"adobe_offers:{purpose}:{self.offer_type}:{self.hook.sandbox_name}"
-        return TaskStateJournal(store, key)
-
-    def _xcom(self, result: Result) -> dict[str, Any]:
-        """The offer's identity and version after the step: small, JSON, no secrets."""
-        return {
-            "id": result.id,
-            "etag": result.etag,
-            "lastModifiedDate": result.last_modified,
-            "sandbox": self.hook.sandbox_name,
-        }
+    def execute(self, context: Context) -> Any:
+        _check_offer_type(self.offer_type)
+        return super().execute(context)
 
 
-class CreateOfferOperator(_OfferOperator):
+class CreateOfferOperator(_OfferOperator, CreateByNameOperator):
     """Make sure an offer with this name exists in the sandbox and carries the given fields.
 
     The offer's `name` is its natural key within the sandbox. `if_exists` says what to do when
@@ -165,56 +102,14 @@ class CreateOfferOperator(_OfferOperator):
     `created`, `updated` or `unchanged`.
     """
 
+    field = "offer"
     template_fields: Sequence[str] = ("offer", "if_exists", "sandbox_name")
     template_fields_renderers = {"offer": "json"}
     operator_extra_links = (AdobeOfferLink(),)
 
-    def __init__(
-        self,
-        *,
-        offer: Any,
-        if_exists: str = "update",
-        **kwargs: Any,
-    ) -> None:
+    def __init__(self, *, offer: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.offer = (
-            offer.model_dump(mode="json", by_alias=True, exclude_none=True)
-            if hasattr(offer, "model_dump")
-            else offer
-        )
-        self.if_exists = if_exists
-
-    def _execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_offers.api import reconcile
-
-        _check_offer_type(self.offer_type)
-        if self.if_exists not in reconcile.IF_EXISTS_MODES:
-            raise AirflowFailException(
-                f"if_exists: must be one of {reconcile.IF_EXISTS_MODES}, got {self.if_exists!r}"
-            )
-        from airflow_provider_offers.operators._store import validate_offer
-
-        desired = validate_offer(_as_json_value(self.offer, "offer"), self.offer_type)
-        try:
-            result = reconcile.ensure_offer(
-                self._store(),
-                desired,
-                if_exists=self.if_exists,
-                journal=self._journal(context, "create"),
-            )
-        except reconcile.OfferExistsError as exc:
-            raise AirflowFailException(
-                f"{exc} in sandbox {self.hook.sandbox_name!r} (if_exists='fail')"
-            ) from None
-        self.log.info(
-            "Offer %r (%s) in sandbox %r: %s, etag %s",
-            result.name,
-            result.id,
-            self.hook.sandbox_name,
-            result.action,
-            result.etag,
-        )
-        return self._xcom(result) | {"name": result.name, "action": result.action}
+        self.offer = as_json_value(offer, "offer") if hasattr(offer, "model_dump") else offer
 
 
 class PatchOfferOperator(_OfferOperator):
@@ -262,7 +157,7 @@ class PatchOfferOperator(_OfferOperator):
 
         _check_offer_type(self.offer_type)
         offer_id = validate_offer_id(self.offer_id)
-        operations = validate_operations(_as_json_value(self.operations, "operations"))
+        operations = validate_operations(as_json_value(self.operations, "operations"))
         expected_etag = validate_expected_etag(self.expected_etag)
         try:
             result = reconcile.patch_offer(

@@ -205,7 +205,7 @@ def test_if_exists_modes_and_personalized_offers(
     assert run.xcom("update")["action"] == "updated"
     assert run.xcom("fail") is None
     output = task_output()
-    assert f"an offer named 'Fail me' already exists: id {ids['Fail me']!r}" in output
+    assert f"offer named 'Fail me' already exists: id {ids['Fail me']!r}" in output
     descriptions = {o["name"]: o["description"] for o in outsider.offers()}
     assert descriptions == {"Skip me": "original", "Fail me": "original", "Update me": "changed"}
     (patch, create) = sorted(writes(emulator.requests[before:]), key=lambda r: r.method)
@@ -506,5 +506,9 @@ def test_importing_the_operators_stays_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(
-        ["airflow_provider_offers.operators", "airflow_provider_offers.operators.offers"]
+        [
+            "airflow_provider_offers.operators",
+            "airflow_provider_offers.operators._base",
+            "airflow_provider_offers.operators.offers",
+        ]
     )

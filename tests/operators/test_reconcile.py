@@ -7,13 +7,13 @@ import pytest
 from airflow_provider_offers.api import reconcile
 from airflow_provider_offers.api.errors import RequestValidationError
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
-from airflow_provider_offers.operators._store import HookOfferStore
+from airflow_provider_offers.operators._store import HookResourceStore
 
 
 @pytest.fixture
 def store(adobe_connection):
     hook = OfferLibraryHook()
-    yield HookOfferStore(hook, "fallback")
+    yield HookResourceStore(hook, "fallback-offers")
     hook.close()
 
 

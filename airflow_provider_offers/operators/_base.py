@@ -1,0 +1,166 @@
+"""What every Offer Library operator shares: the connection, the hook, retry memory, XCom shape.
+
+`CreateByNameOperator` is the one create-or-converge step, keyed by the object's `name` within
+the sandbox; the offer, placement, tag, rule, collection and decision operators are thin
+subclasses of it. The logic that makes it safe to re-run lives in `api.reconcile` and
+`api.diff` (no Airflow there). Heavy imports happen inside `execute` so DAG parsing stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_offers.api.reconcile import Journal, Result
+    from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+DEFAULT_CONN_ID = "adobe_offers_default"
+
+
+def as_json_value(value: Any, field: str) -> Any:
+    """Models become Adobe's JSON; a JSON string (say, from a templated XCom) is parsed."""
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError as exc:
+            raise AirflowFailException(f"{field}: not valid JSON ({exc})") from None
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [as_json_value(item, f"{field}[{i}]") for i, item in enumerate(value)]
+    return value
+
+
+class OfferLibraryOperator(BaseOperator):
+    """Base of every operator here.
+
+    :param adobe_conn_id: an `adobe_offers` connection.
+    :param sandbox_name: overrides the connection's sandbox (templated).
+
+    Subclasses implement `_execute`; the hook's connection pool is closed afterwards.
+    `kind` (the client's resource kind, e.g. "placements") keys the task-retry memory.
+    """
+
+    ui_color = "#fa0f00"
+    kind: str = ""
+
+    def __init__(
+        self,
+        *,
+        adobe_conn_id: str = DEFAULT_CONN_ID,
+        sandbox_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.adobe_conn_id = adobe_conn_id
+        self.sandbox_name = sandbox_name
+
+    @cached_property
+    def hook(self) -> OfferLibraryHook:
+        from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+
+    def execute(self, context: Context) -> Any:
+        try:
+            return self._execute(context)
+        finally:
+            if "hook" in self.__dict__:
+                self.hook.close()
+
+    def _execute(self, context: Context) -> Any:
+        raise NotImplementedError
+
+    def _store(self):
+        from airflow_provider_offers.operators._store import HookResourceStore
+
+        return HookResourceStore(self.hook, self.kind)
+
+    def _journal(self, context: Context, purpose: str) -> Journal | None:
+        """Task-retry memory in Airflow's task state store (3.3+); None where there is none."""
+        store = context.get("task_state_store")
+        if store is None:
+            self.log.info("No task state store: retries cannot recognise this task's own writes")
+            return None
+        from airflow_provider_offers.operators._store import TaskStateJournal
+
+        key = f"adobe_offers:{purpose}:{self.kind}:{self.hook.sandbox_name}"
+        return TaskStateJournal(store, key)
+
+    def _xcom(self, result: Result) -> dict[str, Any]:
+        """The object's identity and version after the step: small, JSON, no secrets."""
+        return {
+            "id": result.id,
+            "etag": result.etag,
+            "lastModifiedDate": result.last_modified,
+            "sandbox": self.hook.sandbox_name,
+        }
+
+
+class CreateByNameOperator(OfferLibraryOperator):
+    """Make sure an object named `<field>["name"]` exists in the sandbox with the given fields.
+
+    Subclasses set `kind` (the client's resource kind) and `field` (the argument that holds the
+    object, also its template field). `if_exists`: `"update"` brings the given fields to the
+    given values with the smallest JSON Patch (other fields are left alone, nothing is sent
+    when nothing differs), `"skip"` leaves the object alone, `"fail"` fails the task naming its
+    id. A create whose outcome is unknown is reconciled by name, within the task and across
+    task retries: never two objects with one name.
+
+    Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}`, action being
+    `created`, `updated` or `unchanged`.
+    """
+
+    field: str
+
+    def __init__(self, *, if_exists: str = "update", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.if_exists = if_exists
+
+    def _execute(self, context: Context) -> dict[str, Any]:
+        from airflow_provider_offers.api import reconcile
+        from airflow_provider_offers.api.errors import ConflictError
+        from airflow_provider_offers.operators._store import validate_entity
+
+        if self.if_exists not in reconcile.IF_EXISTS_MODES:
+            raise AirflowFailException(
+                f"if_exists: must be one of {reconcile.IF_EXISTS_MODES}, got {self.if_exists!r}"
+            )
+        value = as_json_value(getattr(self, self.field), self.field)
+        desired = validate_entity(self.kind, value, self.field)
+        sandbox = self.hook.sandbox_name
+        try:
+            result = reconcile.ensure_offer(
+                self._store(),
+                desired,
+                if_exists=self.if_exists,
+                journal=self._journal(context, "create"),
+            )
+        except reconcile.OfferExistsError as exc:
+            raise AirflowFailException(
+                f"{self.field} named {exc.name!r} already exists: id {exc.offer_id!r} "
+                f"in sandbox {sandbox!r} (if_exists='fail')"
+            ) from None
+        except ConflictError as exc:
+            if not exc.conflicting_ids:
+                raise
+            # Several objects carry the name: a retry cannot pick one, a person has to.
+            raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
+        self.log.info(
+            "%s %r (%s) in sandbox %r: %s, etag %s",
+            self.field,
+            result.name,
+            result.id,
+            sandbox,
+            result.action,
+            result.etag,
+        )
+        return {**self._xcom(result), "name": result.name, "action": result.action}
