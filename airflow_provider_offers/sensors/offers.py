@@ -89,7 +89,14 @@ class OfferChangeSensor(BaseSensorOperator):
                 self.hook.close()
 
     def _wait(self, context: Context) -> Any:
-        self._baseline = self._explicit_baseline() or self._load_baseline(context)
+        from airflow_provider_offers.api.errors import InvalidInputError
+
+        try:
+            explicit = self._explicit_baseline()
+        except InvalidInputError as error:
+            # A retry cannot fix a bad (rendered) input: fail now, without retries.
+            raise AirflowFailException(f"invalid input, nothing was sent: {error}") from None
+        self._baseline = explicit or self._load_baseline(context)
         if not self.deferrable:
             return super().execute(context)
         try:
