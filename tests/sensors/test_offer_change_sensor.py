@@ -210,10 +210,7 @@ def test_missing_offer_fails_promptly_or_skips_and_bad_input_sends_nothing(
     assert offer_user.reads_of(offer["id"]) == 0
     logs = task_logs()
     assert f"Offer '{missing}' (fallback) was not found in sandbox 'prod'" in logs
-    assert (
-        "invalid input, nothing was sent: since_modified: 'yesterday' is not an ISO-8601"
-        in logs
-    )
+    assert "invalid input, nothing was sent: since_modified: 'yesterday' is not an ISO-8601" in logs
 
 
 @pytest.mark.usefixtures("adobe_connection")
