@@ -186,24 +186,36 @@ def test_setup_dag_sensor_defers_and_the_triggerer_completes_it(system: System):
 
 
 def _backfill_and_wait(stack: AirflowStack, *, reprocess: str) -> None:
-    stack.airflow_cli(
-        "backfill",
-        "create",
-        "--dag-id",
-        "example_fallback_offer_daily",
-        "--from-date",
-        "2026-11-01",
-        "--to-date",
-        "2026-11-03",
-        "--reprocess-behavior",
-        reprocess,
-    )
-
-    def all_completed() -> bool:
-        backfills = stack.api(
+    def backfills() -> list[dict]:
+        return stack.api(
             "GET", "/backfills", params={"dag_id": "example_fallback_offer_daily"}
         ).json()["backfills"]
-        return bool(backfills) and all(b["completed_at"] for b in backfills)
+
+    before = len(backfills())
+    for attempt in range(3):
+        try:
+            stack.airflow_cli(
+                "backfill",
+                "create",
+                "--dag-id",
+                "example_fallback_offer_daily",
+                "--from-date",
+                "2026-11-01",
+                "--to-date",
+                "2026-11-03",
+                "--reprocess-behavior",
+                reprocess,
+            )
+            break
+        except AssertionError as error:
+            # SQLite shared by five processes can still refuse a write; the CLI's transaction
+            # then rolled back. Try again only if no backfill was created.
+            if "database is locked" not in str(error) or len(backfills()) != before or attempt == 2:
+                raise
+
+    def all_completed() -> bool:
+        found = backfills()
+        return len(found) > before and all(b["completed_at"] for b in found)
 
     stack.wait(all_completed, timeout=150, what="the daily backfill to complete")
 
