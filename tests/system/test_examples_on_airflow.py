@@ -27,6 +27,9 @@ from airflow_provider_offers.emulator.config import (
     DEFAULT_ORG_ID,
 )
 
+# The real stack is slow on a loaded 2-core machine; every wait inside is bounded anyway.
+pytestmark = pytest.mark.timeout(900)
+
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DPS = "/data/core/dps"
 
@@ -165,7 +168,7 @@ def test_setup_dag_sensor_defers_and_the_triggerer_completes_it(system: System):
         seen_states.add(state)
         return state in ("success", "failed", "upstream_failed")
 
-    stack.wait(sensor_done, timeout=150, what="wait_for_offer_change to finish")
+    stack.wait(sensor_done, timeout=300, what="wait_for_offer_change to finish")
     stack.wait_for_run("example_fallback_offer_setup", run_id)
 
     offer = stack.xcom("example_fallback_offer_setup", run_id, "create_fallback_offer")
@@ -217,7 +220,7 @@ def _backfill_and_wait(stack: AirflowStack, *, reprocess: str) -> None:
         found = backfills()
         return len(found) > before and all(b["completed_at"] for b in found)
 
-    stack.wait(all_completed, timeout=150, what="the daily backfill to complete")
+    stack.wait(all_completed, timeout=300, what="the daily backfill to complete")
 
 
 def test_daily_dag_backfilled_twice_keeps_one_offer_per_day(system: System):
