@@ -95,15 +95,12 @@ def validate_offer_id(offer_id: Any) -> str:
 
 def validate_expected_etag(expected_etag: Any) -> int | None:
     """None, or a non-negative integer (templated values arrive as strings)."""
-    if expected_etag is None or expected_etag == "":
-        return None
+    from airflow_provider_offers.api.change import parse_etag
+
     try:
-        value = int(str(expected_etag).strip())
-    except ValueError:
-        value = -1
-    if isinstance(expected_etag, bool) or value < 0:
+        return parse_etag(expected_etag, "expected_etag")
+    except InvalidInputError:
         raise AirflowFailException(
             "invalid input, nothing was sent: expected_etag: must be a non-negative integer "
             f"(Adobe's etags are integers), got {expected_etag!r}"
-        )
-    return value
+        ) from None
