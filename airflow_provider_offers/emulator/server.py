@@ -12,7 +12,7 @@ import httpx
 import uvicorn
 
 from .backend import Fault, OfferLibraryBackend, RecordedRequest
-from .config import EmulatorConfig
+from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, EmulatorConfig
 from .responses import create_app
 
 
@@ -106,29 +106,13 @@ class EmulatorServer:
             return list(self.backend.requests)
 
     def dps_client(self, sandbox: str = "prod") -> httpx.Client:
-        """A plain httpx client of the DPS API, with a fresh token and the gateway headers.
-
-        For arranging objects in tests, or playing "someone else" (a colleague in the Journey
-        Optimizer UI) the way any HTTP client would: it shares no code with the provider's
-        client. Paths are relative to `/data/core/dps`; pass `x-sandbox-name` per request to
-        use another sandbox. Close it when done.
-        """
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "scope": "openid,AdobeID,read_organizations",
-        }
-        token = httpx.post(f"{self.url}/ims/token/v3", data=form).raise_for_status()
-        return httpx.Client(
-            base_url=f"{self.url}/data/core/dps",
-            headers={
-                "Authorization": f"Bearer {token.json()['access_token']}",
-                "x-api-key": self.client_id,
-                "x-gw-ims-org-id": self.org_id,
-                "x-sandbox-name": sandbox,
-            },
-            timeout=10,
+        """`dps_client()` for this emulator, with its configured credentials."""
+        return dps_client(
+            self.url,
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            org_id=self.org_id,
+            sandbox=sandbox,
         )
 
     # -- controls ---------------------------------------------------------------------------
@@ -170,6 +154,40 @@ class EmulatorServer:
                 delay_seconds=delay_seconds,
             )
         )
+
+
+def dps_client(
+    url: str,
+    *,
+    client_id: str = DEFAULT_CLIENT_ID,
+    client_secret: str = DEFAULT_CLIENT_SECRET,
+    org_id: str = DEFAULT_ORG_ID,
+    sandbox: str = "prod",
+) -> httpx.Client:
+    """A plain httpx client of an emulator's DPS API, with a fresh token and the gateway headers.
+
+    For arranging objects in tests, or playing "someone else" (a colleague in the Journey
+    Optimizer UI) the way any HTTP client would: it shares no code with the provider's client.
+    `url` is the emulator's base URL (in-process or `python -m ...emulator`); paths are relative
+    to `/data/core/dps`; pass `x-sandbox-name` per request to use another sandbox. Close it.
+    """
+    form = {
+        "grant_type": "client_credentials",
+        "client_id": client_id,
+        "client_secret": client_secret,
+        "scope": "openid,AdobeID,read_organizations",
+    }
+    token = httpx.post(f"{url}/ims/token/v3", data=form, timeout=10).raise_for_status()
+    return httpx.Client(
+        base_url=f"{url}/data/core/dps",
+        headers={
+            "Authorization": f"Bearer {token.json()['access_token']}",
+            "x-api-key": client_id,
+            "x-gw-ims-org-id": org_id,
+            "x-sandbox-name": sandbox,
+        },
+        timeout=10,
+    )
 
 
 @contextmanager

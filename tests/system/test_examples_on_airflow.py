@@ -26,6 +26,7 @@ from airflow_provider_offers.emulator.config import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_ORG_ID,
 )
+from airflow_provider_offers.emulator.server import dps_client
 
 # The real stack is slow on a loaded 2-core machine; every wait inside is bounded anyway.
 pytestmark = pytest.mark.timeout(900)
@@ -39,28 +40,11 @@ class EmulatorView:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": DEFAULT_CLIENT_ID,
-            "client_secret": DEFAULT_CLIENT_SECRET,
-            "scope": "openid,AdobeID,read_organizations",
-        }
-        token = httpx.post(f"{url}/ims/token/v3", data=form, timeout=10).raise_for_status()
-        self.headers = {
-            "Authorization": f"Bearer {token.json()['access_token']}",
-            "x-api-key": DEFAULT_CLIENT_ID,
-            "x-gw-ims-org-id": DEFAULT_ORG_ID,
-            "x-sandbox-name": "prod",
-        }
+        self.dps = dps_client(url)
 
     def fallback_offers(self) -> list[dict]:
-        response = httpx.get(
-            f"{self.url}{DPS}/offers",
-            params={"offer-type": "fallback", "limit": 100},
-            headers=self.headers,
-            timeout=10,
-        )
-        return response.raise_for_status().json()["results"]
+        params = {"offer-type": "fallback", "limit": 100}
+        return self.dps.get("/offers", params=params).raise_for_status().json()["results"]
 
     def requests(self) -> list[dict]:
         return httpx.get(f"{self.url}/_emulator/requests", timeout=10).raise_for_status().json()
@@ -110,7 +94,9 @@ def system(tmp_path_factory) -> Iterator[System]:
         ):
             stack.wait_for_dag(dag_id)
             stack.unpause(dag_id)
-        yield System(stack, EmulatorView(url))
+        view = EmulatorView(url)
+        yield System(stack, view)
+        view.dps.close()
     finally:
         if stack is None:
             emulator.stop()
