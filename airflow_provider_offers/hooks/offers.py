@@ -232,10 +232,17 @@ class OfferLibraryHook(BaseHook):
             finally:
                 self._session_client = None
 
-    async def _arun(self, call: Callable[[AsyncOfferLibraryClient], Awaitable[T]]) -> T:
+    @contextlib.asynccontextmanager
+    async def _aclient(self) -> AsyncIterator[AsyncOfferLibraryClient]:
+        """The `asession()` client when inside one, else a client for this call only."""
         if self._session_client is not None:
-            return await call(self._session_client)
+            yield self._session_client
+            return
         async with await self.aget_conn() as client:
+            yield client
+
+    async def _arun(self, call: Callable[[AsyncOfferLibraryClient], Awaitable[T]]) -> T:
+        async with self._aclient() as client:
             return await call(client)
 
     def close(self) -> None:
@@ -294,7 +301,7 @@ class OfferLibraryHook(BaseHook):
     async def alist_resources(
         self, resource: Any, filters: Any = None, orderby: Any = None, limit: int | None = None
     ) -> AsyncIterator[Any]:
-        async with await self.aget_conn() as client:
+        async with self._aclient() as client:
             async for entity in client.list(
                 resource, filters=filters, orderby=orderby, limit=limit
             ):

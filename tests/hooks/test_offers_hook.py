@@ -196,6 +196,26 @@ async def test_async_methods_for_triggers(offer_library_emulator, adobe_connecti
     assert offer_library_emulator.tokens_issued == 1
 
 
+async def test_asession_shares_one_connection_across_async_calls(
+    offer_library_emulator, adobe_connection
+):
+    setup = OfferLibraryHook()
+    placement = setup.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    receipt = setup.create_offer(offer(placement.id, "Shared"))
+    hook = OfferLibraryHook()
+    before = len(offer_library_emulator.requests)
+
+    async with hook.asession():
+        await hook.aget_offer(receipt.id)
+        listed = [o.id async for o in hook.alist_offers(limit=1)]
+        await hook.afind_offer_by_name("Shared")
+
+    calls = [r for r in offer_library_emulator.requests[before:] if r.path.startswith("/data/")]
+    assert listed == [receipt.id]
+    assert len(calls) == 3
+    assert len({r.client_port for r in calls}) == 1
+
+
 def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connection):
     hook = OfferLibraryHook()
     hook.list_offers()  # lazy: nothing sent yet
