@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from airflow_provider_offers.emulator.__main__ import LISTENING
 from airflow_provider_offers.emulator.config import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
@@ -40,7 +41,6 @@ from airflow_provider_offers.emulator.config import (
 ROOT = Path(__file__).resolve().parents[1]
 DAG_ID = "example_fallback_offer_setup"
 DAG_FILE = ROOT / "example_dags" / f"{DAG_ID}.py"
-LISTENING = re.compile(r"listening on (http://\S+)")
 # The last line of a Python traceback: "package.module.SomeError: what went wrong".
 ERROR_LINE = re.compile(r"^(?:[\w.]+\.)?\w*(?:Error|Exception|Timeout)\b.*: .+")
 

@@ -6,9 +6,13 @@ Prints one line with the URL once it listens; stops on Ctrl-C or SIGTERM.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID
+
+#: Finds the URL in the line printed once the emulator listens (for programs that start it).
+LISTENING = re.compile(r"listening on (http://\S+)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import secrets
 import signal
 import socket
@@ -25,10 +24,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from airflow_provider_offers.emulator.__main__ import LISTENING
+
 T = TypeVar("T")
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
-_LISTENING = re.compile(r"listening on (http://\S+)")
 
 
 def free_port() -> int:
@@ -133,7 +133,7 @@ def start_emulator(log_dir: Path, timeout: float = 60.0) -> tuple[Process, str]:
     def listening() -> str | None:
         if process.exit_code() is not None:
             raise AssertionError(f"the emulator exited:\n{tail(process.log_path)}")
-        found = _LISTENING.search(process.log_path.read_text(errors="replace"))
+        found = LISTENING.search(process.log_path.read_text(errors="replace"))
         return found.group(1) if found else None
 
     try:
