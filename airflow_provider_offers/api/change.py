@@ -1,92 +1,48 @@
-"""Has an offer changed? The one decision shared by OfferChangeSensor.poke() and its trigger.
+"""Has an offer changed? The one step shared by OfferChangeSensor.poke() and its trigger.
 
 Pure and Airflow-free so the sensor (sync, in a worker) and the trigger (async, in the
-triggerer) cannot drift apart. Adobe bumps an offer's integer ``etag`` on every update and
-moves its ``modified`` time forward, so either one moving past the caller's baseline is a change.
+triggerer) are two loops around the same `observe()` and cannot drift apart. Adobe bumps an
+offer's integer `etag` on every update and moves its `modified` time forward, so either one
+moving past the baseline is a change.
+
+A baseline is one JSON object, `{"previous_etag", "since_etag", "since_modified"}`: what the
+caller gave (`given_baseline`), or else what the first look saw. It travels to the trigger
+as is.
 """
 
 from __future__ import annotations
 
-import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import parse_etag, parse_modified
 
-_INTEGER = re.compile(r"[0-9]+")
-_FRACTION = re.compile(r"\.([0-9]+)")
-
-
-def _invalid(field: str, value: Any, problem: str) -> InvalidInputError:
-    return InvalidInputError(field, f"{value!r} {problem}")
+Baseline = dict[str, Any]
 
 
-def _is_blank(value: Any) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip())
+def _baseline(etag: int | None, modified: str | None) -> Baseline:
+    """`previous_etag` is the etag a change is reported against."""
+    return {"previous_etag": etag, "since_etag": etag, "since_modified": modified}
 
 
-def parse_etag(value: Any, field: str = "since_etag") -> int | None:
-    """An etag given as an int or as the string a Jinja template renders it to; blank is None."""
-    if _is_blank(value):
+def given_baseline(since_etag: Any, since_modified: Any) -> Baseline | None:
+    """The baseline a caller gave (checked: `InvalidInputError` names the field), or None."""
+    etag = parse_etag(since_etag, "since_etag")
+    modified = parse_modified(since_modified, "since_modified")
+    if etag is None and modified is None:
         return None
-    if isinstance(value, bool):
-        raise _invalid(field, value, "is not an etag: expected a non-negative integer")
-    if isinstance(value, int):
-        if value < 0:
-            raise _invalid(field, value, "is not an etag: expected a non-negative integer")
-        return value
-    if isinstance(value, str) and _INTEGER.fullmatch(value.strip()):
-        return int(value.strip())
-    raise _invalid(
-        field,
-        value,
-        "is not an etag: expected a non-negative integer (an int or a string of digits; "
-        "a template that rendered 'None' usually pulled an XCom that does not exist)",
-    )
-
-
-def parse_modified(value: Any, field: str = "since_modified") -> datetime | None:
-    """An aware datetime from a datetime or an ISO-8601 string with ``Z`` or an offset."""
-    if _is_blank(value):
-        return None
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, str):
-        text = value.strip()
-        # Python 3.10's fromisoformat() knows neither "Z" (Adobe writes both Z and +00:00) nor
-        # fractions other than 3 or 6 digits.
-        if text[-1:] in ("Z", "z"):
-            text = text[:-1] + "+00:00"
-        text = _FRACTION.sub(lambda digits: "." + f"{digits[1]:0<6}"[:6], text, count=1)
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            raise _invalid(field, value, "is not an ISO-8601 date-time") from None
-    else:
-        raise _invalid(field, value, "is not a date-time: expected an ISO-8601 string or datetime")
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
-        raise _invalid(field, value, "has no UTC offset: add 'Z' or an offset such as '+02:00'")
-    return parsed
+    return _baseline(etag, modified.isoformat() if modified else None)
 
 
 def offer_snapshot(offer: Any) -> dict[str, Any]:
-    """The offer's ``id``, ``etag`` and ``modified`` (ISO-8601 to the millisecond, as Adobe
-    writes it) as JSON values: what the sensor and trigger keep, compare and return."""
+    """The offer's `id`, `etag` and `modified` (ISO-8601 to the millisecond, as Adobe writes
+    it) as JSON values: what the sensor and trigger keep, compare and return."""
     modified = offer.modified
     return {
         "id": offer.id,
         "etag": offer.etag,
         "modified": modified.isoformat(timespec="milliseconds") if modified else None,
-    }
-
-
-def baseline_of(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """With no since_etag/since_modified, what the first look saw is the baseline to beat;
-    ``previous_etag`` is the etag a change is reported against."""
-    return {
-        "previous_etag": snapshot["etag"],
-        "since_etag": snapshot["etag"],
-        "since_modified": snapshot["modified"],
     }
 
 
@@ -97,10 +53,10 @@ def has_offer_changed(
     since_etag: Any = None,
     since_modified: Any = None,
 ) -> bool:
-    """True when ``etag`` is greater than ``since_etag`` or ``modified`` is later than
-    ``since_modified``.
+    """True when `etag` is greater than `since_etag` or `modified` is later than
+    `since_modified`.
 
-    ``etag``/``modified`` are what the offer shows now (as read from Adobe: int and ISO string
+    `etag`/`modified` are what the offer shows now (as read from Adobe: int and ISO string
     or datetime). With neither baseline there is nothing to compare against, so the answer is
     False: callers take the current state as their baseline instead.
     """
@@ -115,3 +71,43 @@ def has_offer_changed(
         if current_modified is not None and current_modified > baseline_modified:
             return True
     return False
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One look at the offer: the baseline to keep, the change if any, and what to log."""
+
+    baseline: Baseline
+    change: dict[str, Any] | None  # {"id", "etag", "modified", "previous_etag"}
+    message: str
+
+
+def observe(offer: Any, baseline: Baseline | None) -> Observation:
+    """Compare one read of the offer with the baseline; with none, this read becomes it."""
+    seen = offer_snapshot(offer)
+    if baseline is None:
+        return Observation(
+            _baseline(seen["etag"], seen["modified"]),
+            None,
+            f"Offer {seen['id']}: baseline etag {seen['etag']}, modified {seen['modified']}; "
+            "waiting for a change.",
+        )
+    if has_offer_changed(
+        seen["etag"],
+        seen["modified"],
+        since_etag=baseline["since_etag"],
+        since_modified=baseline["since_modified"],
+    ):
+        return Observation(
+            baseline,
+            {**seen, "previous_etag": baseline["previous_etag"]},
+            f"Offer {seen['id']} changed: etag {baseline['previous_etag']} -> {seen['etag']}.",
+        )
+    return Observation(baseline, None, f"Offer {seen['id']} unchanged (etag {seen['etag']}).")
+
+
+def poll_delay(poll_interval: float, deadline: datetime | None, now: datetime) -> float:
+    """Seconds until the next look: one interval, or less so the last look is at the deadline."""
+    if deadline is None:
+        return poll_interval
+    return max(0.0, min(poll_interval, (deadline - now).total_seconds()))

@@ -1,4 +1,4 @@
-"""What every Offer Library operator shares: the connection, the hook, retry memory, XCom shape.
+"""What every Offer Library operator shares: retry memory, the XCom shape, create-by-name.
 
 `CreateByNameOperator` is the one create-or-converge step, keyed by the object's `name` within
 the sandbox; the offer, placement, tag, rule, collection and decision operators are thin
@@ -10,19 +10,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_offers._task import OfferLibraryTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_offers.api.reconcile import Journal, Result
-    from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-DEFAULT_CONN_ID = "adobe_offers_default"
+    from airflow_provider_offers.operators._store import HookResourceStore
 
 
 def as_json_value(value: Any, field: str) -> Any:
@@ -33,53 +31,24 @@ def as_json_value(value: Any, field: str) -> Any:
         try:
             return json.loads(value)
         except ValueError as exc:
-            raise AirflowFailException(f"{field}: not valid JSON ({exc})") from None
+            from airflow_provider_offers.api.errors import InvalidInputError
+
+            raise InvalidInputError(field, f"not valid JSON ({exc})") from None
     if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
         return [as_json_value(item, f"{field}[{i}]") for i, item in enumerate(value)]
     return value
 
 
-class OfferLibraryOperator(BaseOperator):
-    """Base of every operator here.
+class OfferLibraryOperator(OfferLibraryTask):
+    """Base of every operator here (connection, hook and input errors: `OfferLibraryTask`).
 
-    :param adobe_conn_id: an `adobe_offers` connection.
-    :param sandbox_name: overrides the connection's sandbox (templated).
-
-    Subclasses implement `_execute`; the hook's connection pool is closed afterwards.
     `kind` (the client's resource kind, e.g. "placements") keys the task-retry memory.
     """
 
     ui_color = "#fa0f00"
     kind: str = ""
 
-    def __init__(
-        self,
-        *,
-        adobe_conn_id: str = DEFAULT_CONN_ID,
-        sandbox_name: str | None = None,
-        **kwargs: Any,
-    ) -> None:
-        super().__init__(**kwargs)
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
-
-    @cached_property
-    def hook(self) -> OfferLibraryHook:
-        from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
-
-    def execute(self, context: Context) -> Any:
-        try:
-            return self._execute(context)
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.close()
-
-    def _execute(self, context: Context) -> Any:
-        raise NotImplementedError
-
-    def _store(self):
+    def _store(self) -> HookResourceStore:
         from airflow_provider_offers.operators._store import HookResourceStore
 
         return HookResourceStore(self.hook, self.kind)
@@ -128,21 +97,15 @@ class CreateByNameOperator(OfferLibraryOperator):
     def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
         from airflow_provider_offers.api.errors import ConflictError
-        from airflow_provider_offers.operators._store import validate_entity
+        from airflow_provider_offers.api.inputs import parse_if_exists
 
-        if self.if_exists not in reconcile.IF_EXISTS_MODES:
-            raise AirflowFailException(
-                f"if_exists: must be one of {reconcile.IF_EXISTS_MODES}, got {self.if_exists!r}"
-            )
-        value = as_json_value(getattr(self, self.field), self.field)
-        desired = validate_entity(self.kind, value, self.field)
+        if_exists = parse_if_exists(self.if_exists)
+        store = self._store()
+        desired = store.body(as_json_value(getattr(self, self.field), self.field), self.field)
         sandbox = self.hook.sandbox_name
         try:
             result = reconcile.ensure_offer(
-                self._store(),
-                desired,
-                if_exists=self.if_exists,
-                journal=self._journal(context, "create"),
+                store, desired, if_exists=if_exists, journal=self._journal(context, "create")
             )
         except reconcile.OfferExistsError as exc:
             raise AirflowFailException(

@@ -1,5 +1,5 @@
-"""Glue between the offer operators and `api.reconcile`: the hook as an `OfferStore`, Airflow's
-task state store as a `Journal`, and input validation with the client's models.
+"""Glue between the operators and `api.reconcile`: the hook as an `OfferStore` and Airflow's
+task state store as a `Journal`.
 
 Imported only from inside `execute` (it pulls in pydantic and the client).
 """
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from pydantic import BaseModel
 
 from airflow_provider_offers.api import models
-from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.client import resolve_resource
+from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 JsonDict = dict[str, Any]
 
@@ -29,9 +29,13 @@ class HookResourceStore:
     `kind` is the client's resource kind: "fallback-offers", "placements", "offer-decisions", ...
     """
 
-    def __init__(self, hook: Any, kind: str) -> None:
+    def __init__(self, hook: OfferLibraryHook, kind: str) -> None:
         self.hook = hook
         self.kind = kind
+
+    def body(self, value: Any, field: str) -> JsonDict:
+        """`value` as the JSON body we send: validated, Adobe's spelling, no server fields."""
+        return models.parse_input(resolve_resource(self.kind).model, value, field).to_body()
 
     def find_by_name(self, name: str) -> JsonDict | None:
         found = self.hook.find_resource_by_name(self.kind, name)
@@ -60,47 +64,3 @@ class TaskStateJournal:
 
     def set(self, value: JsonDict) -> None:
         self.store.set(self.key, value)
-
-
-def _invalid(exc: InvalidInputError) -> AirflowFailException:
-    return AirflowFailException(f"invalid input, nothing was sent: {exc}")
-
-
-def validate_entity(kind: str, value: Any, field: str) -> JsonDict:
-    """The object as the JSON body we send: validated, Adobe's spelling, no server fields."""
-    from airflow_provider_offers.api.client import resolve_resource
-
-    try:
-        return models.parse_input(resolve_resource(kind).model, value, field).to_body()
-    except InvalidInputError as exc:
-        raise _invalid(exc) from None
-
-
-def validate_operations(operations: Any) -> list[JsonDict]:
-    """RFC 6902 operations as plain JSON, validated with the client's `PatchOperation`."""
-    try:
-        return [_json(op) for op in models.parse_operations(operations)]
-    except InvalidInputError as exc:
-        raise _invalid(exc) from None
-
-
-def validate_offer_id(offer_id: Any) -> str:
-    if not isinstance(offer_id, str) or not offer_id.strip():
-        raise AirflowFailException(
-            "invalid input, nothing was sent: offer_id: must be a non-empty string, "
-            f"got {offer_id!r}"
-        )
-    return offer_id.strip()
-
-
-def validate_expected_etag(expected_etag: Any) -> int | None:
-    """None, or a non-negative integer (templated values arrive as strings)."""
-    from airflow_provider_offers.api.change import parse_etag
-
-    try:
-        return parse_etag(expected_etag, "expected_etag")
-    except InvalidInputError:
-        raise AirflowFailException(
-            "invalid input, nothing was sent: expected_etag: must be a non-negative integer "
-            f"(Adobe's etags are integers), got {expected_etag!r}"
-        ) from None

@@ -16,8 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk.exceptions import AirflowFailException
-
+from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,
     OfferLibraryOperator,
@@ -36,7 +35,7 @@ class CreatePlacementOperator(CreateByNameOperator):
 
     kind = "placements"
     field = "placement"
-    template_fields: Sequence[str] = ("placement", "if_exists", "sandbox_name")
+    template_fields: Sequence[str] = ("placement", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"placement": "json"}
 
     def __init__(self, *, placement: Any, **kwargs: Any) -> None:
@@ -49,7 +48,7 @@ class CreateTagOperator(CreateByNameOperator):
 
     kind = "tags"
     field = "tag"
-    template_fields: Sequence[str] = ("tag", "if_exists", "sandbox_name")
+    template_fields: Sequence[str] = ("tag", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"tag": "json"}
 
     def __init__(self, *, tag: Any, **kwargs: Any) -> None:
@@ -66,7 +65,7 @@ class CreateOfferRuleOperator(CreateByNameOperator):
 
     kind = "offer-rules"
     field = "rule"
-    template_fields: Sequence[str] = ("rule", "if_exists", "sandbox_name")
+    template_fields: Sequence[str] = ("rule", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"rule": "json"}
 
     def __init__(self, *, rule: Any, **kwargs: Any) -> None:
@@ -79,7 +78,7 @@ class CreateOfferCollectionOperator(CreateByNameOperator):
 
     kind = "offer-collections"
     field = "collection"
-    template_fields: Sequence[str] = ("collection", "if_exists", "sandbox_name")
+    template_fields: Sequence[str] = ("collection", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"collection": "json"}
 
     def __init__(self, *, collection: Any, **kwargs: Any) -> None:
@@ -96,7 +95,7 @@ class CreateDecisionOperator(CreateByNameOperator):
 
     kind = "offer-decisions"
     field = "decision"
-    template_fields: Sequence[str] = ("decision", "if_exists", "sandbox_name")
+    template_fields: Sequence[str] = ("decision", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"decision": "json"}
 
     def __init__(self, *, decision: Any, **kwargs: Any) -> None:
@@ -123,7 +122,7 @@ class DecisionRequestOperator(OfferLibraryOperator):
         "identity_map",
         "item_count",
         "context_data",
-        "sandbox_name",
+        *TASK_TEMPLATE_FIELDS,
     )
     template_fields_renderers = {"identity_map": "json", "context_data": "json"}
 
@@ -152,33 +151,20 @@ class DecisionRequestOperator(OfferLibraryOperator):
         self.include_metadata = include_metadata
         self.context_data = context_data
 
-    def _item_count(self) -> int:
-        """Templated values arrive as strings; anything but a whole number is refused here."""
-        text = str(self.item_count).strip()
-        if isinstance(self.item_count, bool) or not text.isdigit():
-            raise AirflowFailException(
-                "invalid input, nothing was sent: item_count: must be a whole number, "
-                f"got {self.item_count!r}"
-            )
-        return int(text)
-
     def _execute(self, context: Context) -> dict[str, Any]:
-        from airflow_provider_offers.api.errors import InvalidInputError
+        from airflow_provider_offers.api.inputs import parse_item_count
 
-        try:
-            response = self.hook.request_decision(
-                self.decision_id,
-                self.placement_id,
-                profile_id=self.profile_id or None,
-                identity_namespace=self.identity_namespace,
-                identity_map=as_json_value(self.identity_map, "identity_map") or None,
-                item_count=self._item_count(),
-                include_content=self.include_content,
-                include_metadata=self.include_metadata,
-                context_data=as_json_value(self.context_data, "context_data") or None,
-            )
-        except InvalidInputError as exc:
-            raise AirflowFailException(f"invalid input, nothing was sent: {exc}") from None
+        response = self.hook.request_decision(
+            self.decision_id,
+            self.placement_id,
+            profile_id=self.profile_id or None,
+            identity_namespace=self.identity_namespace,
+            identity_map=as_json_value(self.identity_map, "identity_map") or None,
+            item_count=parse_item_count(self.item_count),
+            include_content=self.include_content,
+            include_metadata=self.include_metadata,
+            context_data=as_json_value(self.context_data, "context_data") or None,
+        )
         for proposition in response.propositions:
             served = [option.id for option in proposition.served]
             self.log.info(

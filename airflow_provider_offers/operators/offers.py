@@ -17,6 +17,7 @@ from urllib.parse import quote
 from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
 from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,
     OfferLibraryOperator,
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
     from airflow.sdk.types import TaskInstanceKey
 
-OFFER_TYPES = ("fallback", "personalized")
+    from airflow_provider_offers.api.inputs import OfferType
 
 # Journey Optimizer's UI lives in Experience Cloud under
 #   https://experience.adobe.com/#/@<tenant>/sname:<sandbox>/journey-optimizer/...
@@ -67,11 +68,6 @@ class AdobeOfferLink(BaseOperatorLink):
         return offer_ui_url(value["id"], value["sandbox"], offer_type, tenant)
 
 
-def _check_offer_type(offer_type: str) -> None:
-    if offer_type not in OFFER_TYPES:
-        raise AirflowFailException(f"offer_type: must be one of {OFFER_TYPES}, got {offer_type!r}")
-
-
 class _OfferOperator(OfferLibraryOperator):
     """An operator on offers of one `offer_type`: `"fallback"` or `"personalized"`."""
 
@@ -80,12 +76,15 @@ class _OfferOperator(OfferLibraryOperator):
         self.offer_type = offer_type
 
     @property
-    def kind(self) -> str:
-        return f"{self.offer_type}-offers"
+    def checked_offer_type(self) -> OfferType:
+        """`offer_type` after templating, checked by the one rule in `api.inputs`."""
+        from airflow_provider_offers.api.inputs import parse_offer_type
 
-    def execute(self, context: Context) -> Any:
-        _check_offer_type(self.offer_type)
-        return super().execute(context)
+        return parse_offer_type(self.offer_type)
+
+    @property
+    def kind(self) -> str:
+        return f"{self.checked_offer_type}-offers"
 
 
 class CreateOfferOperator(_OfferOperator, CreateByNameOperator):
@@ -103,7 +102,11 @@ class CreateOfferOperator(_OfferOperator, CreateByNameOperator):
     """
 
     field = "offer"
-    template_fields: Sequence[str] = ("offer", "if_exists", "sandbox_name")
+    template_fields: Sequence[str] = (
+        "offer",
+        "if_exists",
+        *TASK_TEMPLATE_FIELDS,
+    )
     template_fields_renderers = {"offer": "json"}
     operator_extra_links = (AdobeOfferLink(),)
 
@@ -130,7 +133,12 @@ class PatchOfferOperator(_OfferOperator):
     Returns `{"id", "etag", "lastModifiedDate", "sandbox"}`.
     """
 
-    template_fields: Sequence[str] = ("offer_id", "operations", "expected_etag", "sandbox_name")
+    template_fields: Sequence[str] = (
+        "offer_id",
+        "operations",
+        "expected_etag",
+        *TASK_TEMPLATE_FIELDS,
+    )
     template_fields_renderers = {"operations": "json"}
     operator_extra_links = (AdobeOfferLink(),)
 
@@ -149,19 +157,19 @@ class PatchOfferOperator(_OfferOperator):
 
     def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
-        from airflow_provider_offers.operators._store import (
-            validate_expected_etag,
-            validate_offer_id,
-            validate_operations,
-        )
+        from airflow_provider_offers.api.inputs import parse_etag, parse_id
+        from airflow_provider_offers.api.models import parse_operations
 
-        _check_offer_type(self.offer_type)
-        offer_id = validate_offer_id(self.offer_id)
-        operations = validate_operations(as_json_value(self.operations, "operations"))
-        expected_etag = validate_expected_etag(self.expected_etag)
+        store = self._store()
+        offer_id = parse_id(self.offer_id, "offer_id")
+        operations = [
+            op.model_dump(mode="json")
+            for op in parse_operations(as_json_value(self.operations, "operations"))
+        ]
+        expected_etag = parse_etag(self.expected_etag, "expected_etag")
         try:
             result = reconcile.patch_offer(
-                self._store(),
+                store,
                 offer_id,
                 operations,
                 expected_etag=expected_etag,
@@ -184,7 +192,7 @@ class DeleteOfferOperator(_OfferOperator):
     Returns `{"id", "sandbox", "deleted"}`: `deleted` is False when there was nothing to delete.
     """
 
-    template_fields: Sequence[str] = ("offer_id", "sandbox_name")
+    template_fields: Sequence[str] = ("offer_id", *TASK_TEMPLATE_FIELDS)
 
     def __init__(
         self,
@@ -197,12 +205,11 @@ class DeleteOfferOperator(_OfferOperator):
 
     def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api.errors import NotFoundError
-        from airflow_provider_offers.operators._store import validate_offer_id
+        from airflow_provider_offers.api.inputs import parse_id
 
-        _check_offer_type(self.offer_type)
-        offer_id = validate_offer_id(self.offer_id)
+        offer_id = parse_id(self.offer_id, "offer_id")
         try:
-            self.hook.delete_offer(offer_id, offer_type=self.offer_type)
+            self.hook.delete_offer(offer_id, offer_type=self.checked_offer_type)
             deleted = True
         except NotFoundError:
             self.log.info(

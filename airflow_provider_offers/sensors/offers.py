@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
@@ -15,10 +14,11 @@ from airflow.sdk.exceptions import (
     AirflowSkipException,
 )
 
-if TYPE_CHECKING:
-    from airflow_provider_offers.hooks.offers import OfferLibraryHook
+from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask
 
-OFFER_TYPES = ("fallback", "personalized")
+if TYPE_CHECKING:
+    from airflow_provider_offers.api.change import Baseline
+    from airflow_provider_offers.triggers.offers import OfferChangeTrigger
 
 #: task_state_store key of the baseline taken when neither since_etag nor since_modified is given.
 BASELINE_KEY = "offer_change_baseline"
@@ -28,7 +28,7 @@ BASELINE_KEY = "offer_change_baseline"
 _DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
 
 
-class OfferChangeSensor(BaseSensorOperator):
+class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
     """Succeed once an offer has changed: its ``etag`` passed ``since_etag`` or its ``modified``
     time passed ``since_modified``.
 
@@ -41,7 +41,7 @@ class OfferChangeSensor(BaseSensorOperator):
     :param since_etag: done when the offer's etag is greater (int or digit string; templated).
     :param since_modified: done when the offer's ``modified`` is later (ISO-8601 with ``Z`` or an
         offset, or an aware datetime; templated).
-    :param adobe_conn_id: the ``adobe_offers`` connection.
+    :param adobe_conn_id: the ``adobe_offers`` connection (templated).
     :param sandbox_name: overrides the connection's sandbox (templated).
     :param deferrable: wait in the triggerer instead of holding a worker slot.
 
@@ -50,7 +50,12 @@ class OfferChangeSensor(BaseSensorOperator):
     ``since_modified`` was given.
     """
 
-    template_fields: Sequence[str] = ("offer_id", "since_etag", "since_modified", "sandbox_name")
+    template_fields: Sequence[str] = (
+        "offer_id",
+        "since_etag",
+        "since_modified",
+        *TASK_TEMPLATE_FIELDS,
+    )
     ui_color = "#f5e0e0"
 
     def __init__(
@@ -60,8 +65,6 @@ class OfferChangeSensor(BaseSensorOperator):
         offer_type: str = "fallback",
         since_etag: int | str | None = None,
         since_modified: str | datetime | None = None,
-        adobe_conn_id: str = "adobe_offers_default",
-        sandbox_name: str | None = None,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
@@ -70,35 +73,20 @@ class OfferChangeSensor(BaseSensorOperator):
         self.offer_type = offer_type
         self.since_etag = since_etag
         self.since_modified = since_modified
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
         self.deferrable = deferrable
-        self._baseline: dict[str, Any] | None = None
+        self._baseline: Baseline | None = None
 
-    @cached_property
-    def hook(self) -> OfferLibraryHook:
-        from airflow_provider_offers.hooks.offers import OfferLibraryHook
+    def _execute(self, context: Context) -> Any:
+        from airflow_provider_offers.api.change import given_baseline
+        from airflow_provider_offers.api.inputs import parse_id, parse_offer_type
 
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
-
-    def execute(self, context: Context) -> Any:
-        try:
-            return self._wait(context)
-        finally:
-            if "hook" in self.__dict__:
-                self.hook.close()
-
-    def _wait(self, context: Context) -> Any:
-        from airflow_provider_offers.api.errors import InvalidInputError
-
-        try:
-            explicit = self._explicit_baseline()
-        except InvalidInputError as error:
-            # A retry cannot fix a bad (rendered) input: fail now, without retries.
-            raise AirflowFailException(f"invalid input, nothing was sent: {error}") from None
-        self._baseline = explicit or self._load_baseline(context)
+        # Checked before any request, so a bad template fails clearly (and is not retried).
+        self.offer_id = parse_id(self.offer_id, "offer_id")
+        self.offer_type = parse_offer_type(self.offer_type).value
+        self._baseline = given_baseline(self.since_etag, self.since_modified)
+        self._baseline = self._baseline or self._load_baseline(context)
         if not self.deferrable:
-            return super().execute(context)
+            return BaseSensorOperator.execute(self, context)
         try:
             result = self.poke(context)
         except AirflowFailException as error:
@@ -116,11 +104,7 @@ class OfferChangeSensor(BaseSensorOperator):
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
-        from airflow_provider_offers.api.change import (
-            baseline_of,
-            has_offer_changed,
-            offer_snapshot,
-        )
+        from airflow_provider_offers.api.change import observe
         from airflow_provider_offers.api.errors import TRANSIENT_ERRORS, NotFoundError
 
         try:
@@ -130,47 +114,22 @@ class OfferChangeSensor(BaseSensorOperator):
         except TRANSIENT_ERRORS as error:
             self.log.warning("Could not read offer %s (%s); will try again.", self.offer_id, error)
             return PokeReturnValue(is_done=False)
-        seen = offer_snapshot(offer)
-        if self._baseline is None:
-            self._baseline = baseline_of(seen)
+        first_look = self._baseline is None
+        observation = observe(offer, self._baseline)
+        self._baseline = observation.baseline
+        if first_look:
             self._save_baseline(context)
-            self.log.info(
-                "Offer %s: baseline etag %s, modified %s; waiting for a change.",
-                self.offer_id,
-                seen["etag"],
-                seen["modified"],
-            )
-            return PokeReturnValue(is_done=False)
-        changed = has_offer_changed(
-            seen["etag"],
-            seen["modified"],
-            since_etag=self._baseline["since_etag"],
-            since_modified=self._baseline["since_modified"],
-        )
-        if not changed:
-            self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
-            return PokeReturnValue(is_done=False)
-        self.log.info(
-            "Offer %s changed: etag %s -> %s.",
-            self.offer_id,
-            self._baseline["previous_etag"],
-            seen["etag"],
-        )
+        self.log.info("%s", observation.message)
         return PokeReturnValue(
-            is_done=True, xcom_value={**seen, "previous_etag": self._baseline["previous_etag"]}
+            is_done=observation.change is not None, xcom_value=observation.change
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any]) -> dict[str, Any]:
         """Turn the trigger's one event into the task's result or failure."""
         status = event.get("status")
         if status == "changed":
-            self.log.info(
-                "Offer %s changed: etag %s -> %s.",
-                self.offer_id,
-                event["previous_etag"],
-                event["etag"],
-            )
-            return {key: event[key] for key in ("id", "etag", "modified", "previous_etag")}
+            self.log.info("%s", event["message"])
+            return event["change"]
         if status == "timeout":
             raise AirflowSensorTimeout(
                 f"Sensor has timed out after {self.timeout} s: {event['message']}"
@@ -179,29 +138,7 @@ class OfferChangeSensor(BaseSensorOperator):
             raise AirflowFailException(self._not_found_message(event["message"]))
         raise AirflowException(event.get("message", f"Unexpected trigger event: {event!r}"))
 
-    def _explicit_baseline(self) -> dict[str, Any] | None:
-        """Check the rendered inputs before any request (so a bad template fails clearly, naming
-        the field) and return the baseline they give, if any."""
-        from airflow_provider_offers.api.change import parse_etag, parse_modified
-        from airflow_provider_offers.api.errors import InvalidInputError
-
-        if not isinstance(self.offer_id, str) or not self.offer_id.strip():
-            raise InvalidInputError("offer_id", f"{self.offer_id!r} is not an offer id")
-        if self.offer_type not in OFFER_TYPES:
-            raise InvalidInputError(
-                "offer_type", f"{self.offer_type!r} is not one of {', '.join(OFFER_TYPES)}"
-            )
-        since_etag = parse_etag(self.since_etag, "since_etag")
-        since_modified = parse_modified(self.since_modified, "since_modified")
-        if since_etag is None and since_modified is None:
-            return None
-        return {
-            "previous_etag": since_etag,
-            "since_etag": since_etag,
-            "since_modified": since_modified.isoformat() if since_modified else None,
-        }
-
-    def _load_baseline(self, context: Context) -> dict[str, Any] | None:
+    def _load_baseline(self, context: Context) -> Baseline | None:
         """The baseline an earlier run of this try saved (a reschedule is a fresh instance)."""
         store = context.get("task_state_store")
         if store is None:
@@ -238,16 +175,13 @@ class OfferChangeSensor(BaseSensorOperator):
         started = context["ti"].start_date or datetime.now(timezone.utc)
         return started + timedelta(seconds=self.timeout)
 
-    def _trigger(self, deadline: datetime):
+    def _trigger(self, deadline: datetime) -> OfferChangeTrigger:
         from airflow_provider_offers.triggers.offers import OfferChangeTrigger
 
-        baseline = self._baseline or {}
         return OfferChangeTrigger(
             offer_id=self.offer_id,
             offer_type=self.offer_type,
-            since_etag=baseline.get("since_etag"),
-            since_modified=baseline.get("since_modified"),
-            previous_etag=baseline.get("previous_etag"),
+            baseline=self._baseline,
             adobe_conn_id=self.adobe_conn_id,
             sandbox_name=self.sandbox_name,
             poll_interval=self.poke_interval,

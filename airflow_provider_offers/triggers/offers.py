@@ -9,15 +9,19 @@ from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
 
 class OfferChangeTrigger(BaseTrigger):
     """Poll an offer until it changes, the deadline passes, or it is gone; yield one event.
 
-    Every kwarg is a JSON value (times as ISO-8601 strings) so the trigger survives
-    ``airflow.sdk.serde`` and a triggerer restart. With no baseline (the sensor's own first check
-    failed transiently) the first successful read becomes the baseline. Events carry
-    ``status``: ``changed`` (with ``id``, ``etag``, ``modified``, ``previous_etag``),
-    ``timeout``, ``not_found`` or ``error`` (with ``message``); all carry ``offer_id``.
+    Every kwarg is a JSON value (the baseline as `api.change` builds it, times as ISO-8601
+    strings) so the trigger survives ``airflow.sdk.serde`` and a triggerer restart. With no
+    baseline (the sensor's own first check failed transiently) the first successful read becomes
+    the baseline. Each look is `api.change.observe`, as in ``OfferChangeSensor.poke()``.
+
+    Events carry ``offer_id`` and ``status``: ``changed`` (with ``change``, the sensor's result,
+    and ``message``), ``timeout``, ``not_found`` or ``error`` (with ``message``).
     """
 
     def __init__(
@@ -25,10 +29,8 @@ class OfferChangeTrigger(BaseTrigger):
         *,
         offer_id: str,
         offer_type: str = "fallback",
-        since_etag: int | None = None,
-        since_modified: str | None = None,
-        previous_etag: int | None = None,
-        adobe_conn_id: str = "adobe_offers_default",
+        baseline: dict[str, Any] | None = None,
+        adobe_conn_id: str = OfferLibraryHook.default_conn_name,
         sandbox_name: str | None = None,
         poll_interval: float = 60.0,
         deadline: str | None = None,
@@ -36,9 +38,7 @@ class OfferChangeTrigger(BaseTrigger):
         super().__init__()
         self.offer_id = offer_id
         self.offer_type = offer_type
-        self.since_etag = since_etag
-        self.since_modified = since_modified
-        self.previous_etag = previous_etag
+        self.baseline = baseline
         self.adobe_conn_id = adobe_conn_id
         self.sandbox_name = sandbox_name
         self.poll_interval = poll_interval
@@ -50,9 +50,7 @@ class OfferChangeTrigger(BaseTrigger):
             {
                 "offer_id": self.offer_id,
                 "offer_type": self.offer_type,
-                "since_etag": self.since_etag,
-                "since_modified": self.since_modified,
-                "previous_etag": self.previous_etag,
+                "baseline": self.baseline,
                 "adobe_conn_id": self.adobe_conn_id,
                 "sandbox_name": self.sandbox_name,
                 "poll_interval": self.poll_interval,
@@ -65,38 +63,24 @@ class OfferChangeTrigger(BaseTrigger):
         yield TriggerEvent({"offer_id": self.offer_id, **event})
 
     async def _wait(self) -> dict[str, Any]:
-        from airflow_provider_offers.api.change import (
-            baseline_of,
-            has_offer_changed,
-            offer_snapshot,
-            parse_modified,
-        )
+        from airflow_provider_offers.api.change import observe, poll_delay
         from airflow_provider_offers.api.errors import (
             TRANSIENT_ERRORS,
             NotFoundError,
             OfferLibraryError,
         )
-        from airflow_provider_offers.hooks.offers import OfferLibraryHook
+        from airflow_provider_offers.api.inputs import parse_modified
 
         hook = OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
         deadline = parse_modified(self.deadline, "deadline")
-        baseline: dict[str, Any] | None = None
-        if self.since_etag is not None or self.since_modified is not None:
-            baseline = {
-                "previous_etag": self.previous_etag,
-                "since_etag": self.since_etag,
-                "since_modified": self.since_modified,
-            }
+        baseline = self.baseline
         async with hook.asession():
             while True:
                 # The sensor looked just before deferring; like poke(), look again one interval
                 # later (sooner if the deadline comes first, so the last look is at the deadline).
-                delay = self.poll_interval
-                if deadline is not None:
-                    delay = max(
-                        0.0, min(delay, (deadline - datetime.now(timezone.utc)).total_seconds())
-                    )
-                await asyncio.sleep(delay)
+                await asyncio.sleep(
+                    poll_delay(self.poll_interval, deadline, datetime.now(timezone.utc))
+                )
                 try:
                     offer = await hook.aget_offer(self.offer_id, offer_type=self.offer_type)
                 except NotFoundError as error:
@@ -108,23 +92,15 @@ class OfferChangeTrigger(BaseTrigger):
                 except OfferLibraryError as error:
                     return {"status": "error", "message": f"Reading offer {self.offer_id}: {error}"}
                 else:
-                    seen = offer_snapshot(offer)
-                    if baseline is None:
-                        baseline = baseline_of(seen)
-                        self.log.info("Offer %s: baseline etag %s.", self.offer_id, seen["etag"])
-                    elif has_offer_changed(
-                        seen["etag"],
-                        seen["modified"],
-                        since_etag=baseline["since_etag"],
-                        since_modified=baseline["since_modified"],
-                    ):
+                    observation = observe(offer, baseline)
+                    baseline = observation.baseline
+                    if observation.change is not None:
                         return {
                             "status": "changed",
-                            **seen,
-                            "previous_etag": baseline["previous_etag"],
+                            "change": observation.change,
+                            "message": observation.message,
                         }
-                    else:
-                        self.log.info("Offer %s unchanged (etag %s).", self.offer_id, seen["etag"])
+                    self.log.info("%s", observation.message)
                 if deadline is not None and datetime.now(timezone.utc) >= deadline:
                     return {
                         "status": "timeout",

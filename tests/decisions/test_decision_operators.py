@@ -199,7 +199,7 @@ with DAG("bad_request_dag", schedule=None, start_date=datetime(2026, 1, 1)) as d
     assert offer_library_emulator.requests == []
     out = capfd.readouterr().out
     assert "nothing was sent: profile_id: give exactly one of profile_id or identity_map" in out
-    assert "nothing was sent: item_count: must be a whole number, got 'many'" in out
+    assert "nothing was sent: item_count: 'many' is not a whole number" in out
 
 
 def test_two_objects_with_the_name_fail_the_task_once_naming_both(

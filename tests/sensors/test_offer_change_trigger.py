@@ -8,12 +8,19 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from airflow_provider_offers.api.change import given_baseline
 from airflow_provider_offers.triggers.offers import OfferChangeTrigger
 
 pytestmark = pytest.mark.usefixtures("adobe_connection")
 
 
-def trigger_for(offer_id: str, **kwargs) -> OfferChangeTrigger:
+def trigger_for(offer_id: str, since_etag=None, previous_etag=None, **kwargs) -> OfferChangeTrigger:
+    """A trigger as the sensor builds it; `previous_etag` defaults to `since_etag`."""
+    if since_etag is not None:
+        kwargs["baseline"] = {
+            **given_baseline(since_etag, None),
+            "previous_etag": since_etag if previous_etag is None else previous_etag,
+        }
     kwargs.setdefault("poll_interval", 0.2)
     kwargs.setdefault("deadline", (datetime.now(timezone.utc) + timedelta(seconds=60)).isoformat())
     return OfferChangeTrigger(offer_id=offer_id, **kwargs)
@@ -30,9 +37,7 @@ def test_serialize_round_trips_through_json_and_serde():
     trigger = OfferChangeTrigger(
         offer_id="offer-1",
         offer_type="personalized",
-        since_etag=3,
-        since_modified="2026-11-27T12:00:00+00:00",
-        previous_etag=3,
+        baseline=given_baseline(3, "2026-11-27T12:00:00+00:00"),
         adobe_conn_id="my_adobe",
         sandbox_name="dev",
         poll_interval=5.0,
@@ -55,8 +60,9 @@ async def test_run_yields_one_changed_event_then_returns(offer_user, patch_after
 
     assert len(events) == 1
     assert events[0]["status"] == "changed"
-    assert events[0]["offer_id"] == events[0]["id"] == offer["id"]
-    assert (events[0]["previous_etag"], events[0]["etag"]) == (1, 2)
+    change = events[0]["change"]
+    assert events[0]["offer_id"] == change["id"] == offer["id"]
+    assert (change["previous_etag"], change["etag"]) == (1, 2)
     assert offer_user.requests_for(offer["id"])[:2] == ["GET", "GET"]
     assert offer_user.requests_after_change(offer["id"]) == ["GET"]
 
@@ -86,7 +92,9 @@ async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_af
 
     events = await events_of(trigger_for(offer["id"]))
 
-    assert [(e["status"], e["previous_etag"], e["etag"]) for e in events] == [("changed", 2, 3)]
+    assert [(e["status"], e["change"]["previous_etag"], e["change"]["etag"]) for e in events] == [
+        ("changed", 2, 3)
+    ]
 
 
 async def test_deleted_offer_yields_not_found(offer_user):

@@ -1,0 +1,133 @@
+"""Every rule for a value a caller gives us, defined once; each raises `InvalidInputError`.
+
+Operators, the sensor, the trigger and the client all parse their inputs here, so a rule (what
+an offer type, an id, an etag or a time may look like) cannot differ between them. Values from
+Jinja templates arrive as strings, so each parser also takes the string form of its value.
+
+Case rule for offer types: Adobe's query parameter is lower case (`offer-type=fallback`); we
+accept any case and surrounding blanks (`"Fallback "`) and always send the lower-case value.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import Enum
+from typing import Any, Literal
+
+from airflow_provider_offers.api.errors import InvalidInputError
+
+__all__ = [
+    "IF_EXISTS_MODES",
+    "MAX_ITEM_COUNT",
+    "IfExists",
+    "OfferType",
+    "parse_etag",
+    "parse_id",
+    "parse_if_exists",
+    "parse_item_count",
+    "parse_modified",
+    "parse_offer_type",
+]
+
+IfExists = Literal["update", "skip", "fail"]
+IF_EXISTS_MODES: tuple[IfExists, ...] = ("update", "skip", "fail")
+MAX_ITEM_COUNT = 30  # offer-library-api.md 16.1
+
+_DIGITS = re.compile(r"[0-9]+")
+_FRACTION = re.compile(r"\.([0-9]+)")
+
+
+class OfferType(str, Enum):
+    """The two kinds of offer, as Adobe's `offer-type` query parameter spells them."""
+
+    FALLBACK = "fallback"
+    PERSONALIZED = "personalized"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _invalid(field: str, value: Any, problem: str) -> InvalidInputError:
+    return InvalidInputError(field, f"{value!r} {problem}")
+
+
+def parse_offer_type(value: Any, field: str = "offer_type") -> OfferType:
+    """`fallback` or `personalized`, in any case (see the module docstring)."""
+    if isinstance(value, OfferType):
+        return value
+    try:
+        return OfferType(str(value).strip().lower())
+    except ValueError:
+        choices = ", ".join(repr(t.value) for t in OfferType)
+        raise _invalid(field, value, f"is not an offer type: expected one of {choices}") from None
+
+
+def parse_id(value: Any, field: str = "offer_id") -> str:
+    """An object id: a non-empty string, blanks around it removed."""
+    if not isinstance(value, str) or not value.strip():
+        raise _invalid(field, value, "is not an id: expected a non-empty string")
+    return value.strip()
+
+
+def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:
+    """What a create-by-name step does when the name is taken: update, skip or fail."""
+    if value not in IF_EXISTS_MODES:
+        raise _invalid(field, value, f"is not one of {', '.join(IF_EXISTS_MODES)}")
+    return value
+
+
+def parse_item_count(value: Any, field: str = "item_count") -> int:
+    """How many options a decision returns: a whole number from 1 to 30 (int or digits)."""
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value.strip()))
+    ):
+        raise _invalid(field, value, "is not a whole number")
+    count = int(value)
+    if not 1 <= count <= MAX_ITEM_COUNT:
+        raise _invalid(field, value, f"is not between 1 and {MAX_ITEM_COUNT}")
+    return count
+
+
+def parse_etag(value: Any, field: str = "since_etag") -> int | None:
+    """An etag given as an int or as the string a Jinja template renders it to; blank is None."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        return int(value.strip())
+    raise _invalid(
+        field,
+        value,
+        "is not an etag: expected a non-negative integer (an int or a string of digits; "
+        "a template that rendered 'None' usually pulled an XCom that does not exist)",
+    )
+
+
+def parse_modified(value: Any, field: str = "since_modified") -> datetime | None:
+    """An aware datetime from a datetime or an ISO-8601 string with `Z` or an offset."""
+    if _is_blank(value):
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        text = value.strip()
+        # Python 3.10's fromisoformat() knows neither "Z" (Adobe writes both Z and +00:00) nor
+        # fractions other than 3 or 6 digits.
+        if text[-1:] in ("Z", "z"):
+            text = text[:-1] + "+00:00"
+        text = _FRACTION.sub(lambda digits: "." + f"{digits[1]:0<6}"[:6], text, count=1)
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise _invalid(field, value, "is not an ISO-8601 date-time") from None
+    else:
+        raise _invalid(field, value, "is not a date-time: expected an ISO-8601 string or datetime")
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise _invalid(field, value, "has no UTC offset: add 'Z' or an offset such as '+02:00'")
+    return parsed
