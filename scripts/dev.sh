@@ -24,6 +24,8 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 case "$job" in
 test)
+    .venv/bin/ruff check .
+    .venv/bin/ruff format --check .
     set +e
     .venv/bin/python -m pytest "$@"
     rc=$?
