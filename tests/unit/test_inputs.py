@@ -1,0 +1,45 @@
+"""The input rules of api/inputs.py: what passes, what it becomes, and what the error says."""
+
+from __future__ import annotations
+
+import pytest
+
+from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import (
+    OfferType,
+    parse_id,
+    parse_if_exists,
+    parse_item_count,
+    parse_offer_type,
+)
+
+
+@pytest.mark.parametrize("value", ["fallback", "Fallback", " FALLBACK ", OfferType.FALLBACK])
+def test_offer_type_takes_any_case_and_sends_lower_case(value):
+    assert parse_offer_type(value) is OfferType.FALLBACK
+    assert str(parse_offer_type(value)) == "fallback"
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "message"),
+    [
+        (parse_offer_type, "seasonal", "offer_type: 'seasonal' is not an offer type"),
+        (parse_offer_type, None, "offer_type: None is not an offer type"),
+        (parse_id, "", "offer_id: '' is not an id"),
+        (parse_id, 42, "offer_id: 42 is not an id"),
+        (parse_if_exists, "replace", "if_exists: 'replace' is not one of update, skip, fail"),
+        (parse_item_count, "2.5", "item_count: '2.5' is not a whole number"),
+        (parse_item_count, True, "item_count: True is not a whole number"),
+        (parse_item_count, 0, "item_count: 0 is not between 1 and 30"),
+        (parse_item_count, "31", "item_count: '31' is not between 1 and 30"),
+    ],
+)
+def test_each_rule_names_the_field_and_the_value(parse, value, message):
+    with pytest.raises(InvalidInputError, match="^" + message.replace("(", r"\(")):
+        parse(value)
+
+
+def test_ids_and_counts_from_templates_are_cleaned():
+    assert parse_id("  dps:fallback-offer:1 ") == "dps:fallback-offer:1"
+    assert parse_item_count(" 30 ") == 30
+    assert parse_item_count(1) == 1

@@ -1,0 +1,237 @@
+"""Each operator's execute() against a mocked hook: XCom, what would be sent, bad input."""
+
+from __future__ import annotations
+
+import pytest
+from airflow.sdk.exceptions import AirflowFailException
+
+from airflow_provider_offers.api.errors import NotFoundError, OutcomeUnknownError
+from airflow_provider_offers.operators.decisions import (
+    CreatePlacementOperator,
+    DecisionRequestOperator,
+)
+from airflow_provider_offers.operators.offers import (
+    CreateFallbackOfferOperator,
+    CreateOfferOperator,
+    DeleteFallbackOfferOperator,
+    PatchFallbackOfferOperator,
+)
+
+OFFER_ID = "dps:fallback-offer:1"
+WEB = "https://ns.adobe.com/xdm/channel-types/web"
+OFFER = {
+    "name": "Default banner",
+    "status": "approved",
+    "representations": [
+        {
+            "channel": WEB,
+            "placement": "dps:offer-placement:1",
+            "components": [{"type": "imagelink", "deliveryURL": "https://cdn/a.png"}],
+        }
+    ],
+}
+MODIFIED = "2026-11-30T12:00:00.000Z"
+
+
+def stored(etag: int = 1, **fields) -> dict:
+    """The offer as the server shows it."""
+    return {**OFFER, "id": OFFER_ID, "etag": etag, "modified": MODIFIED, **fields}
+
+
+def receipt(etag: int) -> dict:
+    return {"id": OFFER_ID, "etag": etag, "lastModifiedDate": MODIFIED}
+
+
+def test_create_sends_the_validated_offer_and_returns_its_identity(with_hook, hook, context):
+    hook.find_resource_by_name.return_value = None
+    hook.create_resource.return_value = receipt(1)
+
+    result = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER)).execute(context)
+
+    assert result == {
+        "id": OFFER_ID,
+        "name": "Default banner",
+        "etag": 1,
+        "lastModifiedDate": MODIFIED,
+        "sandbox": "dev",
+        "action": "created",
+    }
+    (kind, body), _ = hook.create_resource.call_args
+    assert (kind, body) == ("fallback-offers", OFFER)
+    hook.close.assert_called_once()
+
+
+def test_create_of_an_existing_offer_patches_only_what_differs_guarded(with_hook, hook, context):
+    hook.find_resource_by_name.return_value = stored(3, description="old")
+    hook.patch_resource.return_value = receipt(4)
+    desired = {**OFFER, "description": "new"}
+
+    result = with_hook(CreateFallbackOfferOperator(task_id="t", offer=desired)).execute(context)
+
+    assert (result["action"], result["etag"]) == ("updated", 4)
+    (_, offer_id, operations), _ = hook.patch_resource.call_args
+    assert offer_id == OFFER_ID
+    assert operations == [
+        {"op": "test", "path": "/description", "value": "old"},
+        {"op": "replace", "path": "/description", "value": "new"},
+    ]
+    hook.create_resource.assert_not_called()
+
+
+def test_create_of_an_equal_offer_sends_nothing(with_hook, hook, context):
+    hook.find_resource_by_name.return_value = stored(3)
+
+    result = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER)).execute(context)
+
+    assert (result["action"], result["etag"]) == ("unchanged", 3)
+    hook.patch_resource.assert_not_called()
+    hook.create_resource.assert_not_called()
+
+
+def test_if_exists_fail_names_the_existing_offer(with_hook, hook, context):
+    hook.find_resource_by_name.return_value = stored(3)
+    task = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER, if_exists="fail"))
+
+    with pytest.raises(AirflowFailException, match=f"already exists: id '{OFFER_ID}'"):
+        task.execute(context)
+    hook.patch_resource.assert_not_called()
+
+
+def test_a_lost_create_is_found_by_name_and_journalled_as_ours(with_hook, hook, context):
+    """The answer to the POST was lost; the offer it made is found and reported as created,
+    and the journal remembers it for a retry of the task."""
+    hook.find_resource_by_name.side_effect = [None, stored(1)]
+    hook.create_resource.side_effect = OutcomeUnknownError("connection dropped")
+    task = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER))
+    task_state = context["task_state_store"]
+
+    result = task.execute(context)
+
+    assert (result["id"], result["action"]) == (OFFER_ID, "created")
+    assert hook.create_resource.call_count == 1
+    assert list(task_state.values.values()) == [{"name": "Default banner", "id": OFFER_ID}]
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        (
+            CreateFallbackOfferOperator(task_id="t", offer={**OFFER, "deliveryUrl": "x"}),
+            "offer: unknown field(s) 'deliveryUrl'",
+        ),
+        (
+            CreateFallbackOfferOperator(task_id="t", offer=OFFER, if_exists="replace"),
+            "if_exists: 'replace' is not one of update, skip, fail",
+        ),
+        (
+            CreateOfferOperator(task_id="t", offer=OFFER, offer_type="seasonal"),
+            "offer_type: 'seasonal' is not an offer type",
+        ),
+        (CreateFallbackOfferOperator(task_id="t", offer="{not json"), "offer: not valid JSON"),
+        (
+            CreatePlacementOperator(task_id="t", placement={"channel": WEB}),
+            "placement.name: Field required",
+        ),
+        (
+            PatchFallbackOfferOperator(
+                task_id="t", offer_id=" ", operations=[{"op": "remove", "path": "/x"}]
+            ),
+            "offer_id: ' ' is not an id",
+        ),
+        (
+            # With expected_etag a GET would come first: bad operations must stop it too.
+            PatchFallbackOfferOperator(
+                task_id="t",
+                offer_id=OFFER_ID,
+                operations=[{"op": "replace", "path": "name", "value": 1}],
+                expected_etag=3,
+            ),
+            "operations[0]: path 'name' is not a JSON Pointer",
+        ),
+        (
+            PatchFallbackOfferOperator(
+                task_id="t",
+                offer_id=OFFER_ID,
+                operations=[{"op": "remove", "path": "/x"}],
+                expected_etag="latest",
+            ),
+            "expected_etag: 'latest' is not an etag",
+        ),
+        (DeleteFallbackOfferOperator(task_id="t", offer_id=None), "offer_id: None is not an id"),
+        (
+            DecisionRequestOperator(
+                task_id="t", decision_id="d", placement_id="p", profile_id="v", item_count="many"
+            ),
+            "item_count: 'many' is not a whole number",
+        ),
+        (
+            DecisionRequestOperator(
+                task_id="t", decision_id="d", placement_id="p", profile_id="v", item_count=31
+            ),
+            "item_count: 31 is not between 1 and 30",
+        ),
+    ],
+    ids=lambda value: value.task_type if hasattr(value, "task_type") else None,
+)
+def test_bad_input_fails_without_retries_before_anything_is_sent(
+    task, message, with_hook, hook, context
+):
+    with pytest.raises(AirflowFailException) as failure:
+        with_hook(task).execute(context)
+
+    assert str(failure.value).startswith(f"invalid input, nothing was sent: {message}")
+    assert [name for name, *_ in hook.mock_calls] == ["close"]
+
+
+def test_patch_at_an_expected_etag_sends_the_operations_guarded(with_hook, hook, context):
+    hook.get_resource.return_value = stored(3, description="old")
+    hook.patch_resource.return_value = receipt(4)
+    operations = [{"op": "replace", "path": "/description", "value": "new"}]
+    task = PatchFallbackOfferOperator(
+        task_id="t", offer_id=OFFER_ID, operations=operations, expected_etag="3"
+    )
+
+    result = with_hook(task).execute(context)
+
+    assert result == {"id": OFFER_ID, "etag": 4, "lastModifiedDate": MODIFIED, "sandbox": "dev"}
+    (_, _, sent), _ = hook.patch_resource.call_args
+    assert sent == [{"op": "test", "path": "/description", "value": "old"}, *operations]
+
+
+def test_patch_at_another_etag_writes_nothing_and_says_both(with_hook, hook, context):
+    hook.get_resource.return_value = stored(5)
+    task = PatchFallbackOfferOperator(
+        task_id="t",
+        offer_id=OFFER_ID,
+        operations=[{"op": "remove", "path": "/description"}],
+        expected_etag=3,
+    )
+
+    with pytest.raises(AirflowFailException, match="expected etag 3, current etag 5"):
+        with_hook(task).execute(context)
+    hook.patch_resource.assert_not_called()
+
+
+@pytest.mark.parametrize(("error", "deleted"), [(None, True), (NotFoundError("gone"), False)])
+def test_delete_counts_an_offer_already_gone_as_done(error, deleted, with_hook, hook, context):
+    hook.delete_offer.side_effect = error
+
+    result = with_hook(DeleteFallbackOfferOperator(task_id="t", offer_id=OFFER_ID)).execute(context)
+
+    assert result == {"id": OFFER_ID, "sandbox": "dev", "deleted": deleted}
+
+
+def test_decision_request_takes_a_templated_item_count(with_hook, hook, context, mocker):
+    from airflow_provider_offers.api.models import DecisionResponse
+
+    hook.request_decision.return_value = DecisionResponse.model_validate(
+        {"xdm:propositionId": "p-1", "xdm:propositions": []}
+    )
+    task = DecisionRequestOperator(
+        task_id="t", decision_id="d", placement_id="p", profile_id="v", item_count="3"
+    )
+
+    result = with_hook(task).execute(context)
+
+    assert result == {"xdm:propositionId": "p-1", "xdm:propositions": []}
+    assert hook.request_decision.call_args.kwargs["item_count"] == 3

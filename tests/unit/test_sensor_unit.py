@@ -1,0 +1,147 @@
+"""OfferChangeSensor's poke(), execute() and execute_complete() against a mocked hook, and the
+pure step and deadline arithmetic they share with the trigger."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+import pytest
+from airflow.sdk.exceptions import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSensorTimeout,
+    TaskDeferred,
+)
+
+from airflow_provider_offers.api.change import given_baseline, observe, poll_delay
+from airflow_provider_offers.api.errors import NotFoundError, ServerError
+from airflow_provider_offers.sensors.offers import BASELINE_KEY, OfferChangeSensor
+
+T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
+OFFER_ID = "dps:fallback-offer:1"
+
+
+def offer(etag: int, modified: datetime = T0) -> SimpleNamespace:
+    """What the hook returns: an object with `id`, `etag` and `modified`."""
+    return SimpleNamespace(id=OFFER_ID, etag=etag, modified=modified)
+
+
+def sensor(**kwargs) -> OfferChangeSensor:
+    return OfferChangeSensor(task_id="wait", offer_id=OFFER_ID, **kwargs)
+
+
+def test_poke_is_done_once_the_etag_passes_since_etag(with_hook, hook, context):
+    task = with_hook(sensor(since_etag="3"))
+    task._baseline = given_baseline(task.since_etag, None)
+    hook.get_offer.side_effect = [offer(3), offer(4)]
+
+    first, second = task.poke(context), task.poke(context)
+
+    assert (first.is_done, second.is_done) == (False, True)
+    assert second.xcom_value == {
+        "id": OFFER_ID,
+        "etag": 4,
+        "modified": "2026-11-30T12:00:00.000+00:00",
+        "previous_etag": 3,
+    }
+
+
+def test_without_a_baseline_the_first_poke_takes_it_and_keeps_it_for_reschedules(
+    with_hook, hook, context
+):
+    task = with_hook(sensor(mode="reschedule"))
+    hook.get_offer.return_value = offer(7)
+
+    assert task.poke(context).is_done is False
+
+    saved = context["task_state_store"].get(BASELINE_KEY)
+    assert saved["try_number"] == 1
+    assert saved["baseline"]["since_etag"] == 7
+    rescheduled = with_hook(sensor(mode="reschedule"))
+    assert rescheduled._load_baseline(context) == saved["baseline"]
+
+
+def test_a_deleted_offer_fails_the_sensor_and_a_transient_error_does_not(with_hook, hook, context):
+    task = with_hook(sensor(since_etag=1))
+    task._baseline = given_baseline(1, None)
+    hook.get_offer.side_effect = [ServerError("503", status=503), NotFoundError("no such offer")]
+
+    assert task.poke(context).is_done is False
+    with pytest.raises(AirflowFailException, match="was not found in sandbox 'dev'"):
+        task.poke(context)
+
+
+def test_a_bad_since_modified_fails_before_any_read(with_hook, hook, context):
+    with pytest.raises(AirflowFailException, match="nothing was sent: since_modified: 'yesterday'"):
+        with_hook(sensor(since_modified="yesterday")).execute(context)
+    hook.get_offer.assert_not_called()
+
+
+def test_deferrable_hands_its_baseline_and_deadline_to_the_trigger(with_hook, hook, context):
+    hook.get_offer.return_value = offer(3)
+    task = with_hook(sensor(since_etag=3, deferrable=True, timeout=600, poke_interval=5))
+
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(context)
+
+    _, kwargs = deferred.value.trigger.serialize()
+    assert kwargs["baseline"] == {"previous_etag": 3, "since_etag": 3, "since_modified": None}
+    assert kwargs["deadline"] == (context["ti"].start_date + timedelta(seconds=600)).isoformat()
+    assert kwargs["poll_interval"] == 5
+    assert deferred.value.method_name == "execute_complete"
+
+
+def test_deferrable_does_not_defer_when_the_offer_already_changed(with_hook, hook, context):
+    hook.get_offer.return_value = offer(4)
+
+    result = with_hook(sensor(since_etag=3, deferrable=True)).execute(context)
+
+    assert (result["previous_etag"], result["etag"]) == (3, 4)
+
+
+def test_execute_complete_turns_each_event_into_a_result_or_a_failure(with_hook):
+    task = with_hook(sensor(timeout=60))
+    change = {"id": OFFER_ID, "etag": 4, "modified": None, "previous_etag": 3}
+
+    assert task.execute_complete({}, {"status": "changed", "change": change, "message": ""}) == (
+        change
+    )
+    with pytest.raises(AirflowSensorTimeout, match="timed out after 60"):
+        task.execute_complete({}, {"status": "timeout", "message": "late"})
+    with pytest.raises(AirflowFailException, match="was not found"):
+        task.execute_complete({}, {"status": "not_found", "message": "gone"})
+    with pytest.raises(AirflowException, match="Reading offer: boom"):
+        task.execute_complete({}, {"status": "error", "message": "Reading offer: boom"})
+
+
+def test_observe_takes_a_baseline_then_reports_a_change_against_it():
+    first = observe(offer(2), None)
+    same = observe(offer(2), first.baseline)
+    later = observe(offer(2, T0 + timedelta(milliseconds=1)), first.baseline)
+
+    assert first.change is None and same.change is None
+    assert first.baseline == {
+        "previous_etag": 2,
+        "since_etag": 2,
+        "since_modified": "2026-11-30T12:00:00.000+00:00",
+    }
+    assert later.change["previous_etag"] == 2
+    assert "changed" in later.message
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "delay"),
+    [(None, 30.0), (3600, 30.0), (12.5, 12.5), (0, 0.0), (-5, 0.0)],
+)
+def test_poll_delay_never_sleeps_past_the_deadline(seconds_left, delay):
+    deadline = None if seconds_left is None else T0 + timedelta(seconds=seconds_left)
+
+    assert poll_delay(30.0, deadline, T0) == delay
+
+
+def test_the_deadline_is_anchored_on_the_try_start_not_on_each_deferral(with_hook, context):
+    """A sensor re-deferred an hour into its try still ends `timeout` after the try began."""
+    context["ti"].start_date = T0 - timedelta(hours=1)
+
+    assert with_hook(sensor(timeout=120))._deadline(context) == T0 - timedelta(minutes=58)
