@@ -1,9 +1,10 @@
 """Has an offer changed? The one step shared by OfferChangeSensor.poke() and its trigger.
 
 Pure and Airflow-free so the sensor (sync, in a worker) and the trigger (async, in the
-triggerer) are two loops around the same `observe()` and cannot drift apart. Adobe bumps an
-offer's integer `etag` on every update and moves its `modified` time forward, so either one
-moving past the baseline is a change.
+triggerer) are two loops around the same `observe()` and cannot drift apart. Adobe gives an
+offer a new `etag` on every update and moves its `modified` time forward, so an etag other
+than the baseline's, or a later `modified`, is a change. Etags are opaque tokens compared for
+equality (`inputs.same_etag`): integers and digit strings both occur.
 
 A baseline is one JSON object, `{"previous_etag", "since_etag", "since_modified"}`: what the
 caller gave (`given_baseline`), or else what the first look saw. It travels to the trigger
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from airflow_provider_offers.api.inputs import parse_etag, parse_modified
+from airflow_provider_offers.api.inputs import parse_etag, parse_modified, same_etag
 
 Baseline = dict[str, Any]
 
@@ -53,21 +54,19 @@ def has_offer_changed(
     since_etag: Any = None,
     since_modified: Any = None,
 ) -> bool:
-    """True when `etag` is greater than `since_etag` or `modified` is later than
-    `since_modified`.
+    """True when `etag` is not `since_etag` or `modified` is later than `since_modified`.
 
-    `etag`/`modified` are what the offer shows now (as read from Adobe: int and ISO string
-    or datetime). With neither baseline there is nothing to compare against, so the answer is
-    False: callers take the current state as their baseline instead.
+    `etag`/`modified` are what the offer shows now (as read from Adobe: an int or a string, and
+    an ISO string or datetime; one without an offset is UTC). With neither baseline there is
+    nothing to compare against, so the answer is False: callers take the current state as
+    their baseline instead.
     """
     baseline_etag = parse_etag(since_etag, "since_etag")
     baseline_modified = parse_modified(since_modified, "since_modified")
-    if baseline_etag is not None:
-        current_etag = parse_etag(etag, "etag")
-        if current_etag is not None and current_etag > baseline_etag:
-            return True
+    if baseline_etag is not None and etag is not None and not same_etag(etag, baseline_etag):
+        return True
     if baseline_modified is not None:
-        current_modified = parse_modified(modified, "modified")
+        current_modified = parse_modified(modified, "modified", assume_utc=True)
         if current_modified is not None and current_modified > baseline_modified:
             return True
     return False

@@ -13,21 +13,53 @@ exactly what the patch was computed from, so the result is exactly what was inte
 the patch does not touch are never part of it, so concurrent changes there are kept.
 Members that are absent in the snapshot cannot be tested (RFC 6902 has no "absent" test); an
 `add` there sets the member whatever a concurrent writer put in, which is the declared value.
+
+Server JSON, as sent. The snapshot is the JSON the server returned (`AdobeModel.raw_json()`),
+never a re-serialised model, so a `test` compares the server's value with itself. Whether a
+member differs is decided on a canonical form (`canonical`): date-time members (`...Date`,
+`created`, `modified`) as the same instant in UTC to the millisecond, whatever offset or
+precision the server wrote; dict member order never matters. A desired value that differs only
+in form sends no PATCH.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timezone
 from typing import Any
 
 import jsonpatch
+
+from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import parse_modified
 
 JsonDict = dict[str, Any]
 
 # The ops Adobe documents for DPS PATCH (offer-library-api.md 3.2); computed patches use only
 # these, so `move` and `copy` that jsonpatch may produce are rewritten as remove/add.
 _DOCUMENTED_OPS = {"add", "remove", "replace", "test"}
+
+
+def _is_date_member(key: str | None) -> bool:
+    return bool(key) and (key.endswith("Date") or key in ("created", "modified"))
+
+
+def canonical(value: Any, key: str | None = None) -> Any:
+    """`value` with every date-time member as UTC milliseconds (Adobe's example form)."""
+    if isinstance(value, Mapping):
+        return {k: canonical(v, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canonical(item) for item in value]
+    if isinstance(value, str) and _is_date_member(key):
+        try:
+            moment = parse_modified(value, key or "date")
+        except InvalidInputError:
+            return value
+        if moment is None:
+            return value
+        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return value
 
 
 def _member(path: str) -> str:
@@ -88,10 +120,12 @@ def update_patch(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> lis
     """The smallest guarded patch bringing `existing`'s members named in `desired` to `desired`.
 
     Members of `existing` that `desired` does not name are left alone. Empty when nothing
-    differs (so callers send no PATCH at all).
+    differs but form (so callers send no PATCH at all). `existing` is the server's JSON; the
+    `test` ops carry its values as they are.
     """
-    projection = {key: copy.deepcopy(existing[key]) for key in desired if key in existing}
-    operations = _documented_ops(projection, jsonpatch.make_patch(projection, dict(desired)).patch)
+    projection = {key: canonical(existing[key], key) for key in desired if key in existing}
+    target = canonical(dict(desired))
+    operations = _documented_ops(projection, jsonpatch.make_patch(projection, target).patch)
     if not operations:
         return []
     return guard(existing, operations)
@@ -115,7 +149,10 @@ def expected_members(
 
 def holds(entity: Mapping[str, Any], expected: Mapping[str, Any]) -> bool:
     """True if `entity` shows the member values recorded by `expected_members`."""
-    present = all(entity.get(m, _MISSING) == v for m, v in expected["present"].items())
+    present = all(
+        canonical(entity.get(m, _MISSING), m) == canonical(v, m)
+        for m, v in expected["present"].items()
+    )
     return present and not any(m in entity for m in expected["absent"])
 
 

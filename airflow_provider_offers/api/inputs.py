@@ -11,7 +11,7 @@ accept any case and surrounding blanks (`"Fallback "`) and always send the lower
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ __all__ = [
     "parse_item_count",
     "parse_modified",
     "parse_offer_type",
+    "same_etag",
 ]
 
 IfExists = Literal["update", "skip", "fail"]
@@ -109,8 +110,21 @@ def parse_etag(value: Any, field: str = "since_etag") -> int | None:
     )
 
 
-def parse_modified(value: Any, field: str = "since_modified") -> datetime | None:
-    """An aware datetime from a datetime or an ISO-8601 string with `Z` or an offset."""
+def same_etag(a: Any, b: Any) -> bool:
+    """Etags are opaque tokens: `3` and `"3"` are the same version (Adobe's pages show both)."""
+    if a is None or b is None:
+        return a is b
+    return str(a).strip() == str(b).strip()
+
+
+def parse_modified(
+    value: Any, field: str = "since_modified", *, assume_utc: bool = False
+) -> datetime | None:
+    """An aware datetime from a datetime or an ISO-8601 string with `Z` or an offset.
+
+    A caller's time without an offset is refused (ambiguous); `assume_utc` is for times read
+    from Adobe, which means UTC when it writes none.
+    """
     if _is_blank(value):
         return None
     if isinstance(value, datetime):
@@ -129,5 +143,7 @@ def parse_modified(value: Any, field: str = "since_modified") -> datetime | None
     else:
         raise _invalid(field, value, "is not a date-time: expected an ISO-8601 string or datetime")
     if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if assume_utc:
+            return parsed.replace(tzinfo=timezone.utc)
         raise _invalid(field, value, "has no UTC offset: add 'Z' or an offset such as '+02:00'")
     return parsed

@@ -8,24 +8,30 @@ so a typo such as `deliveryUrl` fails before any request instead of being silent
 
 from __future__ import annotations
 
+import copy
+import logging
 import re
-from collections.abc import Iterable, Mapping
-from datetime import datetime
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
 
 from pydantic import (
-    AwareDatetime,
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
     PlainSerializer,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_serializer,
     model_validator,
 )
 
 from airflow_provider_offers.api.errors import InvalidInputError
+
+log = logging.getLogger("airflow_provider_offers.api")
 
 __all__ = [
     "Component",
@@ -53,20 +59,55 @@ def _iso_millis(value: datetime) -> str:
     return value.isoformat(timespec="milliseconds")
 
 
-# Adobe writes "2022-06-10T00:30:00.000+00:00"; a naive datetime is ambiguous, so refused.
-AdobeDateTime = Annotated[AwareDatetime, PlainSerializer(_iso_millis, when_used="json")]
+def writing(info: ValidationInfo) -> bool:
+    """True while validating what a caller gives us (`parse_input`), False for server answers."""
+    return bool(info.context and info.context.get("input"))
+
+
+def on_write(check: Callable[[Any], Any], problem: str) -> AfterValidator:
+    """A field rule for what we send only: a value read from the server is never refused."""
+
+    def validate(value: Any, info: ValidationInfo) -> Any:
+        if writing(info) and value is not None and not check(value):
+            raise ValueError(problem)
+        return value
+
+    return AfterValidator(validate)
+
+
+def _with_offset(value: datetime, info: ValidationInfo) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        if writing(info):
+            raise ValueError("Input should have timezone info ('Z' or an offset like '+02:00')")
+        return value.replace(tzinfo=timezone.utc)  # read: Adobe means UTC
+    return value
+
+
+# Adobe writes "2022-06-10T00:30:00.000+00:00". What we send must carry an offset; what we read
+# without one is taken as UTC.
+AdobeDateTime = Annotated[
+    datetime, AfterValidator(_with_offset), PlainSerializer(_iso_millis, when_used="json")
+]
+# Adobe's etags are integers, shown as strings on some pages: an opaque token either way.
+Etag = int | str
 
 
 class AdobeModel(BaseModel):
-    """Base: Adobe's names; unknown fields kept on read and refused on input (`parse_input`)."""
+    """Base: Adobe's names; unknown fields kept on read and refused on input (`parse_input`).
+
+    Strict on write, lenient on read: the write rules (`_write_rules`) run only on input, and
+    a model read from the server keeps the JSON it was read from (`raw_json()`), so `test`
+    guards can carry values exactly as the server sent them.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
     _strict_input: ClassVar[bool] = True  # False where Adobe documents the object only loosely
+    _raw: dict[str, Any] | None = PrivateAttr(default=None)
 
-    @model_validator(mode="before")
+    @model_validator(mode="wrap")
     @classmethod
-    def _reject_unknown_input(cls, data: Any, info: ValidationInfo) -> Any:
-        strict = info.context and info.context.get("input") and cls._strict_input
+    def _read_or_write(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
+        strict = writing(info) and cls._strict_input
         if strict and isinstance(data, Mapping):
             known = set(cls.model_fields)
             known |= {f.alias for f in cls.model_fields.values() if f.alias}
@@ -74,7 +115,26 @@ class AdobeModel(BaseModel):
             if unknown:
                 names = ", ".join(repr(key) for key in unknown)
                 raise ValueError(f"unknown field(s) {names}; expected some of {sorted(known)}")
-        return data
+        model = handler(data)
+        if writing(info):
+            model._write_rules()
+        elif isinstance(data, Mapping) and isinstance(model, AdobeModel):
+            model._raw = copy.deepcopy(dict(data))
+        return model
+
+    def _write_rules(self) -> None:
+        """Rules for what we send (Adobe's write rules); never applied to what we read."""
+
+    def raw_json(self) -> dict[str, Any]:
+        """The JSON the server sent for this object, untouched; else this model as JSON."""
+        if self._raw is not None:
+            return copy.deepcopy(self._raw)
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _require(condition: Any, problem: str) -> None:
+    if not condition:
+        raise ValueError(problem)
 
 
 class Component(AdobeModel):
@@ -87,20 +147,25 @@ class Component(AdobeModel):
     deliveryURL: str | None = None
     linkURL: str | None = None
 
-    @model_validator(mode="after")
-    def _has_content(self) -> Component:
-        if self.content is None and self.deliveryURL is None:
-            raise ValueError("a component needs `content` or `deliveryURL`")
-        return self
+    def _write_rules(self) -> None:
+        _require(
+            self.content is not None or self.deliveryURL is not None,
+            "a component needs `content` or `deliveryURL`",
+        )
 
 
 class Representation(AdobeModel):
     """How an offer looks in one placement."""
 
-    channel: str = Field(min_length=1)
-    placement: str = Field(min_length=1)
-    components: list[Component] = Field(min_length=1)
+    channel: str | None = None
+    placement: str | None = None
+    components: list[Component] = Field(default_factory=list)
     labels: list[str] | None = None
+
+    def _write_rules(self) -> None:
+        _require(self.channel, "a representation needs a `channel`")
+        _require(self.placement, "a representation needs a `placement` id")
+        _require(self.components, "a representation needs at least one component")
 
 
 class SelectionConstraint(AdobeModel):
@@ -113,16 +178,16 @@ class SelectionConstraint(AdobeModel):
     eligibilityRule: str | None = None
     segmentIdentities: list[dict[str, Any]] | None = None
 
-    @model_validator(mode="after")
-    def _window(self) -> SelectionConstraint:
-        if self.startDate and self.endDate and self.endDate <= self.startDate:
-            raise ValueError("endDate must be after startDate")
-        return self
+    def _write_rules(self) -> None:
+        if self.startDate and self.endDate:
+            _require(self.endDate > self.startDate, "endDate must be after startDate")
 
 
 class Rank(AdobeModel):
     _strict_input = False
-    priority: int | None = Field(default=None, ge=0)
+    priority: Annotated[
+        int | None, on_write(lambda v: v >= 0, "Input should be greater than or equal to 0")
+    ] = None
 
 
 # What the server assigns; never sent back on create.
@@ -145,10 +210,10 @@ SERVER_FIELDS = frozenset(
 class _Entity(AdobeModel):
     """Fields every Offer Library object has: a name, and what the server stamps on it."""
 
-    name: str = Field(min_length=1)
+    name: Annotated[str, on_write(str.strip, "String should have at least 1 character")]
     description: str | None = None
     id: str | None = None
-    etag: int | None = None
+    etag: Etag | None = None
     created: AdobeDateTime | None = None
     modified: AdobeDateTime | None = None
     schemas: list[str] | None = None
@@ -163,8 +228,14 @@ class _Entity(AdobeModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=SERVER_FIELDS)
 
 
+OFFER_STATUSES = ("draft", "approved", "archived")
+
+
 class _Offer(_Entity):
-    status: Literal["draft", "approved", "archived"] | None = None
+    status: Annotated[
+        str | None,
+        on_write(OFFER_STATUSES.__contains__, "Input should be 'draft', 'approved' or 'archived'"),
+    ] = None
     representations: list[Representation] | None = None
     selectionConstraint: SelectionConstraint | None = None
     rank: Rank | None = None
@@ -174,13 +245,10 @@ class _Offer(_Entity):
     cappingConstraint: dict[str, Any] | None = None
     frequencyCappingConstraints: list[dict[str, Any]] | None = None
 
-    @model_validator(mode="after")
-    def _one_representation_per_placement(self) -> _Offer:
+    def _write_rules(self) -> None:
         placements = [r.placement for r in self.representations or ()]
-        repeated = sorted({p for p in placements if placements.count(p) > 1})
-        if repeated:
-            raise ValueError(f"two representations use the same placement: {repeated}")
-        return self
+        repeated = sorted({p for p in placements if p and placements.count(p) > 1})
+        _require(not repeated, f"two representations use the same placement: {repeated}")
 
 
 class FallbackOffer(_Offer):
@@ -196,7 +264,9 @@ class Placement(_Entity):
 
     componentType: str | None = None
     channel: str | None = None
-    itemCount: int | None = Field(default=None, ge=1)
+    itemCount: Annotated[
+        int | None, on_write(lambda v: v >= 1, "Input should be greater than or equal to 1")
+    ] = None
     allowDuplicatePlacements: bool | None = None
     returnContent: bool | None = None
     returnMetaData: dict[str, bool] | None = None
@@ -251,7 +321,7 @@ class OfferDecision(_Entity):
 class Receipt(AdobeModel):
     """What create and update answer: the id and new etag, not the entity."""
 
-    etag: int
+    etag: Etag
     id: str
     sandboxId: str | None = None
     createdDate: AdobeDateTime | None = None
@@ -284,6 +354,33 @@ class ListPage(AdobeModel, Generic[EntityT]):
     count: int | None = None
     total: int | None = None
     links: Links | None = Field(default=None, alias="_links")
+
+    @field_validator("results", mode="wrap")
+    @classmethod
+    def _one_odd_object_never_breaks_the_page(cls, value: Any, handler: Any) -> Any:
+        """An object our models cannot read (made elsewhere, or a newer shape) is kept
+        unvalidated, with its JSON and a warning, so listing and look-up by name still work."""
+        if not isinstance(value, list):
+            return handler(value)
+        (model,) = get_args(cls.model_fields["results"].annotation) or (_Entity,)
+        results = []
+        for item in value:
+            try:
+                results.extend(handler([item]))
+            except ValidationError as error:
+                if not isinstance(item, Mapping):
+                    raise
+                log.warning(
+                    "Reading %s %r (%s) leniently: %s",
+                    model.__name__,
+                    item.get("name"),
+                    item.get("id"),
+                    error.errors()[0]["msg"],
+                )
+                entity = model.model_construct(**item)
+                entity._raw = copy.deepcopy(dict(item))
+                results.append(entity)
+        return results
 
     @property
     def next_href(self) -> str | None:

@@ -29,6 +29,7 @@ from airflow_provider_offers.api.errors import (
     OutcomeUnknownError,
     RequestValidationError,
 )
+from airflow_provider_offers.api.inputs import same_etag
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +94,7 @@ class Result:
     """What the operators return: the offer's id and version after the step."""
 
     id: str
-    etag: int
+    etag: int | str
     last_modified: str | None
     action: str
     name: str | None = None
@@ -126,7 +127,7 @@ def converge(
             wrote = True
         except _REJECTED:
             fresh = store.get(current["id"])
-            if fresh.get("etag") == current.get("etag"):
+            if same_etag(fresh.get("etag"), current.get("etag")):
                 raise
             log.warning(
                 "Offer %s changed concurrently (etag %s -> %s); recomputing the patch",
@@ -231,13 +232,13 @@ def patch_offer(
     if (
         record
         and record.get("id") == offer_id
-        and record.get("expected_etag") == expected_etag
-        and current["etag"] != expected_etag
+        and same_etag(record.get("expected_etag"), expected_etag)
+        and not same_etag(current["etag"], expected_etag)
         and diff.holds(current, record["expected"])
     ):
         log.info("Offer %s already carries this patch (an earlier attempt wrote it)", offer_id)
         return Result.of(current, "updated")
-    if current["etag"] != expected_etag:
+    if not same_etag(current["etag"], expected_etag):
         raise EtagMismatchError(offer_id, expected_etag, current["etag"])
     try:
         expected = diff.expected_members(current, ops)
@@ -253,14 +254,14 @@ def patch_offer(
         return Result.of(store.patch(offer_id, guarded), "updated")
     except OutcomeUnknownError:
         fresh = store.get(offer_id)
-        if fresh["etag"] != expected_etag and diff.holds(fresh, expected):
+        if not same_etag(fresh["etag"], expected_etag) and diff.holds(fresh, expected):
             return Result.of(fresh, "updated")
-        if fresh["etag"] == expected_etag:
+        if same_etag(fresh["etag"], expected_etag):
             # Nothing committed; the guarded patch is safe to send once more.
             return Result.of(store.patch(offer_id, guarded), "updated")
         raise EtagMismatchError(offer_id, expected_etag, fresh["etag"], after_check=True) from None
     except _REJECTED:
         fresh = store.get(offer_id)
-        if fresh["etag"] == expected_etag:
+        if same_etag(fresh["etag"], expected_etag):
             raise
         raise EtagMismatchError(offer_id, expected_etag, fresh["etag"], after_check=True) from None

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
 from airflow_provider_offers.api import models
 from airflow_provider_offers.api.client import resolve_resource
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
@@ -18,8 +16,9 @@ JsonDict = dict[str, Any]
 
 
 def _json(value: Any) -> JsonDict:
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json", by_alias=True, exclude_none=True)
+    """The JSON the server sent (guards and diffs are built from it, never from a model)."""
+    if isinstance(value, models.AdobeModel):
+        return value.raw_json()
     return dict(value)
 
 

@@ -6,13 +6,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_provider_offers.api.change import (
-    has_offer_changed,
-    offer_snapshot,
-    parse_etag,
-    parse_modified,
-)
+from airflow_provider_offers.api.change import has_offer_changed, offer_snapshot
 from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import parse_etag, parse_modified
 
 T0 = "2026-11-27T12:00:00.000Z"
 UTC = timezone.utc
@@ -28,8 +24,12 @@ PLUS_TWO = timezone(timedelta(hours=2))
         (2, T0, " 1 ", None, True),
         (3, T0, "3", None, False),
         (3, T0, 3, None, False),
-        (2, T0, 3, None, False),  # going backwards is not "changed"
-        (10, T0, "9", None, True),  # numeric, not string, comparison
+        (2, T0, 3, None, True),  # etags are opaque: another one is a change
+        ("3", T0, 3, None, False),  # an etag as a digit string is the same version
+        ("4", T0, " 3 ", None, True),
+        # a time Adobe wrote without an offset is UTC
+        (1, "2026-11-27T12:00:00.001", None, T0, True),
+        (1, "2026-11-27T12:00:00", None, T0, False),
         # modified baselines: Z vs offset, strings vs datetimes
         (1, "2026-11-27T12:00:00.001Z", None, T0, True),
         (1, T0, None, T0, False),
