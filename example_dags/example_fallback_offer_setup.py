@@ -190,7 +190,12 @@ with DAG(
 
     @task(retries=0)
     def check_fallback_served(response: dict[str, Any], offer_id: str) -> dict[str, Any]:
-        """Fail unless the decision served the fallback offer with the patched banner."""
+        """Fail unless the decision served the fallback offer with the patched banner.
+
+        The Decisioning API may name an offer with another prefix than the Offer Library
+        (Adobe's examples show `dps:fallback:...` for `dps:fallback-offer:...`), so the ids are
+        compared on their unique last part.
+        """
         served = [
             proposition["xdm:fallback"]
             for proposition in response.get("xdm:propositions", [])
@@ -199,12 +204,17 @@ with DAG(
         if not served:
             raise AirflowFailException(f"the decision served no fallback offer: {response}")
         fallback = served[0]
-        if fallback["xdm:id"] != offer_id or fallback.get("xdm:deliveryURL") != BANNER_AFTER:
+        unique_part = offer_id.rsplit(":", 1)[-1]
+        served_part = str(fallback["xdm:id"]).rsplit(":", 1)[-1]
+        if served_part != unique_part or fallback.get("xdm:deliveryURL") != BANNER_AFTER:
             raise AirflowFailException(
-                f"expected fallback offer {offer_id} with {BANNER_AFTER}, "
-                f"got {fallback['xdm:id']} with {fallback.get('xdm:deliveryURL')}"
+                f"expected fallback offer {offer_id} (unique part {unique_part}) with "
+                f"{BANNER_AFTER}, got {fallback['xdm:id']} with {fallback.get('xdm:deliveryURL')}"
             )
-        print(f"Served fallback offer {offer_id}: {BANNER_AFTER}")
+        print(
+            f"Served fallback offer {offer_id}: {BANNER_AFTER} (the decision answered "
+            f"{fallback['xdm:id']}; compared the ids' unique part {unique_part!r})"
+        )
         return {"id": offer_id, "etag": fallback.get("repo:etag"), "deliveryURL": BANNER_AFTER}
 
     check_fallback_served(request_decision.output, created("create_fallback_offer"))
