@@ -15,9 +15,11 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -158,3 +160,216 @@ def run_dag(airflow_db: Path):
 def tmp_dags(airflow_db: Path) -> Iterator[Path]:
     """The dags folder itself, for tests that manage their own files."""
     yield airflow_db / "dags"
+
+
+# --------------------------------------------------------------------------------------------
+# Someone else using the same Offer Library, over plain HTTP
+# --------------------------------------------------------------------------------------------
+DPS = "/data/core/dps"
+WEB = "https://ns.adobe.com/xdm/channel-types/web"
+SOMEONE_ELSES_CHANGE = [{"op": "add", "path": "/description", "value": "changed by someone else"}]
+
+
+class Dps:
+    """Another client of the emulator's Offer Library (a colleague in the Journey Optimizer UI,
+    another pipeline, or a test arranging objects), over plain httpx in one sandbox.
+
+    Deliberately not our client: a bug in it cannot hide in the set-up of its own tests. The
+    request-log helpers read what the emulator received from anyone (the code under test too).
+    """
+
+    def __init__(self, emulator, sandbox: str = "prod") -> None:
+        self.emulator = emulator
+        self.sandbox = sandbox
+        self.http = emulator.dps_client(sandbox)
+        self._other_sandboxes: dict[str, Dps] = {}
+
+    # -- bodies (plain dicts, as anyone would write them) ------------------------------------
+    @staticmethod
+    def placement_body(name: str = "Homepage banner") -> dict[str, Any]:
+        """An image-link web placement (what `offer_body` representations refer to)."""
+        return {"name": name, "componentType": "imagelink", "channel": WEB}
+
+    @staticmethod
+    def offer_body(
+        name: str, placement: str, url: str = "https://cdn.example.com/a.png", **fields: Any
+    ) -> dict[str, Any]:
+        """An approved offer with one web image-link representation for `placement`."""
+        return {
+            "name": name,
+            "status": "approved",
+            "representations": [
+                {
+                    "channel": WEB,
+                    "placement": placement,
+                    "components": [
+                        {"type": "imagelink", "format": "image/png", "deliveryURL": url}
+                    ],
+                }
+            ],
+            **fields,
+        }
+
+    def in_sandbox(self, sandbox: str) -> Dps:
+        """The same emulator, seen from another sandbox (closed with this one)."""
+        if sandbox == self.sandbox:
+            return self
+        if sandbox not in self._other_sandboxes:
+            self._other_sandboxes[sandbox] = Dps(self.emulator, sandbox)
+        return self._other_sandboxes[sandbox]
+
+    def close(self) -> None:
+        for other in self._other_sandboxes.values():
+            other.close()
+        self.http.close()
+
+    # -- any object, by path (relative to /data/core/dps) ------------------------------------
+    def create(self, path: str, body: dict[str, Any], **params: str) -> dict[str, Any]:
+        return self.http.post(path, json=body, params=params).raise_for_status().json()
+
+    def get(self, path: str, **params: str) -> dict[str, Any]:
+        return self.http.get(path, params=params).raise_for_status().json()
+
+    def create_placement(self, name: str = "Homepage banner") -> str:
+        return self.create("/placements", self.placement_body(name))["id"]
+
+    # -- offers of one type ------------------------------------------------------------------
+    def create_offer(self, offer: dict[str, Any], offer_type: str = "fallback") -> dict[str, Any]:
+        return self.create("/offers", offer, **{"offer-type": offer_type})
+
+    def get_offer(self, offer_id: str, offer_type: str = "fallback") -> dict[str, Any]:
+        return self.get(f"/offers/{offer_id}", **{"offer-type": offer_type})
+
+    def patch_offer(
+        self,
+        offer_id: str,
+        operations: list[dict[str, Any]] | None = None,
+        offer_type: str = "fallback",
+    ) -> dict[str, Any]:
+        """Apply a JSON Patch; by default someone else's one-line change to the description."""
+        params = {"offer-type": offer_type}
+        operations = SOMEONE_ELSES_CHANGE if operations is None else operations
+        response = self.http.patch(f"/offers/{offer_id}", json=operations, params=params)
+        return response.raise_for_status().json()
+
+    def delete_offer(self, offer_id: str, offer_type: str = "fallback") -> None:
+        params = {"offer-type": offer_type}
+        self.http.delete(f"/offers/{offer_id}", params=params).raise_for_status()
+
+    def offers(self, offer_type: str = "fallback") -> list[dict[str, Any]]:
+        params = {"offer-type": offer_type, "limit": "100"}
+        return self.get("/offers", **params)["results"]
+
+    # -- what the emulator received ----------------------------------------------------------
+    @staticmethod
+    def offer_path(offer_id: str) -> str:
+        """An offer's path as the emulator logs it."""
+        return f"{DPS}/offers/{offer_id}"
+
+    def requests_for(self, offer_id: str) -> list[str]:
+        """The methods of the answered requests for this offer, in order.
+
+        A 401 is left out: the client's token cache is per process while the emulator forgets
+        its tokens between tests, so a test's first call may be refused and replayed once.
+        """
+        path = self.offer_path(offer_id)
+        return [
+            r.method
+            for r in self.emulator.requests
+            if r.path == path and r.status is not None and r.status != 401
+        ]
+
+    def reads_of(self, offer_id: str) -> int:
+        return self.requests_for(offer_id).count("GET")
+
+    def requests_after_change(self, offer_id: str) -> list[str]:
+        """What was asked after the (one) patch or delete: ["GET"] if the waiter stopped as soon
+        as it saw the change."""
+        requests = self.requests_for(offer_id)
+        changed = max(i for i, method in enumerate(requests) if method in ("PATCH", "DELETE"))
+        return requests[changed + 1 :]
+
+    def fail_reads(self, offer_id: str, status: int, times: int, **fault: Any) -> None:
+        """The next `times` reads of the offer get `status` (emulator fault injection)."""
+        self.emulator.inject_fault(
+            "GET", self.offer_path(offer_id), status=status, times=times, **fault
+        )
+
+
+@pytest.fixture
+def dps(offer_library_emulator) -> Iterator[Dps]:
+    """The emulator's `prod` sandbox seen by someone else: see `Dps`."""
+    client = Dps(offer_library_emulator)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def when_received(offer_library_emulator) -> Iterator[Callable[..., None]]:
+    """`when_received(method, path_prefix, action, nth=1, answered=False)`: run `action()` in a
+    background thread as soon as the emulator has logged the nth such request since this call.
+
+    By default a request counts when it arrives (so the action runs while an injected delay
+    holds it); with `answered=True` only once it was answered, other than with a 401 (a stale
+    token, replayed): "after the sensor's second read". Waiting on what the server saw, not on
+    a clock, holds on a slow machine. An action that fails or never ran fails the test.
+    """
+    threads: list[threading.Thread] = []
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def _watch(
+        method: str,
+        path_prefix: str,
+        action: Callable[[], Any],
+        nth: int = 1,
+        answered: bool = False,
+    ) -> None:
+        seen = len(offer_library_emulator.requests)
+
+        def counts(r) -> bool:
+            if r.method != method or not r.path.startswith(path_prefix):
+                return False
+            return not answered or (r.status is not None and r.status != 401)
+
+        def run() -> None:
+            while True:
+                ending = stop.is_set()
+                if sum(map(counts, offer_library_emulator.requests[seen:])) >= nth:
+                    try:
+                        action()
+                    except BaseException as exc:  # reported by the fixture below
+                        errors.append(exc)
+                    return
+                if ending:
+                    errors.append(AssertionError(f"the test ended before {method} {path_prefix}"))
+                    return
+                stop.wait(0.005)
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        threads.append(thread)
+
+    yield _watch
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+    if errors:
+        raise errors[0]
+
+
+@pytest.fixture
+def task_output(capfd, caplog) -> Callable[[], str]:
+    """Everything the tasks printed or logged so far (each call returns all of it).
+
+    Both sources are needed: once a module imported Airflow at collection time, Airflow's log
+    output keeps going to the stream it first saw, which `capfd` does not see, while the log
+    records still reach `caplog`.
+    """
+    printed: list[str] = []
+
+    def output() -> str:
+        printed.extend(capfd.readouterr())
+        return "".join(printed) + caplog.text
+
+    return output

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 
 DECISIONS = "/data/core/dps/offer-decisions"
-WEB = "https://ns.adobe.com/xdm/channel-types/web"
 OPEN = {"startDate": "2020-01-01T00:00:00.000Z", "endDate": "2099-01-01T00:00:00.000Z"}
 
 
@@ -48,7 +47,7 @@ def _requests(emulator, method: str, path: str) -> list:
 
 
 def test_create_decision_creates_once_then_updates_skips_or_fails(
-    run_dag, adobe_connection, offer_library_emulator, decision_world, dps, capfd
+    run_dag, adobe_connection, offer_library_emulator, decision_world, dps, task_output
 ):
     emulator = offer_library_emulator
     source = _decision_dag(
@@ -89,12 +88,12 @@ def test_create_decision_creates_once_then_updates_skips_or_fails(
     stored = dps.get(f"/offer-decisions/{created['id']}")
     assert stored["description"] == "Now with a description"
     assert stored["fallback"] == decision_world["fallback"]
-    out = capfd.readouterr().out
+    out = task_output()
     assert f"already exists: id '{created['id']}'" in out
 
 
 def test_invalid_decision_fails_naming_the_field_before_any_request(
-    run_dag, adobe_connection, offer_library_emulator, capfd
+    run_dag, adobe_connection, offer_library_emulator, task_output
 ):
     source = """
 from datetime import datetime
@@ -111,7 +110,7 @@ with DAG("bad_decision_dag", schedule=None, start_date=datetime(2026, 1, 1)) as 
 
     assert run.task_states() == {"create": "failed"}
     assert offer_library_emulator.requests == []
-    out = capfd.readouterr().out
+    out = task_output()
     assert "invalid input, nothing was sent: decision.name" in out
 
 
@@ -124,11 +123,15 @@ def test_decision_request_returns_the_best_qualifying_offers(
         "tags": [world["tag"]],
         "selectionConstraint": {**OPEN, "profileConstraintType": "none"},
     }
-    low = dps.offer("personalized", "low", world["placement"], rank={"priority": 1}, **spring)
-    high = dps.offer("personalized", "high", world["placement"], rank={"priority": 9}, **spring)
-    dps.offer(
-        "personalized", "draft", world["placement"], rank={"priority": 99}, status="draft", **spring
-    )
+
+    def personalized(name: str, priority: int, **fields) -> str:
+        url = f"https://cdn.example.com/{name}.png"
+        body = dps.offer_body(name, world["placement"], url, rank={"priority": priority}, **fields)
+        return dps.create_offer({**body, **spring}, "personalized")["id"]
+
+    low = personalized("low", 1)
+    high = personalized("high", 9)
+    personalized("draft", 99, status="draft")
     decision = dps.create(
         "/offer-decisions",
         {
@@ -142,7 +145,7 @@ def test_decision_request_returns_the_best_qualifying_offers(
                 }
             ],
         },
-    )
+    )["id"]
     source = f"""
 from datetime import datetime
 from airflow.sdk import DAG
@@ -176,7 +179,7 @@ with DAG("decision_request_dag", schedule=None, start_date=datetime(2026, 1, 1))
 
 
 def test_decision_request_bad_input_fails_before_any_request(
-    run_dag, adobe_connection, offer_library_emulator, capfd
+    run_dag, adobe_connection, offer_library_emulator, task_output
 ):
     source = """
 from datetime import datetime
@@ -197,16 +200,16 @@ with DAG("bad_request_dag", schedule=None, start_date=datetime(2026, 1, 1)) as d
 
     assert run.task_states() == {"no_profile": "failed", "bad_count": "failed"}
     assert offer_library_emulator.requests == []
-    out = capfd.readouterr().out
+    out = task_output()
     assert "nothing was sent: profile_id: give exactly one of profile_id or identity_map" in out
     assert "nothing was sent: item_count: 'many' is not a whole number" in out
 
 
 def test_two_objects_with_the_name_fail_the_task_once_naming_both(
-    run_dag, adobe_connection, offer_library_emulator, dps, capfd
+    run_dag, adobe_connection, offer_library_emulator, dps, task_output
 ):
-    placement = {"name": "Twin", "componentType": "imagelink", "channel": WEB}
-    ids = {dps.create("/placements", placement) for _ in range(2)}
+    placement = dps.placement_body("Twin")
+    ids = {dps.create("/placements", placement)["id"] for _ in range(2)}
     arranged = len(offer_library_emulator.requests)
     source = f"""
 from datetime import datetime, timedelta
@@ -224,6 +227,6 @@ with DAG("twin_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     assert run.task_states() == {"create": "failed"}
     sent = offer_library_emulator.requests[arranged:]
     assert {r.method for r in sent if r.path.startswith("/data/core/dps")} == {"GET"}  # no write
-    out = capfd.readouterr().out
+    out = task_output()
     assert out.count("names must identify one object") == 1
     assert all(placement_id in out for placement_id in ids)

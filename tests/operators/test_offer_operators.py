@@ -17,22 +17,6 @@ DPS_OFFERS = "/data/core/dps/offers"
 SECRET_FREE = ("offers-emulator-secret",)
 
 
-def offer(name: str, placement: str, url: str = "https://cdn.example.com/a.png", **extra) -> dict:
-    body = {
-        "name": name,
-        "status": "approved",
-        "representations": [
-            {
-                "channel": "https://ns.adobe.com/xdm/channel-types/web",
-                "placement": placement,
-                "components": [{"type": "imagelink", "format": "image/png", "deliveryURL": url}],
-            }
-        ],
-    }
-    body.update(extra)
-    return body
-
-
 def dag_source(dag_id: str, tasks: str) -> str:
     """A DAG file: the operators are imported the way a user's DAG imports them."""
     return f"""
@@ -78,15 +62,15 @@ def writes(requests) -> list:
 
 
 @pytest.fixture
-def placement(outsider) -> str:
-    return outsider.placement("Homepage banner")
+def placement(dps) -> str:
+    return dps.create_placement("Homepage banner")
 
 
 def test_create_twice_writes_once_then_updates_only_what_changed(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, task_output
+    run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
 ):
     emulator = offer_library_emulator
-    first = offer("Spring fallback", placement, description="Shown when nothing else fits")
+    first = dps.offer_body("Spring fallback", placement, description="Shown when nothing else fits")
     templated = {**first, "name": "{{ params.season }} fallback"}  # rendered before validation
     tasks = (
         "    CreateFallbackOfferOperator(task_id='create', params={'season': 'Spring'}, "
@@ -97,7 +81,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
 
     assert run.task_states() == {"create": "success"}
     created = run.xcom("create")
-    (stored,) = outsider.offers()
+    (stored,) = dps.offers()
     assert created == {
         "id": stored["id"],
         "name": "Spring fallback",
@@ -123,7 +107,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
 
     # Changed content, and a field (description) no longer given: the smallest guarded patch,
     # and the description the DAG no longer mentions is left alone.
-    second = offer("Spring fallback", placement, url="https://cdn.example.com/b.png")
+    second = dps.offer_body("Spring fallback", placement, url="https://cdn.example.com/b.png")
     tasks = f"    CreateFallbackOfferOperator(task_id='create', offer={second!r})"
     before = len(emulator.requests)
     run = run_dag(dag_source("offers_idempotent", tasks), "offers_idempotent")
@@ -145,7 +129,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
         "sandbox": "prod",
         "action": "updated",
     }
-    (stored,) = outsider.offers()
+    (stored,) = dps.offers()
     assert stored["description"] == "Shown when nothing else fits"
     assert stored["representations"] == second["representations"]
 
@@ -159,14 +143,14 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
 
 
 def test_if_exists_modes_and_personalized_offers(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, task_output
+    run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
 ):
     emulator = offer_library_emulator
     ids = {
-        name: outsider.create_offer(offer(name, placement, description="original"))["id"]
+        name: dps.create_offer(dps.offer_body(name, placement, description="original"))["id"]
         for name in ("Skip me", "Fail me", "Update me")
     }
-    personalized = offer(
+    personalized = dps.offer_body(
         "Ten percent off",
         placement,
         rank={"priority": 3},
@@ -179,7 +163,7 @@ def test_if_exists_modes_and_personalized_offers(
     # `update` gets its offer as a JSON string, as a templated `{{ ... | tojson }}` renders.
     tasks = "\n".join(
         f"    CreateFallbackOfferOperator(task_id={mode!r}, if_exists={mode!r}, "
-        f"offer={as_given(offer(name, placement, description='changed'))!r})"
+        f"offer={as_given(dps.offer_body(name, placement, description='changed'))!r})"
         for mode, name, as_given in (
             ("skip", "Skip me", dict),
             ("fail", "Fail me", dict),
@@ -206,7 +190,7 @@ def test_if_exists_modes_and_personalized_offers(
     assert run.xcom("fail") is None
     output = task_output()
     assert f"offer named 'Fail me' already exists: id {ids['Fail me']!r}" in output
-    descriptions = {o["name"]: o["description"] for o in outsider.offers()}
+    descriptions = {o["name"]: o["description"] for o in dps.offers()}
     assert descriptions == {"Skip me": "original", "Fail me": "original", "Update me": "changed"}
     (patch, create) = sorted(writes(emulator.requests[before:]), key=lambda r: r.method)
     assert patch.method == "PATCH" and patch.path == f"{DPS_OFFERS}/{ids['Update me']}"
@@ -215,7 +199,7 @@ def test_if_exists_modes_and_personalized_offers(
         {"op": "replace", "path": "/description", "value": "changed"},
     ]
     assert create.method == "POST" and create.query["offer-type"] == ["personalized"]
-    (stored,) = outsider.offers(offer_type="personalized")
+    (stored,) = dps.offers("personalized")
     assert run.xcom("personalized")["id"] == stored["id"]
     assert link(run, "personalized").endswith(f"/offers/personalized/{stored['id']}")
 
@@ -224,7 +208,7 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
     run_dag,
     adobe_connection,
     offer_library_emulator,
-    outsider,
+    dps,
     placement,
     when_received,
     task_output,
@@ -236,7 +220,7 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
     sees etag 2 and must recognise its own write instead of failing the etag check.
     """
     emulator = offer_library_emulator
-    target = outsider.create_offer(offer("Patch target", placement, description="v1"))["id"]
+    target = dps.create_offer(dps.offer_body("Patch target", placement, description="v1"))["id"]
     before = len(emulator.requests)
     emulator.inject_fault("POST", DPS_OFFERS, drop_after_commit=True, delay_seconds=0.5, times=2)
     emulator.inject_fault("PATCH", DPS_OFFERS, drop_after_commit=True, delay_seconds=0.5)
@@ -246,11 +230,12 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
     )
     when_received("PATCH", DPS_OFFERS, lambda: refuse_next_read("GET", DPS_OFFERS, status=400))
     replace = [{"op": "replace", "path": "/description", "value": "v2"}]
+    within, across = (dps.offer_body(name, placement) for name in ("Within", "Across"))
     tasks = f"""
     retry_once = dict(retries=1, retry_delay=timedelta(0))
-    within = CreateFallbackOfferOperator(task_id="within", offer={offer("Within", placement)!r})
+    within = CreateFallbackOfferOperator(task_id="within", offer={within!r})
     across = CreateFallbackOfferOperator(
-        task_id="across", offer={offer("Across", placement)!r}, if_exists="fail", **retry_once
+        task_id="across", offer={across!r}, if_exists="fail", **retry_once
     )
     patch_across = PatchFallbackOfferOperator(
         task_id="patch_across",
@@ -268,7 +253,7 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
         "across": "success",
         "patch_across": "success",
     }
-    stored = {o["name"]: o for o in outsider.offers()}
+    stored = {o["name"]: o for o in dps.offers()}
     assert sorted(stored) == ["Across", "Patch target", "Within"]
     assert [r.method for r in writes(emulator.requests[before:])] == ["POST", "POST", "PATCH"]
     for task_id, name in (("within", "Within"), ("across", "Across")):
@@ -292,7 +277,7 @@ def test_patch_with_expected_etag_and_delete(
     run_dag,
     adobe_connection,
     offer_library_emulator,
-    outsider,
+    dps,
     placement,
     when_received,
     task_output,
@@ -303,13 +288,13 @@ def test_patch_with_expected_etag_and_delete(
     refuse, so the other writer's change survives; `patch_stale` expects an old etag and writes
     nothing; then delete, and delete again (already gone is success)."""
     emulator = offer_library_emulator
-    offer_id = outsider.create_offer(offer("Etag offer", placement, description="v1"))["id"]
+    offer_id = dps.create_offer(dps.offer_body("Etag offer", placement, description="v1"))["id"]
     emulator.inject_fault("PATCH", DPS_OFFERS, drop_after_commit=True, times=1)
     emulator.inject_fault("PATCH", DPS_OFFERS, delay_seconds=1.0, times=1)
     when_received(
         "PATCH",
         DPS_OFFERS,
-        lambda: outsider.patch_offer(
+        lambda: dps.patch_offer(
             offer_id, [{"op": "replace", "path": "/description", "value": "theirs"}]
         ),
         nth=2,
@@ -365,11 +350,11 @@ def test_patch_with_expected_etag_and_delete(
     assert f"offer {offer_id!r} has etag: expected etag 1, current etag 3" in output
     assert run.xcom("delete") == {"id": offer_id, "sandbox": "prod", "deleted": True}
     assert run.xcom("delete_again") == {"id": offer_id, "sandbox": "prod", "deleted": False}
-    assert outsider.offers() == []
+    assert dps.offers() == []
 
 
 def test_concurrent_change_between_read_and_patch_is_not_lost(
-    run_dag, adobe_connection, offer_library_emulator, outsider, placement, when_received
+    run_dag, adobe_connection, offer_library_emulator, dps, placement, when_received
 ):
     """The DAG changes the image of its representation, computed as a patch at
     /representations/0/... from what it read. While that PATCH is held, someone else inserts a
@@ -378,9 +363,9 @@ def test_concurrent_change_between_read_and_patch_is_not_lost(
     one is refused, re-read and recomputed: our image lands, and their description (a field the
     DAG does not declare) is kept."""
     emulator = offer_library_emulator
-    other_placement = outsider.placement("Sidebar")
-    original = offer("Raced offer", placement)
-    offer_id = outsider.create_offer(original)["id"]
+    other_placement = dps.create_placement("Sidebar")
+    original = dps.offer_body("Raced offer", placement)
+    offer_id = dps.create_offer(original)["id"]
     theirs = {
         "channel": "https://ns.adobe.com/xdm/channel-types/web",
         "placement": other_placement,
@@ -390,7 +375,7 @@ def test_concurrent_change_between_read_and_patch_is_not_lost(
     when_received(
         "PATCH",
         DPS_OFFERS,
-        lambda: outsider.patch_offer(
+        lambda: dps.patch_offer(
             offer_id,
             [
                 {"op": "add", "path": "/representations/0", "value": theirs},
@@ -398,13 +383,13 @@ def test_concurrent_change_between_read_and_patch_is_not_lost(
             ],
         ),
     )
-    desired = offer("Raced offer", placement, url="https://cdn.example.com/new.png")
+    desired = dps.offer_body("Raced offer", placement, url="https://cdn.example.com/new.png")
     tasks = f"    CreateFallbackOfferOperator(task_id='create', offer={desired!r})"
 
     run = run_dag(dag_source("offers_raced", tasks), "offers_raced")
 
     assert run.task_states() == {"create": "success"}
-    stored = outsider.get_offer(offer_id)
+    stored = dps.get_offer(offer_id)
     assert stored["representations"] == desired["representations"]
     assert stored["description"] == "set by someone else"
     ours = [r for r in emulator.requests if r.method == "PATCH" and r.json[0]["op"] == "test"]
@@ -419,11 +404,12 @@ def test_concurrent_change_between_read_and_patch_is_not_lost(
 
 
 def test_mapped_create_of_twenty_offers_in_another_sandbox(
-    run_dag, adobe_connection, offer_library_emulator, outsider
+    run_dag, adobe_connection, offer_library_emulator, dps
 ):
     emulator = offer_library_emulator
-    placement = outsider.placement("Dev banner", sandbox="dev")
-    offers = [offer(f"Mapped offer {i:02d}", placement) for i in range(20)]
+    dev = dps.in_sandbox("dev")
+    placement = dev.create_placement("Dev banner")
+    offers = [dps.offer_body(f"Mapped offer {i:02d}", placement) for i in range(20)]
     tasks = (
         "    CreateFallbackOfferOperator.partial(task_id='create', sandbox_name='dev')"
         f".expand(offer={offers!r})"
@@ -431,12 +417,12 @@ def test_mapped_create_of_twenty_offers_in_another_sandbox(
     before = len(emulator.requests)
 
     run = run_dag(dag_source("offers_mapped", tasks), "offers_mapped")
-    dps = [r for r in emulator.requests[before:] if r.path.startswith("/data/core/dps")]
+    sent = [r for r in emulator.requests[before:] if r.path.startswith("/data/core/dps")]
 
     assert run.task_states() == {f"create[{i}]": "success" for i in range(20)}
-    stored = {o["name"]: o["id"] for o in outsider.offers(sandbox="dev")}
+    stored = {o["name"]: o["id"] for o in dev.offers()}
     assert sorted(stored) == [o["name"] for o in offers]
-    assert outsider.offers(sandbox="prod") == []
+    assert dps.offers() == []
     for i in (0, 19):
         value = run.xcom("create", map_index=i)
         assert value["name"] == f"Mapped offer {i:02d}"
@@ -448,16 +434,16 @@ def test_mapped_create_of_twenty_offers_in_another_sandbox(
         assert f"/sname:dev/journey-optimizer/offers/fallback/{value['id']}" in link(
             run, "create", i
         )
-    assert len([r for r in dps if r.method == "POST"]) == 20
-    assert {r.headers["x-sandbox-name"] for r in dps} == {"dev"}
+    assert len([r for r in sent if r.method == "POST"]) == 20
+    assert {r.headers["x-sandbox-name"] for r in sent} == {"dev"}
 
 
 def test_bad_input_fails_before_any_request(
-    run_dag, adobe_connection, offer_library_emulator, placement, task_output
+    run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
 ):
     emulator = offer_library_emulator
-    good = offer("Fine", placement)
-    typo = offer("Typo", placement)
+    good = dps.offer_body("Fine", placement)
+    typo = dps.offer_body("Typo", placement)
     typo["representations"][0]["components"][0]["deliveryUrl"] = "https://cdn/x.png"
     del typo["representations"][0]["components"][0]["deliveryURL"]
     no_name = {k: v for k, v in good.items() if k != "name"}

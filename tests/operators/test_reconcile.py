@@ -18,23 +18,14 @@ def store(adobe_connection):
 
 
 @pytest.fixture
-def body(outsider) -> dict:
-    return {
-        "name": "Reconciled",
-        "representations": [
-            {
-                "channel": "https://ns.adobe.com/xdm/channel-types/web",
-                "placement": outsider.placement("Banner"),
-                "components": [{"type": "html", "format": "text/html", "content": "<p>hi</p>"}],
-            }
-        ],
-    }
+def body(dps) -> dict:
+    return dps.offer_body("Reconciled", dps.create_placement("Banner"))
 
 
 def test_a_refused_patch_nobody_raced_is_raised_not_retried(
-    store, body, offer_library_emulator, outsider
+    store, body, offer_library_emulator, dps
 ):
-    outsider.create_offer(body)
+    dps.create_offer(body)
     desired = {**body, "representations": [{**body["representations"][0], "placement": "gone"}]}
 
     with pytest.raises(RequestValidationError, match="placement"):
@@ -67,7 +58,7 @@ def test_an_offer_the_journal_knows_is_ours_even_with_if_exists_fail(store, body
 
 
 def test_a_create_that_did_not_commit_is_looked_for_twice_then_sent_again(
-    store, body, offer_library_emulator, outsider
+    store, body, offer_library_emulator, dps
 ):
     """A 502 to a POST: the client cannot know whether it was applied (OutcomeUnknownError).
     Here it was not: two empty look-ups (the second after the settle delay), one more POST."""
@@ -82,13 +73,13 @@ def test_a_create_that_did_not_commit_is_looked_for_twice_then_sent_again(
     ]
     assert calls == [("GET", 200), ("POST", 502), ("GET", 200), ("GET", 200), ("POST", 201)]
     assert result.action == "created"
-    assert [o["id"] for o in outsider.offers()] == [result.id]
+    assert [o["id"] for o in dps.offers()] == [result.id]
 
 
 def test_operations_that_fail_on_the_expected_version_are_not_sent(
-    store, body, offer_library_emulator, outsider
+    store, body, offer_library_emulator, dps
 ):
-    offer_id = outsider.create_offer({**body, "description": "current"})["id"]
+    offer_id = dps.create_offer({**body, "description": "current"})["id"]
     operations = [
         {"op": "test", "path": "/description", "value": "what the caller believed"},
         {"op": "replace", "path": "/description", "value": "new"},

@@ -80,10 +80,10 @@ XCOM_PULL_ETAG = "{{ ti.xcom_pull(task_ids='create')['etag'] }}"
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_poke_mode_waits_for_a_change_made_elsewhere(
-    run_dag, offer_user, patch_after_reads, task_logs
+    run_dag, offer, dps, when_received, task_output
 ):
-    offer = offer_user.create_offer()
-    patch_after_reads(offer["id"], reads=2)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=2, answered=True)
     # since_etag renders to the string "1" (no native rendering): still compared as an integer.
     source = sensor_dag(
         "sensor_poke",
@@ -97,58 +97,57 @@ def test_poke_mode_waits_for_a_change_made_elsewhere(
     assert result["id"] == offer["id"]
     assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
     assert parse_modified(result["modified"]) > parse_modified(offer["lastModifiedDate"])
-    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
-    assert offer_user.reads_of(offer["id"]) >= 3
-    assert "unchanged (etag 1)" in task_logs()
+    assert dps.requests_after_change(offer["id"]) == ["GET"]
+    assert dps.reads_of(offer["id"]) >= 3
+    assert "unchanged (etag 1)" in task_output()
 
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
-    run_dag, offer_user, patch_after_reads
+    run_dag, offer, dps, when_received
 ):
     """No since_* given: the baseline from the first run must survive into later runs, which
     are fresh operator instances. Were it re-taken per run, the run after the patch would adopt
     etag 2 as its baseline and the sensor would wait until its timeout."""
-    offer = offer_user.create_offer()
-    patch_after_reads(offer["id"], reads=2)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=2, answered=True)
     source = sensor_dag("sensor_reschedule", sensor("wait", offer["id"], mode="reschedule"))
     run = run_dag(source, "sensor_reschedule")
 
     assert run.task_states() == {"wait": "success"}
     result = run.xcom("wait")
     assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
-    assert offer_user.requests_for(offer["id"])[:2] == ["GET", "GET"]
-    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
+    assert dps.requests_for(offer["id"])[:2] == ["GET", "GET"]
+    assert dps.requests_after_change(offer["id"]) == ["GET"]
     assert reschedule_count("sensor_reschedule") >= 2
 
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_deferrable_mode_hands_its_baseline_to_the_trigger(
-    run_dag, offer_user, patch_after_reads, task_logs
+    run_dag, offer, dps, when_received, task_output
 ):
     """The patch lands between the sensor's own first check and the trigger's first poll (one
     poke_interval later): only a trigger that got the sensor's baseline can tell that anything
     changed. (Were the patch ever later than that poll, the order assertion says so.)"""
-    offer = offer_user.create_offer()
-    patch_after_reads(offer["id"], reads=1)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=1, answered=True)
     source = sensor_dag(
         "sensor_deferrable", sensor("wait", offer["id"], deferrable=True, poke_interval=2.0)
     )
     run = run_dag(source, "sensor_deferrable")
 
     assert run.task_states() == {"wait": "success"}
-    assert offer_user.requests_for(offer["id"])[:3] == ["GET", "PATCH", "GET"]
+    assert dps.requests_for(offer["id"])[:3] == ["GET", "PATCH", "GET"]
     result = run.xcom("wait")
     assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
-    logs = task_logs()
+    logs = task_output()
     assert "running trigger in line" in logs
     assert "not deferring" not in logs
 
 
 @pytest.mark.usefixtures("adobe_connection")
-def test_already_changed_returns_without_deferring(run_dag, offer_user, task_logs):
-    offer = offer_user.create_offer()
-    offer_user.patch_offer(offer["id"])
+def test_already_changed_returns_without_deferring(run_dag, offer, dps, task_output):
+    dps.patch_offer(offer["id"])
     # Native rendering: since_etag arrives as the int 1. The create receipt's time works too.
     source = sensor_dag(
         "sensor_already_changed",
@@ -163,8 +162,8 @@ def test_already_changed_returns_without_deferring(run_dag, offer_user, task_log
     assert run.xcom("wait")["etag"] == offer["etag"] + 1
     assert run.xcom("wait_modified")["etag"] == offer["etag"] + 1
     assert run.xcom("wait_modified")["previous_etag"] is None  # only a time was given
-    assert offer_user.reads_of(offer["id"]) == 2
-    logs = task_logs()
+    assert dps.reads_of(offer["id"]) == 2
+    logs = task_output()
     assert "already changed; not deferring" in logs
     assert "running trigger in line" not in logs
 
@@ -172,9 +171,8 @@ def test_already_changed_returns_without_deferring(run_dag, offer_user, task_log
 @pytest.mark.usefixtures("adobe_connection")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
 def test_timeout_fails_the_sensor_or_skips_with_soft_fail(
-    run_dag, offer_user, task_logs, deferrable
+    run_dag, offer, dps, task_output, deferrable
 ):
-    offer = offer_user.create_offer()
     dag_id = f"sensor_timeout_{'deferred' if deferrable else 'poke'}"
     source = sensor_dag(
         dag_id,
@@ -185,7 +183,7 @@ def test_timeout_fails_the_sensor_or_skips_with_soft_fail(
 
     assert run.task_states() == {"wait": "failed", "wait_soft": "skipped"}
     assert run.xcom("wait") is None
-    logs = task_logs()
+    logs = task_output()
     assert "Sensor has timed out" in logs
     if deferrable:
         assert "did not change before the sensor's deadline" in logs
@@ -193,10 +191,9 @@ def test_timeout_fails_the_sensor_or_skips_with_soft_fail(
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_missing_offer_fails_promptly_or_skips_and_bad_input_sends_nothing(
-    run_dag, offer_user, task_logs
+    run_dag, offer, dps, task_output
 ):
     missing = "offer-that-does-not-exist"
-    offer = offer_user.create_offer()
     source = sensor_dag(
         "sensor_refusals",
         sensor("wait", missing, timeout=600),
@@ -206,40 +203,41 @@ def test_missing_offer_fails_promptly_or_skips_and_bad_input_sends_nothing(
     run = run_dag(source, "sensor_refusals")
 
     assert run.task_states() == {"wait": "failed", "wait_soft": "skipped", "bad_input": "failed"}
-    assert offer_user.reads_of(missing) == 2  # one look each, no waiting for the timeout
-    assert offer_user.reads_of(offer["id"]) == 0
-    logs = task_logs()
+    assert dps.reads_of(missing) == 2  # one look each, no waiting for the timeout
+    assert dps.reads_of(offer["id"]) == 0
+    logs = task_output()
     assert f"Offer '{missing}' (fallback) was not found in sandbox 'prod'" in logs
     assert "invalid input, nothing was sent: since_modified: 'yesterday' is not an ISO-8601" in logs
 
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_offer_deleted_while_deferred_fails_promptly(
-    run_dag, offer_user, patch_after_reads, task_logs
+    run_dag, offer, dps, when_received, task_output
 ):
     """Deleted while the trigger polls: it reports that at once, and the resumed sensor fails
     with the same clear message as in poke mode instead of waiting for its timeout."""
-    offer = offer_user.create_offer()
-    patch_after_reads(offer["id"], reads=2, delete=True)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.delete_offer(offer["id"]), nth=2, answered=True)
     source = sensor_dag(
         "sensor_deleted_deferred", sensor("wait", offer["id"], deferrable=True, timeout=600)
     )
     run = run_dag(source, "sensor_deleted_deferred")
 
     assert run.task_states() == {"wait": "failed"}
-    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
-    assert f"Offer '{offer['id']}' (fallback) was not found in sandbox 'prod'" in task_logs()
+    assert dps.requests_after_change(offer["id"]) == ["GET"]
+    assert f"Offer '{offer['id']}' (fallback) was not found in sandbox 'prod'" in task_output()
 
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_transient_errors_while_waiting_are_retried(
-    run_dag, offer_user, patch_after_reads, task_logs
+    run_dag, offer, dps, when_received, task_output
 ):
-    """Five 503s in a row outlast the client's own retries (5 attempts, backoff), so the
-    sensor's first poke fails; it must log that and poke again, not fail the task."""
-    offer = offer_user.create_offer()
-    offer_user.fail_reads(offer["id"], status=503, times=5)
-    patch_after_reads(offer["id"], reads=7)
+    """Five 503s in a row outlast the client's own retries (5 attempts), so the sensor's first
+    poke fails; it must log that and poke again, not fail the task. Retry-After: 0 makes the
+    client retry at once instead of sleeping its production backoff (~12 s)."""
+    dps.fail_reads(offer["id"], status=503, times=5, retry_after=0)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=7, answered=True)
     source = sensor_dag(
         "sensor_transient", sensor("wait", offer["id"], since_etag=offer["etag"], timeout=120)
     )
@@ -247,7 +245,7 @@ def test_transient_errors_while_waiting_are_retried(
 
     assert run.task_states() == {"wait": "success"}
     assert run.xcom("wait")["etag"] == offer["etag"] + 1
-    assert offer_user.requests_for(offer["id"])[:7] == ["GET"] * 7
-    logs = task_logs()
+    assert dps.requests_for(offer["id"])[:7] == ["GET"] * 7
+    logs = task_output()
     assert "gave up after 5 attempts" in logs
     assert "will try again" in logs

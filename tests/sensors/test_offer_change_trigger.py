@@ -52,9 +52,9 @@ def test_serialize_round_trips_through_json_and_serde():
     assert OfferChangeTrigger(**rebuilt_kwargs).serialize() == (classpath, kwargs)
 
 
-async def test_run_yields_one_changed_event_then_returns(offer_user, patch_after_reads):
-    offer = offer_user.create_offer()
-    patch_after_reads(offer["id"], reads=2)
+async def test_run_yields_one_changed_event_then_returns(offer, dps, when_received):
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=2, answered=True)
 
     events = await events_of(trigger_for(offer["id"], since_etag=offer["etag"], previous_etag=1))
 
@@ -63,15 +63,13 @@ async def test_run_yields_one_changed_event_then_returns(offer_user, patch_after
     change = events[0]["change"]
     assert events[0]["offer_id"] == change["id"] == offer["id"]
     assert (change["previous_etag"], change["etag"]) == (1, 2)
-    assert offer_user.requests_for(offer["id"])[:2] == ["GET", "GET"]
-    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
+    assert dps.requests_for(offer["id"])[:2] == ["GET", "GET"]
+    assert dps.requests_after_change(offer["id"]) == ["GET"]
 
 
-async def test_every_poll_reuses_one_connection(
-    offer_user, patch_after_reads, offer_library_emulator
-):
-    offer = offer_user.create_offer()
-    patch_after_reads(offer["id"], reads=3)
+async def test_every_poll_reuses_one_connection(offer, dps, when_received, offer_library_emulator):
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=3, answered=True)
 
     await events_of(trigger_for(offer["id"], since_etag=offer["etag"], previous_etag=1))
 
@@ -84,11 +82,11 @@ async def test_every_poll_reuses_one_connection(
     assert len({r.client_port for r in polls}) == 1
 
 
-async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_after_reads):
+async def test_without_a_baseline_the_first_read_becomes_it(offer, dps, when_received):
     """The sensor's own first check failed: the trigger takes the baseline itself."""
-    offer = offer_user.create_offer()
-    offer_user.patch_offer(offer["id"])  # before the trigger starts: not a change it may report
-    patch_after_reads(offer["id"], reads=1)
+    dps.patch_offer(offer["id"])  # before the trigger starts: not a change it may report
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=1, answered=True)
 
     events = await events_of(trigger_for(offer["id"]))
 
@@ -97,20 +95,18 @@ async def test_without_a_baseline_the_first_read_becomes_it(offer_user, patch_af
     ]
 
 
-async def test_deleted_offer_yields_not_found(offer_user):
-    offer = offer_user.create_offer()
-    offer_user.delete_offer(offer["id"])
+async def test_deleted_offer_yields_not_found(offer, dps):
+    dps.delete_offer(offer["id"])
 
     events = await events_of(trigger_for(offer["id"], since_etag=1))
 
     assert [e["status"] for e in events] == ["not_found"]
-    assert offer_user.reads_of(offer["id"]) == 1
+    assert dps.reads_of(offer["id"]) == 1
 
 
-async def test_deadline_gives_one_timeout_event_after_a_last_look(offer_user):
+async def test_deadline_gives_one_timeout_event_after_a_last_look(offer, dps):
     """A long poll interval is cut short by the deadline, and the offer is read once more at
     the deadline before the trigger gives up: one read, one timeout event."""
-    offer = offer_user.create_offer()
     deadline = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
 
     events = await events_of(
@@ -119,31 +115,30 @@ async def test_deadline_gives_one_timeout_event_after_a_last_look(offer_user):
 
     assert [e["status"] for e in events] == ["timeout"]
     assert deadline in events[0]["message"]
-    assert offer_user.reads_of(offer["id"]) == 1
+    assert dps.reads_of(offer["id"]) == 1
 
 
-async def test_transient_errors_are_retried_not_reported(offer_user, patch_after_reads, task_logs):
+async def test_transient_errors_are_retried_not_reported(offer, dps, when_received, task_output):
     """Ten 429s (Retry-After: 0, so the client's five attempts per call run at once) make two
     reads fail in the trigger itself; it must keep polling and still report the change."""
-    offer = offer_user.create_offer()
-    offer_user.fail_reads(offer["id"], status=429, times=10, retry_after=0)
-    patch_after_reads(offer["id"], reads=11)
+    dps.fail_reads(offer["id"], status=429, times=10, retry_after=0)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=11, answered=True)
 
     events = await events_of(trigger_for(offer["id"], since_etag=1))
 
     assert [e["status"] for e in events] == ["changed"]
-    assert offer_user.requests_for(offer["id"])[:11] == ["GET"] * 11
-    assert offer_user.requests_after_change(offer["id"]) == ["GET"]
-    assert task_logs().count("will try again") >= 2
+    assert dps.requests_for(offer["id"])[:11] == ["GET"] * 11
+    assert dps.requests_after_change(offer["id"]) == ["GET"]
+    assert task_output().count("will try again") >= 2
 
 
-async def test_run_does_not_block_the_event_loop(offer_user, offer_library_emulator):
+async def test_run_does_not_block_the_event_loop(offer, dps, offer_library_emulator):
     """While the trigger waits for a slow answer, other coroutines keep running (a triggerer
     runs hundreds of triggers on one loop). A ticker counts how often it runs while the
     emulator holds the trigger's request; a blocking HTTP call would leave it at zero."""
-    offer = offer_user.create_offer()
-    offer_user.patch_offer(offer["id"])
-    path = f"/data/core/dps/offers/{offer['id']}"
+    dps.patch_offer(offer["id"])
+    path = dps.offer_path(offer["id"])
     offer_library_emulator.inject_fault("GET", path, delay_seconds=1.0)
     ticks_while_held = 0
     done = asyncio.Event()
