@@ -461,6 +461,16 @@ def test_bad_input_fails_before_any_request(
         operations=[{{"op": "remove", "path": "/description"}}],
         expected_etag="latest",
     )
+    # With expected_etag a GET would go out first; with retries a bad input must still fail
+    # once (a retry cannot fix it), not wait for a retry.
+    PatchFallbackOfferOperator(
+        task_id="bad_op_at_etag",
+        offer_id="x",
+        operations=[{{"op": "replace", "path": "/name"}}],
+        expected_etag=1,
+        retries=1,
+        retry_delay=timedelta(seconds=0),
+    )
 """
     before = len(emulator.requests)
 
@@ -476,8 +486,10 @@ def test_bad_input_fails_before_any_request(
         "offer_type: 'seasonal' is not an offer type: expected one of 'fallback', 'personalized'",
         "operations[0]: path 'name' is not a JSON Pointer",
         "expected_etag: 'latest' is not an etag",
+        "operations[0]: op 'replace' needs a `value`",
     ):
         assert f"invalid input, nothing was sent: {message}" in output
+    assert output.count("op 'replace' needs a `value`") == 1  # one try, not two
 
 
 def test_importing_the_operators_stays_cheap():

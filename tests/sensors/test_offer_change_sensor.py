@@ -170,6 +170,9 @@ def test_already_changed_returns_without_deferring(run_dag, offer, dps, task_out
 
 @pytest.mark.usefixtures("adobe_connection")
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+# dag.test() runs the trigger in line: if the timeout were ignored it would wait forever, so a
+# tight limit turns that hang into a failure within a minute.
+@pytest.mark.timeout(60)
 def test_timeout_fails_the_sensor_or_skips_with_soft_fail(
     run_dag, offer, dps, task_output, deferrable
 ):

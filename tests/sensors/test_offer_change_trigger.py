@@ -26,9 +26,14 @@ def trigger_for(offer_id: str, since_etag=None, previous_etag=None, **kwargs) ->
     return OfferChangeTrigger(offer_id=offer_id, **kwargs)
 
 
-async def events_of(trigger: OfferChangeTrigger) -> list[dict]:
-    """Everything run() yields, until it returns."""
-    return [event.payload async for event in trigger.run()]
+async def events_of(trigger: OfferChangeTrigger, within: float = 30.0) -> list[dict]:
+    """Everything run() yields, until it returns; a trigger that never returns (one ignoring
+    its deadline, say) fails the test after `within` seconds instead of hanging the suite."""
+
+    async def collect() -> list[dict]:
+        return [event.payload async for event in trigger.run()]
+
+    return await asyncio.wait_for(collect(), within)
 
 
 def test_serialize_round_trips_through_json_and_serde():
