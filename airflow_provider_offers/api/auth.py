@@ -26,55 +26,23 @@ from typing import Any
 
 import httpx
 
-from airflow_provider_offers import DEFAULT_IMS_URL, DEFAULT_SCOPES
+from airflow_provider_offers.api.config import TOKEN_PATH, ClientConfig
 from airflow_provider_offers.api.errors import (
     AuthenticationError,
-    InvalidInputError,
     OfferLibraryError,
     error_from_response,
 )
 from airflow_provider_offers.api.retry import transport_error
 
-__all__ = [
-    "DEFAULT_REFRESH_MARGIN",
-    "ImsAuth",
-    "ImsTokenSource",
-    "normalize_ims_url",
-    "normalize_scopes",
-    "reset_token_cache",
-]
+__all__ = ["ImsAuth", "ImsTokenSource", "reset_token_cache"]
 
 log = logging.getLogger("airflow_provider_offers.api")
 
-TOKEN_PATH = "/ims/token/v3"
-DEFAULT_REFRESH_MARGIN = 300.0  # seconds; Adobe's own libraries use 5-10 minutes
-DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # `expires_in` is seconds for /ims/token/v3; the retired JWT exchange gave milliseconds.
 # Nothing lives longer than 30 days, so a bigger number can only be milliseconds.
 _MAX_PLAUSIBLE_SECONDS = 30 * 24 * 3600
 # IMS `error` values that mean "this client secret is wrong; another one may work".
 _TRY_NEXT_SECRET = frozenset({"invalid_client"})
-
-
-def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
-    """Accept "a, b" or ["a", "b"] and emit IMS's comma-joined form "a,b"."""
-    if scopes is None or scopes == "":
-        return DEFAULT_SCOPES
-    items = scopes.replace(" ", ",").split(",") if isinstance(scopes, str) else scopes
-    cleaned = [item.strip() for item in items if item and item.strip()]
-    if not cleaned:
-        raise InvalidInputError("scopes", "no scope given")
-    return ",".join(cleaned)
-
-
-def normalize_ims_url(ims_url: str | None) -> str:
-    """The IMS base URL, also when someone pasted the whole token endpoint."""
-    url = (ims_url or DEFAULT_IMS_URL).strip().rstrip("/")
-    if url.endswith(TOKEN_PATH):
-        url = url[: -len(TOKEN_PATH)]
-    if "://" not in url:
-        url = f"https://{url}"
-    return url
 
 
 @dataclass(frozen=True)
@@ -95,26 +63,15 @@ class ImsTokenSource:
     #: Seconds a sync caller waits for another caller's renewal before renewing itself.
     follower_patience = 30.0
 
-    def __init__(
-        self,
-        *,
-        client_id: str,
-        client_secrets: Sequence[str],
-        ims_url: str | None = None,
-        scopes: str | Sequence[str] | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        timeout: httpx.Timeout | float = DEFAULT_TOKEN_TIMEOUT,
-    ) -> None:
-        if not client_id:
-            raise InvalidInputError("client_id", "required (the Developer Console Client ID)")
-        self.client_id = client_id
-        self.ims_url = normalize_ims_url(ims_url)
-        self.scopes = normalize_scopes(scopes)
-        self.refresh_margin = float(refresh_margin)
-        self._timeout = timeout
+    def __init__(self, config: ClientConfig) -> None:
+        """The token source for `config`'s credential (IMS URL, client id, scopes, secrets)."""
+        self.client_id = config.client_id
+        self.ims_url = config.ims_url
+        self.scopes = config.scopes
+        self.refresh_margin = float(config.refresh_margin)
+        self._timeout = config.timeout
         self._lock = threading.Lock()
-        self._secrets: list[str] = []
-        self.set_secrets(client_secrets)
+        self._secrets: list[str] = list(config.client_secrets)
         self._token: _Token | None = None
         self._inflight: concurrent.futures.Future[str] | None = None
         self.tokens_minted = 0
@@ -126,34 +83,19 @@ class ImsTokenSource:
         )
 
     @classmethod
-    def shared(
-        cls,
-        *,
-        client_id: str,
-        client_secrets: Sequence[str],
-        ims_url: str | None = None,
-        scopes: str | Sequence[str] | None = None,
-        **options: Any,
-    ) -> ImsTokenSource:
-        """The process-wide source for (IMS URL, client id, scopes), created on first use.
+    def shared(cls, config: ClientConfig) -> ImsTokenSource:
+        """The process-wide source for `config`'s (IMS URL, client id, scopes).
 
-        `options` (`refresh_margin`, `timeout`) apply when the source is created; a later
-        caller's secrets replace the stored ones, so a rotated secret takes effect.
+        Created on first use (with that config's refresh margin and timeout); a later config's
+        secrets replace the stored ones, so a rotated secret takes effect.
         """
-        key = (normalize_ims_url(ims_url), client_id, normalize_scopes(scopes))
+        key = (config.ims_url, config.client_id, config.scopes)
         with cls._registry_lock:
             source = cls._registry.get(key)
             if source is None:
-                source = cls(
-                    client_id=client_id,
-                    client_secrets=client_secrets,
-                    ims_url=ims_url,
-                    scopes=scopes,
-                    **options,
-                )
-                cls._registry[key] = source
+                source = cls._registry[key] = cls(config)
             else:
-                source.set_secrets(client_secrets)
+                source.set_secrets(config.client_secrets)
             return source
 
     @classmethod
@@ -167,9 +109,7 @@ class ImsTokenSource:
         return tuple(self._secrets)
 
     def set_secrets(self, client_secrets: Sequence[str]) -> None:
-        secrets = [s for s in client_secrets if s]
-        if not secrets:
-            raise InvalidInputError("client_secret", "required (at least one client secret)")
+        secrets = list(client_secrets)
         if set(secrets) != set(self._secrets):
             # Other credentials: a token minted with the old ones must not vouch for these.
             with self._lock:

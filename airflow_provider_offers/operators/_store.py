@@ -68,7 +68,7 @@ def _invalid(exc: InvalidInputError) -> AirflowFailException:
 
 def validate_entity(kind: str, value: Any, field: str) -> JsonDict:
     """The object as the JSON body we send: validated, Adobe's spelling, no server fields."""
-    from airflow_provider_offers.api.client import resolve_resource
+    from airflow_provider_offers.api.resources import resolve_resource
 
     try:
         return models.parse_input(resolve_resource(kind).model, value, field).to_body()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from airflow_provider_offers.api.client import ClientConfig
+from airflow_provider_offers.api.config import ClientConfig
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 

@@ -13,7 +13,8 @@ import pytest
 from client_helpers import RecordingSleep, make_config
 
 from airflow_provider_offers.api.auth import reset_token_cache
-from airflow_provider_offers.api.client import ClientConfig, OfferLibraryClient
+from airflow_provider_offers.api.client import OfferLibraryClient
+from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.retry import RetryPolicy
 
 

@@ -10,13 +10,9 @@ import pytest
 from client_helpers import api_requests, ims_requests, make_config, placement_body
 
 from airflow_provider_offers.api.auth import ImsTokenSource
-from airflow_provider_offers.api.client import (
-    PLACEMENTS,
-    TAGS,
-    AsyncOfferLibraryClient,
-    OfferLibraryClient,
-)
+from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.errors import AuthenticationError
+from airflow_provider_offers.api.resources import PLACEMENTS, TAGS
 
 
 def in_threads(count: int, config, retry, work) -> list[BaseException]:

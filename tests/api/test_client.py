@@ -13,17 +13,7 @@ import pytest
 from client_helpers import api_requests, make_config, offer_body, placement_body
 
 from airflow_provider_offers import __version__
-from airflow_provider_offers.api.client import (
-    FALLBACK_OFFERS,
-    OFFER_COLLECTIONS,
-    OFFER_DECISIONS,
-    OFFER_RULES,
-    PERSONALIZED_OFFERS,
-    PLACEMENTS,
-    TAGS,
-    AsyncOfferLibraryClient,
-    OfferLibraryClient,
-)
+from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.errors import (
     ConflictError,
     ConnectionFailedError,
@@ -36,6 +26,15 @@ from airflow_provider_offers.api.errors import (
     ServerError,
 )
 from airflow_provider_offers.api.models import FallbackOffer, ListPage, PatchOperation, Receipt, Tag
+from airflow_provider_offers.api.resources import (
+    FALLBACK_OFFERS,
+    OFFER_COLLECTIONS,
+    OFFER_DECISIONS,
+    OFFER_RULES,
+    PERSONALIZED_OFFERS,
+    PLACEMENTS,
+    TAGS,
+)
 
 # -- headers --------------------------------------------------------------------------------
 
