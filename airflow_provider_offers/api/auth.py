@@ -9,18 +9,23 @@ once and replays the request once; a second 401 surfaces as `AuthenticationError
 
 A credential may hold several client secrets (Adobe allows two, for rotation); when IMS answers
 `invalid_client`, the next secret is tried and the one that works is remembered.
+
+The token request is not sent by a client of its own: the auth flow yields it (httpx's
+token-refresh pattern), so it goes through the API client's transport, and a test's
+`httpx.MockTransport` or an `httpx.ASGITransport` over the emulator stands in for IMS too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import copy
 import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,6 +54,11 @@ _TRY_NEXT_SECRET = frozenset({"invalid_client"})
 class _Token:
     value: str
     renew_at: float  # time.monotonic() after which the token is renewed
+
+
+#: What the flows ask their driver to do: send a request (and send back the read response),
+#: or wait for a renewal `Future` or an `on_token` awaitable (and send back its result).
+_Step = httpx.Request | concurrent.futures.Future | Awaitable[Any]
 
 
 class _RenewalAbandoned(Exception):
@@ -150,92 +160,62 @@ class ImsTokenSource:
         else:  # cancelled or interrupted: let a waiting caller renew instead
             future.set_exception(_RenewalAbandoned())
 
-    def token(self, *, stale: str | None = None) -> str:
-        """A fresh token; `stale` is one the API just refused, so it must not be returned."""
-        while True:
-            value, future, renewer = self._claim(stale)
-            if value is not None:
-                return value
-            if renewer:
-                try:
-                    minted = self._mint_sync()
-                except BaseException as exc:
-                    self._settle(future, exc)
-                    raise
-                self._settle(future, minted)
-                return minted.value
-            try:
-                return future.result(timeout=self.follower_patience)
-            except concurrent.futures.TimeoutError:
-                # The renewer may be a coroutine on this very thread (a sync call made inside
-                # an event loop): rather than deadlock, mint one here.
-                minted = self._mint_sync()
-                self._settle(future, minted)
-                return minted.value
-            except _RenewalAbandoned:
-                continue
-            except OfferLibraryError as exc:  # the renewer's error, a copy per waiter
-                raise copy.copy(exc) from None
+    def token_flow(self, stale: str | None = None) -> Generator[_Step, Any, str]:
+        """The steps to a fresh token; `stale` is one the API just refused, never returned.
 
-    async def atoken(self, *, stale: str | None = None) -> str:
-        """Async `token()`: waits without blocking the event loop."""
+        The caller drives it (`ImsAuth` does, inside the client's own auth flow, so the token
+        request goes through the client's transport like any other): a yielded
+        `httpx.Request` is sent and its read response sent back; a yielded `Future` is another
+        caller's renewal, whose token is sent back (or whose exception is thrown in,
+        `TimeoutError` after `follower_patience` for a sync caller). Returns the token.
+        """
         while True:
             value, future, renewer = self._claim(stale)
             if value is not None:
                 return value
-            if renewer:
+            if not renewer:
                 try:
-                    minted = await self._mint_async()
-                except BaseException as exc:
-                    self._settle(future, exc)
-                    raise
-                self._settle(future, minted)
-                return minted.value
+                    return (yield future)
+                except _RenewalAbandoned:
+                    continue
+                except OfferLibraryError as exc:  # the renewer's error, a copy per waiter
+                    raise copy.copy(exc) from None
+                except concurrent.futures.TimeoutError:
+                    # The renewer may be a coroutine on this very thread (a sync call made
+                    # inside an event loop): rather than deadlock, renew here.
+                    pass
             try:
-                # shield: a cancelled waiter must not cancel the renewal others wait on
-                return await asyncio.shield(asyncio.wrap_future(future))
-            except _RenewalAbandoned:
-                continue
-            except OfferLibraryError as exc:
-                raise copy.copy(exc) from None
+                minted = yield from self._mint()
+            except BaseException as exc:
+                self._settle(future, exc)
+                raise
+            self._settle(future, minted)
+            return minted.value
 
     # -- talking to IMS -------------------------------------------------------------------
 
-    def _form(self, secret: str) -> dict[str, str]:
-        return {
+    def _mint(self) -> Generator[httpx.Request, httpx.Response, _Token]:
+        """Ask IMS, trying the next secret on `invalid_client`."""
+        started, secrets = time.monotonic(), list(self._secrets)
+        for index, secret in enumerate(secrets):
+            response = yield self._token_request(secret)
+            if not self._try_next_secret(response, index, secrets):
+                break
+        return self._result(response, secret, secrets, started)
+
+    def _token_request(self, secret: str) -> httpx.Request:
+        form = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
             "client_secret": secret,
             "scope": self.scopes,
         }
+        timeout = httpx.Timeout(self._timeout).as_dict()
+        return httpx.Request("POST", self.token_url, data=form, extensions={"timeout": timeout})
 
     @property
     def token_url(self) -> str:
         return self.ims_url + TOKEN_PATH
-
-    def _mint_sync(self) -> _Token:
-        started, secrets = time.monotonic(), list(self._secrets)
-        with httpx.Client(timeout=self._timeout) as http:
-            for index, secret in enumerate(secrets):
-                try:
-                    response = http.post(self.token_url, data=self._form(secret))
-                except httpx.TransportError as exc:
-                    raise self._transport_error(exc) from None
-                if not self._try_next_secret(response, index, secrets):
-                    break
-        return self._result(response, secret, secrets, started)
-
-    async def _mint_async(self) -> _Token:
-        started, secrets = time.monotonic(), list(self._secrets)
-        async with httpx.AsyncClient(timeout=self._timeout) as http:
-            for index, secret in enumerate(secrets):
-                try:
-                    response = await http.post(self.token_url, data=self._form(secret))
-                except httpx.TransportError as exc:
-                    raise self._transport_error(exc) from None
-                if not self._try_next_secret(response, index, secrets):
-                    break
-        return self._result(response, secret, secrets, started)
 
     def _try_next_secret(self, response: httpx.Response, index: int, secrets: list[str]) -> bool:
         if index == len(secrets) - 1 or not self._wrong_secret(response):
@@ -256,8 +236,8 @@ class ImsTokenSource:
         except ValueError:
             return False
 
-    def _transport_error(self, exc: httpx.TransportError) -> OfferLibraryError:
-        # Asking for a token twice is harmless, so any network failure is retryable.
+    def transport_error(self, exc: httpx.TransportError) -> OfferLibraryError:
+        """A network failure of a token request; asking twice is harmless, so retryable."""
         return transport_error(
             exc, resend_safe=True, where=f"POST {self.token_url}", request_id=None
         )
@@ -322,37 +302,76 @@ class ImsAuth(httpx.Auth):
         self._last_seen = token
         return self._on_token(token)
 
-    def _log_replay(self, request: httpx.Request) -> None:
-        log.info(
-            "%s %s: token refused (HTTP 401); renewing it once and replaying the request",
-            request.method,
-            request.url.path,
-        )
+    def _steps(self, request: httpx.Request) -> Generator[_Step, Any, None]:
+        """The flow, sync or async: token steps, the request, and on a 401 one renewal + replay.
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        token = self.source.token()
-        self._apply(request, token)
+        Yields what `token_flow` yields, `request` itself (send back the response), and the
+        awaitable an async `on_token` returned (await it).
+        """
+        token = yield from self.source.token_flow()
+        callback = self._apply(request, token)
+        if inspect.isawaitable(callback):
+            yield callback
         response = yield request
         if response.status_code == 401:
-            self._log_replay(request)
-            self._apply(request, self.source.token(stale=token))
+            log.info(
+                "%s %s: token refused (HTTP 401); renewing it once and replaying the request",
+                request.method,
+                request.url.path,
+            )
+            callback = self._apply(request, (yield from self.source.token_flow(stale=token)))
+            if inspect.isawaitable(callback):
+                yield callback
             yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        with contextlib.closing(self._steps(request)) as steps:
+            step = _advance(steps, None)
+            while step is not None:
+                if isinstance(step, httpx.Request):
+                    response = yield step
+                    response.read()
+                    step = _advance(steps, response)
+                else:  # another caller's renewal (the only wait in a sync flow)
+                    step = _advance(steps, _outcome(step, self.source.follower_patience))
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.source.atoken()
-        await _settle_callback(self._apply(request, token))
-        response = yield request
-        if response.status_code == 401:
-            self._log_replay(request)
-            await _settle_callback(self._apply(request, await self.source.atoken(stale=token)))
-            yield request
+        with contextlib.closing(self._steps(request)) as steps:
+            step = _advance(steps, None)
+            while step is not None:
+                if not isinstance(step, httpx.Request):
+                    step = _advance(steps, await _aoutcome(step))
+                    continue
+                response = yield step
+                await response.aread()
+                step = _advance(steps, response)
 
 
-async def _settle_callback(result: Any) -> None:
-    if inspect.isawaitable(result):
-        await result
+def _advance(steps: Generator[_Step, Any, None], reply: Any) -> _Step | None:
+    """Resume the flow with `reply` (an exception is thrown in); None once it is done."""
+    try:
+        return steps.throw(reply) if isinstance(reply, Exception) else steps.send(reply)
+    except StopIteration:
+        return None
+
+
+def _outcome(future: concurrent.futures.Future[str], timeout: float) -> str | Exception:
+    try:
+        return future.result(timeout=timeout)
+    except Exception as exc:
+        return exc
+
+
+async def _aoutcome(step: concurrent.futures.Future[str] | Awaitable[Any]) -> Any:
+    if isinstance(step, concurrent.futures.Future):
+        # shield: a cancelled waiter must not cancel the renewal others wait on
+        step = asyncio.shield(asyncio.wrap_future(step))
+    try:
+        return await step
+    except Exception as exc:
+        return exc
 
 
 def reset_token_cache() -> None:

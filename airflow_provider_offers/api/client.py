@@ -107,12 +107,19 @@ class _ClientCore(Calls):
         return f"{request.method} {request.url.raw_path.decode('ascii', 'replace')}"
 
     def failure(self, call: Call, request: httpx.Request, exc: httpx.TransportError):
-        error = transport_error(
-            exc,
-            resend_safe=call.resend_safe,
-            where=f"{self._where(request)} (sandbox {self.config.sandbox_name!r})",
-            request_id=request.headers.get("x-request-id"),
-        )
+        try:
+            failed = exc.request
+        except RuntimeError:  # raised before a request was attached
+            failed = request
+        if failed is not request:  # the auth flow's IMS token request, not the call's
+            error = self.token_source.transport_error(exc)
+        else:
+            error = transport_error(
+                exc,
+                resend_safe=call.resend_safe,
+                where=f"{self._where(request)} (sandbox {self.config.sandbox_name!r})",
+                request_id=request.headers.get("x-request-id"),
+            )
         error.message = redact(error.message, self._secrets)
         error.args = (error.message,)
         log.info("%s", error.message)
