@@ -138,15 +138,15 @@ class CreateByNameOperator(OfferLibraryOperator):
         desired = validate_entity(self.kind, value, self.field)
         sandbox = self.hook.sandbox_name
         try:
-            result = reconcile.ensure_offer(
+            result = reconcile.ensure_by_name(
                 self._store(),
                 desired,
                 if_exists=self.if_exists,
                 journal=self._journal(context, "create"),
             )
-        except reconcile.OfferExistsError as exc:
+        except reconcile.NameTakenError as exc:
             raise AirflowFailException(
-                f"{self.field} named {exc.name!r} already exists: id {exc.offer_id!r} "
+                f"{self.field} named {exc.name!r} already exists: id {exc.entity_id!r} "
                 f"in sandbox {sandbox!r} (if_exists='fail')"
             ) from None
         except ConflictError as exc:

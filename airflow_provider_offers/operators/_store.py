@@ -1,4 +1,4 @@
-"""Glue between the offer operators and `api.reconcile`: the hook as an `OfferStore`, Airflow's
+"""Glue between the offer operators and `api.reconcile`: the hook as an `EntityStore`, Airflow's
 task state store as a `Journal`, and input validation with the client's models.
 
 Imported only from inside `execute` (it pulls in pydantic and the client).
@@ -24,7 +24,7 @@ def _json(value: Any) -> JsonDict:
 
 
 class HookResourceStore:
-    """`api.reconcile.OfferStore` over `OfferLibraryHook`, for one resource kind.
+    """`api.reconcile.EntityStore` over `OfferLibraryHook`, for one resource kind.
 
     `kind` is the client's resource kind: "fallback-offers", "placements", "offer-decisions", ...
     """
