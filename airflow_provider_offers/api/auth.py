@@ -53,7 +53,7 @@ _TRY_NEXT_SECRET = frozenset({"invalid_client"})
 @dataclass(frozen=True)
 class _Token:
     value: str
-    renew_at: float  # time.monotonic() after which the token is renewed
+    renew_at: float  # `ImsTokenSource.clock()` after which the token is renewed
 
 
 #: What the flows ask their driver to do: send a request (and send back the read response),
@@ -72,6 +72,8 @@ class ImsTokenSource:
     _registry_lock = threading.Lock()
     #: Seconds a sync caller waits for another caller's renewal before renewing itself.
     follower_patience = 30.0
+    #: The clock token lifetimes are measured on (tests replace it).
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
     def __init__(self, config: ClientConfig) -> None:
         """The token source for `config`'s credential (IMS URL, client id, scopes, secrets)."""
@@ -138,7 +140,7 @@ class ImsTokenSource:
         """(fresh token, or the renewal future to wait on / to fulfil, am I the renewer?)."""
         with self._lock:
             token = self._token
-            if token and token.value != stale and time.monotonic() < token.renew_at:
+            if token and token.value != stale and self.clock() < token.renew_at:
                 return token.value, None, False  # type: ignore[return-value]
             if self._inflight is None:
                 self._inflight = concurrent.futures.Future()
@@ -196,7 +198,7 @@ class ImsTokenSource:
 
     def _mint(self) -> Generator[httpx.Request, httpx.Response, _Token]:
         """Ask IMS, trying the next secret on `invalid_client`."""
-        started, secrets = time.monotonic(), list(self._secrets)
+        started, secrets = self.clock(), list(self._secrets)
         for index, secret in enumerate(secrets):
             response = yield self._token_request(secret)
             if not self._try_next_secret(response, index, secrets):

@@ -1,8 +1,7 @@
 """Fixtures for the client tests: a client pointed at the emulator, fast retries.
 
-Retry sleeps are real but short: the policy's `sleep` records each delay and then sleeps it,
-so a test can assert what the client waited (e.g. the server's Retry-After) without mocking
-the clock.
+Retry sleeps are recorded, not slept: the policy's `sleep` remembers each delay, so a test can
+assert what the client would have waited (e.g. the server's Retry-After) and still run fast.
 """
 
 from __future__ import annotations

@@ -43,6 +43,17 @@ def fresh_token_cache():
     reset_token_cache()
 
 
+@pytest.fixture
+def fresh_masker():
+    """A secrets masker of this test's own: the masker is process-global, so an assertion that
+    something is masked could otherwise pass thanks to an earlier test."""
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    _secrets_masker.cache_clear()
+    yield
+    _secrets_masker.cache_clear()
+
+
 def set_connection(monkeypatch, conn_id: str, **fields) -> None:
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(fields))
 
@@ -235,7 +246,7 @@ async def test_asession_shares_one_connection_across_async_calls(
     assert len({r.client_port for r in calls}) == 1
 
 
-def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connection):
+def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connection, fresh_masker):
     hook = OfferLibraryHook()
     hook.list_offers()  # lazy: nothing sent yet
     list(hook.list_offers())
@@ -245,6 +256,55 @@ def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connec
     assert redact(f"secret={offer_library_emulator.client_secret}") == "secret=***"
     assert token not in repr(hook) and token not in repr(hook.config)
     assert offer_library_emulator.client_secret not in repr(hook.config)
+
+
+def extra_secret_connection(monkeypatch, emulator, conn_id: str, secret: str) -> None:
+    """A connection whose working secret is only in the `client_secrets` extra, which Airflow
+    itself does not mask (it masks the password)."""
+    emulator.configure(client_secrets=(secret,))
+    extra = {"org_id": emulator.org_id, "ims_url": emulator.url, "client_secrets": [secret]}
+    conn = emulator_connection(emulator, password="old-password-secret", extra=extra)
+    set_connection(monkeypatch, conn_id, **conn)
+
+
+def test_a_secret_only_in_the_client_secrets_extra_is_masked(
+    offer_library_emulator, monkeypatch, fresh_masker
+):
+    extra_secret_connection(monkeypatch, offer_library_emulator, "adobe_extra", "extra-only-s3cret")
+    hook = OfferLibraryHook(adobe_conn_id="adobe_extra")
+    assert hook.connection.password == "old-password-secret"  # Airflow masks this one only
+    assert redact("extra-only-s3cret") == "extra-only-s3cret"
+
+    assert hook.config.client_secrets[-1] == "extra-only-s3cret"
+
+    assert redact("key=extra-only-s3cret") == "key=***"
+
+
+async def test_the_triggers_async_path_masks_its_token_and_secrets(
+    offer_library_emulator, monkeypatch, fresh_masker
+):
+    emulator = offer_library_emulator
+    extra_secret_connection(monkeypatch, emulator, "adobe_async", "async-extra-s3cret")
+    setup = OfferLibraryHook(adobe_conn_id="adobe_async")
+    receipt = setup.create_offer(offer(setup.create_resource(PLACEMENTS, BANNER).id))
+    setup.close()
+    # What the sync setup masked must not vouch for the async path.
+    reset_token_cache()
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    _secrets_masker.cache_clear()
+    before = len(emulator.requests)
+
+    hook = OfferLibraryHook(adobe_conn_id="adobe_async")  # as the trigger builds it
+    async with hook.asession():
+        await hook.aget_offer(receipt.id)
+
+    (call,) = [r for r in emulator.requests[before:] if r.path.startswith("/data/")]
+    token = call.headers["authorization"].split()[1]
+    # The password is refused (invalid_client), the extra's secret works: both on this path.
+    assert [r.path for r in emulator.requests[before:]] == [*["/ims/token/v3"] * 2, call.path]
+    assert redact(f"token={token}") == "token=***"
+    assert redact("secret=async-extra-s3cret") == "secret=***"
 
 
 def test_connection_is_read_lazily(monkeypatch):
