@@ -334,8 +334,10 @@ class ImsAuth(httpx.Auth):
                     response = yield step
                     response.read()
                     step = _advance(steps, response)
-                else:  # another caller's renewal (the only wait in a sync flow)
+                elif isinstance(step, concurrent.futures.Future):  # another caller's renewal
                     step = _advance(steps, _outcome(step, self.source.follower_patience))
+                else:
+                    raise TypeError("an async on_token callback in a sync request")
 
     async def async_auth_flow(
         self, request: httpx.Request

@@ -237,7 +237,8 @@ class Calls:
     ) -> Call[ListPage[EntityT]]:
         resource = resolve_resource(resource)
         params = resource.params + _filters(filters) + _orderby(orderby) + _limit(limit)
-        return Call("GET", self.dps + resource.path, _model(ListPage[resource.model]), params)
+        page_model = ListPage[resource.model]  # type: ignore[name-defined]  # parametrised at run time
+        return Call("GET", self.dps + resource.path, _model(page_model), params)
 
     def list_next(
         self, first: Call[ListPage[EntityT]], page: ListPage[EntityT]

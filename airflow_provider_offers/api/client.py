@@ -98,7 +98,7 @@ class _ClientCore(Calls):
         return http.build_request(
             call.method,
             call.url,
-            params=call.params or None,
+            params=tuple(call.params) or None,
             json=call.body,
             headers=headers,
         )
@@ -199,7 +199,9 @@ class _Client:
     ) -> None:
         """`on_token` gets each new access token (the hook masks it); async: may be async."""
         self._core = _ClientCore(config, retry, on_token)
-        self._http = self._http_class(transport=transport, **self._core.http_options())
+        # Each subclass's httpx class takes the transport of its own kind.
+        http_class: Any = self._http_class
+        self._http = http_class(transport=transport, **self._core.http_options())
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._core.config!r})"
@@ -275,8 +277,8 @@ class OfferLibraryClient(_Client):
         """Every matching object, page after page (`limit` is the page size)."""
         return self._pages(self._core.list_first(resource, **query))
 
-    def _pages(self, call: Call[ListPage[EntityT]] | None) -> Iterator[EntityT]:
-        first = call
+    def _pages(self, first: Call[ListPage[EntityT]]) -> Iterator[EntityT]:
+        call: Call[ListPage[EntityT]] | None = first
         while call is not None:
             page = self._execute(call)
             yield from page.results
@@ -364,8 +366,8 @@ class AsyncOfferLibraryClient(_Client):
         """Every matching object, page after page (`async for`); input checked right away."""
         return self._pages(self._core.list_first(resource, **query))
 
-    async def _pages(self, call: Call[ListPage[EntityT]] | None) -> AsyncIterator[EntityT]:
-        first = call
+    async def _pages(self, first: Call[ListPage[EntityT]]) -> AsyncIterator[EntityT]:
+        call: Call[ListPage[EntityT]] | None = first
         while call is not None:
             page = await self._execute(call)
             for entity in page.results:

@@ -152,12 +152,10 @@ class ClientConfig:
         fields (`timeout`, `user_agent_suffix`, ...). A missing required field raises
         `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
         """
-        extras = extras or {}
+        extras, host = extras or {}, (host or "").strip()
         settings = {
             "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
-            "base_url": _with_port(_base_url(host, DPS_PATH), port)
-            if (host or "").strip()
-            else None,
+            "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
             "ims_url": _extra(extras, "ims_url"),
             "scopes": _extra(extras, "scopes"),
         }

@@ -7,7 +7,7 @@ callers that hold a kind name ("placements") get it back with `resolve_resource`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Generic
+from typing import Generic, cast
 
 from typing_extensions import TypeVar
 
@@ -41,15 +41,16 @@ __all__ = [
 
 #: The model a resource reads; a kind given by name reads as the common base.
 EntityT = TypeVar("EntityT", bound=_Entity, default=_Entity)
+_ModelT_co = TypeVar("_ModelT_co", bound=_Entity, default=_Entity, covariant=True)
 
 
 @dataclass(frozen=True)
-class Resource(Generic[EntityT]):
+class Resource(Generic[_ModelT_co]):
     """An Offer Library collection: its path under the DPS base and its model."""
 
     kind: str
     path: str
-    model: type[EntityT]
+    model: type[_ModelT_co]
     noun: str  # what one of them is called in messages: "offer", "placement", "decision", ...
     offer_type: str | None = None
 
@@ -88,14 +89,14 @@ def resolve_resource(resource: Resource[EntityT] | str) -> Resource[EntityT]:
     if isinstance(resource, Resource):
         return resource
     try:
-        return RESOURCES[resource]
+        return cast("Resource[EntityT]", RESOURCES[resource])
     except (KeyError, TypeError):
         raise InvalidInputError("resource", f"expected one of {sorted(RESOURCES)}") from None
 
 
 def offer_resource(offer_type: str) -> Resource[_Offer]:
     """FALLBACK_OFFERS or PERSONALIZED_OFFERS for `offer_type` "fallback"/"personalized"."""
-    kind = f"{str(offer_type).lower()}-offers"
-    if kind not in (FALLBACK_OFFERS.kind, PERSONALIZED_OFFERS.kind):
-        raise InvalidInputError("offer_type", "must be 'fallback' or 'personalized'")
-    return RESOURCES[kind]
+    for resource in (FALLBACK_OFFERS, PERSONALIZED_OFFERS):
+        if f"{str(offer_type).lower()}-offers" == resource.kind:
+            return resource
+    raise InvalidInputError("offer_type", "must be 'fallback' or 'personalized'")

@@ -75,6 +75,7 @@ class OfferLibraryHook(BaseHook):
 
     @cached_property
     def connection(self) -> Connection:
+        """The Airflow connection, fetched on first use."""
         return self.get_connection(self.adobe_conn_id)
 
     async def aconnection(self) -> Connection:
@@ -127,6 +128,7 @@ class OfferLibraryHook(BaseHook):
 
     @cached_property
     def client(self) -> OfferLibraryClient:
+        """The sync client (one per hook), masking every token it obtains."""
         from airflow.sdk.log import mask_secret
 
         from airflow_provider_offers.api.client import OfferLibraryClient
@@ -174,6 +176,7 @@ class OfferLibraryHook(BaseHook):
             return await call(client)
 
     def close(self) -> None:
+        """Close the sync client's connection pool (a later call opens a new one)."""
         if "client" in self.__dict__:
             self.client.close()
             del self.__dict__["client"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
@@ -424,3 +425,17 @@ def test_test_connection_reports_the_sandbox_or_the_reason(offer_library_emulato
     assert not ok
     assert "AuthenticationError" in reason and "invalid_client" in reason
     assert "not-the-secret" not in reason
+
+
+def test_every_public_method_shows_its_signature_and_doc():
+    own = {
+        name: member
+        for name, member in vars(OfferLibraryHook).items()
+        if not name.startswith("_") and inspect.isfunction(member)
+    }
+    assert {"get_resource", "get_offer", "aget_offer", "request_decision"} <= set(own)
+    for name, method in own.items():
+        parameters = inspect.signature(method).parameters.values()
+        assert all(p.kind is not p.VAR_POSITIONAL for p in parameters), name
+        assert method.__doc__, name
+        assert "Any" not in str(inspect.signature(method).return_annotation), name
