@@ -18,7 +18,9 @@ import time
 import httpx
 
 from airflow_provider_offers.api.auth import reset_token_cache
-from airflow_provider_offers.api.client import TAGS, ClientConfig, OfferLibraryClient
+from airflow_provider_offers.api.client import OfferLibraryClient
+from airflow_provider_offers.api.config import ClientConfig
+from airflow_provider_offers.api.resources import TAGS
 from airflow_provider_offers.emulator.server import run_emulator
 
 

@@ -9,46 +9,40 @@ once and replays the request once; a second 401 surfaces as `AuthenticationError
 
 A credential may hold several client secrets (Adobe allows two, for rotation); when IMS answers
 `invalid_client`, the next secret is tried and the one that works is remembered.
+
+The token request is not sent by a client of its own: the auth flow yields it (httpx's
+token-refresh pattern), so it goes through the API client's transport, and a test's
+`httpx.MockTransport` or an `httpx.ASGITransport` over the emulator stands in for IMS too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import copy
 import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from airflow_provider_offers import DEFAULT_IMS_URL, DEFAULT_SCOPES
+from airflow_provider_offers.api.config import TOKEN_PATH, ClientConfig
 from airflow_provider_offers.api.errors import (
     AuthenticationError,
-    InvalidInputError,
     OfferLibraryError,
     error_from_response,
 )
 from airflow_provider_offers.api.retry import transport_error
 
-__all__ = [
-    "DEFAULT_REFRESH_MARGIN",
-    "ImsAuth",
-    "ImsTokenSource",
-    "normalize_ims_url",
-    "normalize_scopes",
-    "reset_token_cache",
-]
+__all__ = ["ImsAuth", "ImsTokenSource", "reset_token_cache"]
 
 log = logging.getLogger("airflow_provider_offers.api")
 
-TOKEN_PATH = "/ims/token/v3"
-DEFAULT_REFRESH_MARGIN = 300.0  # seconds; Adobe's own libraries use 5-10 minutes
-DEFAULT_TOKEN_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 # `expires_in` is seconds for /ims/token/v3; the retired JWT exchange gave milliseconds.
 # Nothing lives longer than 30 days, so a bigger number can only be milliseconds.
 _MAX_PLAUSIBLE_SECONDS = 30 * 24 * 3600
@@ -56,31 +50,15 @@ _MAX_PLAUSIBLE_SECONDS = 30 * 24 * 3600
 _TRY_NEXT_SECRET = frozenset({"invalid_client"})
 
 
-def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
-    """Accept "a, b" or ["a", "b"] and emit IMS's comma-joined form "a,b"."""
-    if scopes is None or scopes == "":
-        return DEFAULT_SCOPES
-    items = scopes.replace(" ", ",").split(",") if isinstance(scopes, str) else scopes
-    cleaned = [item.strip() for item in items if item and item.strip()]
-    if not cleaned:
-        raise InvalidInputError("scopes", "no scope given")
-    return ",".join(cleaned)
-
-
-def normalize_ims_url(ims_url: str | None) -> str:
-    """The IMS base URL, also when someone pasted the whole token endpoint."""
-    url = (ims_url or DEFAULT_IMS_URL).strip().rstrip("/")
-    if url.endswith(TOKEN_PATH):
-        url = url[: -len(TOKEN_PATH)]
-    if "://" not in url:
-        url = f"https://{url}"
-    return url
-
-
 @dataclass(frozen=True)
 class _Token:
     value: str
-    renew_at: float  # time.monotonic() after which the token is renewed
+    renew_at: float  # `ImsTokenSource.clock()` after which the token is renewed
+
+
+#: What the flows ask their driver to do: send a request (and send back the read response),
+#: or wait for a renewal `Future` or an `on_token` awaitable (and send back its result).
+_Step = httpx.Request | concurrent.futures.Future | Awaitable[Any]
 
 
 class _RenewalAbandoned(Exception):
@@ -94,27 +72,18 @@ class ImsTokenSource:
     _registry_lock = threading.Lock()
     #: Seconds a sync caller waits for another caller's renewal before renewing itself.
     follower_patience = 30.0
+    #: The clock token lifetimes are measured on (tests replace it).
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
-    def __init__(
-        self,
-        *,
-        client_id: str,
-        client_secrets: Sequence[str],
-        ims_url: str | None = None,
-        scopes: str | Sequence[str] | None = None,
-        refresh_margin: float = DEFAULT_REFRESH_MARGIN,
-        timeout: httpx.Timeout | float = DEFAULT_TOKEN_TIMEOUT,
-    ) -> None:
-        if not client_id:
-            raise InvalidInputError("client_id", "required (the Developer Console Client ID)")
-        self.client_id = client_id
-        self.ims_url = normalize_ims_url(ims_url)
-        self.scopes = normalize_scopes(scopes)
-        self.refresh_margin = float(refresh_margin)
-        self._timeout = timeout
+    def __init__(self, config: ClientConfig) -> None:
+        """The token source for `config`'s credential (IMS URL, client id, scopes, secrets)."""
+        self.client_id = config.client_id
+        self.ims_url = config.ims_url
+        self.scopes = config.scopes
+        self.refresh_margin = float(config.refresh_margin)
+        self._timeout = config.timeout
         self._lock = threading.Lock()
-        self._secrets: list[str] = []
-        self.set_secrets(client_secrets)
+        self._secrets: list[str] = list(config.client_secrets)
         self._token: _Token | None = None
         self._inflight: concurrent.futures.Future[str] | None = None
         self.tokens_minted = 0
@@ -126,34 +95,19 @@ class ImsTokenSource:
         )
 
     @classmethod
-    def shared(
-        cls,
-        *,
-        client_id: str,
-        client_secrets: Sequence[str],
-        ims_url: str | None = None,
-        scopes: str | Sequence[str] | None = None,
-        **options: Any,
-    ) -> ImsTokenSource:
-        """The process-wide source for (IMS URL, client id, scopes), created on first use.
+    def shared(cls, config: ClientConfig) -> ImsTokenSource:
+        """The process-wide source for `config`'s (IMS URL, client id, scopes).
 
-        `options` (`refresh_margin`, `timeout`) apply when the source is created; a later
-        caller's secrets replace the stored ones, so a rotated secret takes effect.
+        Created on first use (with that config's refresh margin and timeout); a later config's
+        secrets replace the stored ones, so a rotated secret takes effect.
         """
-        key = (normalize_ims_url(ims_url), client_id, normalize_scopes(scopes))
+        key = (config.ims_url, config.client_id, config.scopes)
         with cls._registry_lock:
             source = cls._registry.get(key)
             if source is None:
-                source = cls(
-                    client_id=client_id,
-                    client_secrets=client_secrets,
-                    ims_url=ims_url,
-                    scopes=scopes,
-                    **options,
-                )
-                cls._registry[key] = source
+                source = cls._registry[key] = cls(config)
             else:
-                source.set_secrets(client_secrets)
+                source.set_secrets(config.client_secrets)
             return source
 
     @classmethod
@@ -167,9 +121,7 @@ class ImsTokenSource:
         return tuple(self._secrets)
 
     def set_secrets(self, client_secrets: Sequence[str]) -> None:
-        secrets = [s for s in client_secrets if s]
-        if not secrets:
-            raise InvalidInputError("client_secret", "required (at least one client secret)")
+        secrets = list(client_secrets)
         if set(secrets) != set(self._secrets):
             # Other credentials: a token minted with the old ones must not vouch for these.
             with self._lock:
@@ -188,7 +140,7 @@ class ImsTokenSource:
         """(fresh token, or the renewal future to wait on / to fulfil, am I the renewer?)."""
         with self._lock:
             token = self._token
-            if token and token.value != stale and time.monotonic() < token.renew_at:
+            if token and token.value != stale and self.clock() < token.renew_at:
                 return token.value, None, False  # type: ignore[return-value]
             if self._inflight is None:
                 self._inflight = concurrent.futures.Future()
@@ -210,92 +162,62 @@ class ImsTokenSource:
         else:  # cancelled or interrupted: let a waiting caller renew instead
             future.set_exception(_RenewalAbandoned())
 
-    def token(self, *, stale: str | None = None) -> str:
-        """A fresh token; `stale` is one the API just refused, so it must not be returned."""
-        while True:
-            value, future, renewer = self._claim(stale)
-            if value is not None:
-                return value
-            if renewer:
-                try:
-                    minted = self._mint_sync()
-                except BaseException as exc:
-                    self._settle(future, exc)
-                    raise
-                self._settle(future, minted)
-                return minted.value
-            try:
-                return future.result(timeout=self.follower_patience)
-            except concurrent.futures.TimeoutError:
-                # The renewer may be a coroutine on this very thread (a sync call made inside
-                # an event loop): rather than deadlock, mint one here.
-                minted = self._mint_sync()
-                self._settle(future, minted)
-                return minted.value
-            except _RenewalAbandoned:
-                continue
-            except OfferLibraryError as exc:  # the renewer's error, a copy per waiter
-                raise copy.copy(exc) from None
+    def token_flow(self, stale: str | None = None) -> Generator[_Step, Any, str]:
+        """The steps to a fresh token; `stale` is one the API just refused, never returned.
 
-    async def atoken(self, *, stale: str | None = None) -> str:
-        """Async `token()`: waits without blocking the event loop."""
+        The caller drives it (`ImsAuth` does, inside the client's own auth flow, so the token
+        request goes through the client's transport like any other): a yielded
+        `httpx.Request` is sent and its read response sent back; a yielded `Future` is another
+        caller's renewal, whose token is sent back (or whose exception is thrown in,
+        `TimeoutError` after `follower_patience` for a sync caller). Returns the token.
+        """
         while True:
             value, future, renewer = self._claim(stale)
             if value is not None:
                 return value
-            if renewer:
+            if not renewer:
                 try:
-                    minted = await self._mint_async()
-                except BaseException as exc:
-                    self._settle(future, exc)
-                    raise
-                self._settle(future, minted)
-                return minted.value
+                    return (yield future)
+                except _RenewalAbandoned:
+                    continue
+                except OfferLibraryError as exc:  # the renewer's error, a copy per waiter
+                    raise copy.copy(exc) from None
+                except concurrent.futures.TimeoutError:
+                    # The renewer may be a coroutine on this very thread (a sync call made
+                    # inside an event loop): rather than deadlock, renew here.
+                    pass
             try:
-                # shield: a cancelled waiter must not cancel the renewal others wait on
-                return await asyncio.shield(asyncio.wrap_future(future))
-            except _RenewalAbandoned:
-                continue
-            except OfferLibraryError as exc:
-                raise copy.copy(exc) from None
+                minted = yield from self._mint()
+            except BaseException as exc:
+                self._settle(future, exc)
+                raise
+            self._settle(future, minted)
+            return minted.value
 
     # -- talking to IMS -------------------------------------------------------------------
 
-    def _form(self, secret: str) -> dict[str, str]:
-        return {
+    def _mint(self) -> Generator[httpx.Request, httpx.Response, _Token]:
+        """Ask IMS, trying the next secret on `invalid_client`."""
+        started, secrets = self.clock(), list(self._secrets)
+        for index, secret in enumerate(secrets):
+            response = yield self._token_request(secret)
+            if not self._try_next_secret(response, index, secrets):
+                break
+        return self._result(response, secret, secrets, started)
+
+    def _token_request(self, secret: str) -> httpx.Request:
+        form = {
             "grant_type": "client_credentials",
             "client_id": self.client_id,
             "client_secret": secret,
             "scope": self.scopes,
         }
+        timeout = httpx.Timeout(self._timeout).as_dict()
+        return httpx.Request("POST", self.token_url, data=form, extensions={"timeout": timeout})
 
     @property
     def token_url(self) -> str:
         return self.ims_url + TOKEN_PATH
-
-    def _mint_sync(self) -> _Token:
-        started, secrets = time.monotonic(), list(self._secrets)
-        with httpx.Client(timeout=self._timeout) as http:
-            for index, secret in enumerate(secrets):
-                try:
-                    response = http.post(self.token_url, data=self._form(secret))
-                except httpx.TransportError as exc:
-                    raise self._transport_error(exc) from None
-                if not self._try_next_secret(response, index, secrets):
-                    break
-        return self._result(response, secret, secrets, started)
-
-    async def _mint_async(self) -> _Token:
-        started, secrets = time.monotonic(), list(self._secrets)
-        async with httpx.AsyncClient(timeout=self._timeout) as http:
-            for index, secret in enumerate(secrets):
-                try:
-                    response = await http.post(self.token_url, data=self._form(secret))
-                except httpx.TransportError as exc:
-                    raise self._transport_error(exc) from None
-                if not self._try_next_secret(response, index, secrets):
-                    break
-        return self._result(response, secret, secrets, started)
 
     def _try_next_secret(self, response: httpx.Response, index: int, secrets: list[str]) -> bool:
         if index == len(secrets) - 1 or not self._wrong_secret(response):
@@ -316,8 +238,8 @@ class ImsTokenSource:
         except ValueError:
             return False
 
-    def _transport_error(self, exc: httpx.TransportError) -> OfferLibraryError:
-        # Asking for a token twice is harmless, so any network failure is retryable.
+    def transport_error(self, exc: httpx.TransportError) -> OfferLibraryError:
+        """A network failure of a token request; asking twice is harmless, so retryable."""
         return transport_error(
             exc, resend_safe=True, where=f"POST {self.token_url}", request_id=None
         )
@@ -382,37 +304,78 @@ class ImsAuth(httpx.Auth):
         self._last_seen = token
         return self._on_token(token)
 
-    def _log_replay(self, request: httpx.Request) -> None:
-        log.info(
-            "%s %s: token refused (HTTP 401); renewing it once and replaying the request",
-            request.method,
-            request.url.path,
-        )
+    def _steps(self, request: httpx.Request) -> Generator[_Step, Any, None]:
+        """The flow, sync or async: token steps, the request, and on a 401 one renewal + replay.
 
-    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
-        token = self.source.token()
-        self._apply(request, token)
+        Yields what `token_flow` yields, `request` itself (send back the response), and the
+        awaitable an async `on_token` returned (await it).
+        """
+        token = yield from self.source.token_flow()
+        callback = self._apply(request, token)
+        if inspect.isawaitable(callback):
+            yield callback
         response = yield request
         if response.status_code == 401:
-            self._log_replay(request)
-            self._apply(request, self.source.token(stale=token))
+            log.info(
+                "%s %s: token refused (HTTP 401); renewing it once and replaying the request",
+                request.method,
+                request.url.path,
+            )
+            callback = self._apply(request, (yield from self.source.token_flow(stale=token)))
+            if inspect.isawaitable(callback):
+                yield callback
             yield request
+
+    def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        with contextlib.closing(self._steps(request)) as steps:
+            step = _advance(steps, None)
+            while step is not None:
+                if isinstance(step, httpx.Request):
+                    response = yield step
+                    response.read()
+                    step = _advance(steps, response)
+                elif isinstance(step, concurrent.futures.Future):  # another caller's renewal
+                    step = _advance(steps, _outcome(step, self.source.follower_patience))
+                else:
+                    raise TypeError("an async on_token callback in a sync request")
 
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        token = await self.source.atoken()
-        await _settle_callback(self._apply(request, token))
-        response = yield request
-        if response.status_code == 401:
-            self._log_replay(request)
-            await _settle_callback(self._apply(request, await self.source.atoken(stale=token)))
-            yield request
+        with contextlib.closing(self._steps(request)) as steps:
+            step = _advance(steps, None)
+            while step is not None:
+                if not isinstance(step, httpx.Request):
+                    step = _advance(steps, await _aoutcome(step))
+                    continue
+                response = yield step
+                await response.aread()
+                step = _advance(steps, response)
 
 
-async def _settle_callback(result: Any) -> None:
-    if inspect.isawaitable(result):
-        await result
+def _advance(steps: Generator[_Step, Any, None], reply: Any) -> _Step | None:
+    """Resume the flow with `reply` (an exception is thrown in); None once it is done."""
+    try:
+        return steps.throw(reply) if isinstance(reply, Exception) else steps.send(reply)
+    except StopIteration:
+        return None
+
+
+def _outcome(future: concurrent.futures.Future[str], timeout: float) -> str | Exception:
+    try:
+        return future.result(timeout=timeout)
+    except Exception as exc:
+        return exc
+
+
+async def _aoutcome(step: concurrent.futures.Future[str] | Awaitable[Any]) -> Any:
+    if isinstance(step, concurrent.futures.Future):
+        # shield: a cancelled waiter must not cancel the renewal others wait on
+        step = asyncio.shield(asyncio.wrap_future(step))
+    try:
+        return await step
+    except Exception as exc:
+        return exc
 
 
 def reset_token_cache() -> None:

@@ -1,6 +1,6 @@
-"""Declarative, re-runnable writes to the Offer Library: ensure an offer by name, guarded patch.
+"""Declarative, re-runnable writes to the Offer Library: ensure an object by name, guarded patch.
 
-No Airflow here: the operators pass in an `OfferStore` (reads and writes as plain JSON) and,
+No Airflow here: the operators pass in an `EntityStore` (reads and writes as plain JSON) and,
 optionally, a `Journal` that survives task retries (Airflow's task state store).
 
 Why a journal. A create whose connection drops after sending may or may not have committed
@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 import jsonpatch
 
@@ -29,12 +29,10 @@ from airflow_provider_offers.api.errors import (
     OutcomeUnknownError,
     RequestValidationError,
 )
-from airflow_provider_offers.api.inputs import same_etag
+from airflow_provider_offers.api.inputs import IfExists, parse_if_exists, same_etag
 
 log = logging.getLogger(__name__)
 
-IfExists = Literal["update", "skip", "fail"]
-IF_EXISTS_MODES: tuple[str, ...] = ("update", "skip", "fail")
 JsonDict = dict[str, Any]
 
 # A rejected guarded patch (a failed `test`) comes back as one of these; Adobe does not say
@@ -42,13 +40,14 @@ JsonDict = dict[str, Any]
 _REJECTED = (ConflictError, RequestValidationError)
 
 
-class OfferStore(Protocol):
-    """Offer reads and writes as Adobe's JSON (representations and receipts)."""
+class EntityStore(Protocol):
+    """Reads and writes of one kind of object (offers, placements, decisions, ...) as Adobe's
+    JSON (representations and receipts)."""
 
     def find_by_name(self, name: str) -> JsonDict | None: ...
-    def get(self, offer_id: str) -> JsonDict: ...
-    def create(self, offer: JsonDict) -> JsonDict: ...
-    def patch(self, offer_id: str, operations: list[JsonDict]) -> JsonDict: ...
+    def get(self, entity_id: str) -> JsonDict: ...
+    def create(self, entity: JsonDict) -> JsonDict: ...
+    def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict: ...
 
 
 class Journal(Protocol):
@@ -58,13 +57,13 @@ class Journal(Protocol):
     def set(self, value: JsonDict) -> None: ...
 
 
-class OfferExistsError(Exception):
-    """`if_exists="fail"` and an offer with that name exists."""
+class NameTakenError(Exception):
+    """`if_exists="fail"` and an object with that name exists."""
 
-    def __init__(self, name: str, offer_id: str):
-        super().__init__(f"an offer named {name!r} already exists: id {offer_id!r}")
+    def __init__(self, name: str, entity_id: str):
+        super().__init__(f"an object named {name!r} already exists: id {entity_id!r}")
         self.name = name
-        self.offer_id = offer_id
+        self.entity_id = entity_id
 
 
 class EtagMismatchError(Exception):
@@ -107,7 +106,7 @@ class Result:
 
 
 def converge(
-    store: OfferStore, existing: JsonDict, desired: Mapping[str, Any], *, max_attempts: int = 5
+    store: EntityStore, existing: JsonDict, desired: Mapping[str, Any], *, max_attempts: int = 5
 ) -> tuple[JsonDict, bool]:
     """Bring `existing` to `desired` with guarded minimal patches; (final state, wrote anything).
 
@@ -143,8 +142,8 @@ def converge(
     )
 
 
-def ensure_offer(
-    store: OfferStore,
+def ensure_by_name(
+    store: EntityStore,
     desired: Mapping[str, Any],
     *,
     if_exists: IfExists = "update",
@@ -152,7 +151,7 @@ def ensure_offer(
     max_attempts: int = 5,
     settle_seconds: float = 2.0,
 ) -> Result:
-    """Make sure an offer named `desired["name"]` exists with the given fields; never two.
+    """Make sure an object named `desired["name"]` exists with the given fields; never two.
 
     Returns `Result` with action `created` (this task's create, including one an earlier
     attempt committed), `updated` or `unchanged`.
@@ -161,8 +160,7 @@ def ensure_offer(
     an empty look-up is repeated once after `settle_seconds` before creating again: Adobe does
     not say how soon a new offer shows up in a list, and a second create would be a duplicate.
     """
-    if if_exists not in IF_EXISTS_MODES:
-        raise ValueError(f"if_exists must be one of {IF_EXISTS_MODES}, got {if_exists!r}")
+    if_exists = parse_if_exists(if_exists)
     name = desired["name"]
     record = journal.get() if journal is not None else None
     journalled = record if record and record.get("name") == name else None
@@ -194,7 +192,7 @@ def ensure_offer(
             if journal is not None:
                 journal.set({"name": name, "id": existing["id"]})
         elif if_exists == "fail":
-            raise OfferExistsError(name, existing["id"])
+            raise NameTakenError(name, existing["id"])
         elif if_exists == "skip":
             return Result.of(existing, "unchanged", name)
         final, wrote = converge(store, existing, desired, max_attempts=max_attempts)
@@ -207,7 +205,7 @@ def ensure_offer(
 
 
 def patch_offer(
-    store: OfferStore,
+    store: EntityStore,
     offer_id: str,
     operations: Sequence[Mapping[str, Any]],
     *,

@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NoReturn
 
 import httpx
 import tenacity
@@ -136,12 +137,12 @@ class RetryPolicy:
             self.max_attempts,
         )
 
-    def _give_up(self, state: tenacity.RetryCallState):
+    def _give_up(self, state: tenacity.RetryCallState) -> NoReturn:
         exc = state.outcome.exception() if state.outcome else None
         if isinstance(exc, OfferLibraryError) and self.max_attempts > 1:
             exc.message = f"{exc.message} (gave up after {state.attempt_number} attempts)"
             exc.args = (exc.message,)
-        raise exc
+        raise exc or RuntimeError("gave up without an outcome")  # tenacity always has one
 
     def _options(self) -> dict:
         return {

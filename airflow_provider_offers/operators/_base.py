@@ -104,12 +104,12 @@ class CreateByNameOperator(OfferLibraryOperator):
         desired = store.body(as_json_value(getattr(self, self.field), self.field), self.field)
         sandbox = self.hook.sandbox_name
         try:
-            result = reconcile.ensure_offer(
+            result = reconcile.ensure_by_name(
                 store, desired, if_exists=if_exists, journal=self._journal(context, "create")
             )
-        except reconcile.OfferExistsError as exc:
+        except reconcile.NameTakenError as exc:
             raise AirflowFailException(
-                f"{self.field} named {exc.name!r} already exists: id {exc.offer_id!r} "
+                f"{self.field} named {exc.name!r} already exists: id {exc.entity_id!r} "
                 f"in sandbox {sandbox!r} (if_exists='fail')"
             ) from None
         except ConflictError as exc:

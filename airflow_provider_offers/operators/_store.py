@@ -1,4 +1,4 @@
-"""Glue between the operators and `api.reconcile`: the hook as an `OfferStore` and Airflow's
+"""Glue between the operators and `api.reconcile`: the hook as an `EntityStore` and Airflow's
 task state store as a `Journal`.
 
 Imported only from inside `execute` (it pulls in pydantic and the client).
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_offers.api import models
-from airflow_provider_offers.api.client import resolve_resource
+from airflow_provider_offers.api.resources import resolve_resource
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 JsonDict = dict[str, Any]
@@ -23,7 +23,7 @@ def _json(value: Any) -> JsonDict:
 
 
 class HookResourceStore:
-    """`api.reconcile.OfferStore` over `OfferLibraryHook`, for one resource kind.
+    """`api.reconcile.EntityStore` over `OfferLibraryHook`, for one resource kind.
 
     `kind` is the client's resource kind: "fallback-offers", "placements", "offer-decisions", ...
     """

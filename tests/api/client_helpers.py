@@ -3,26 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
+from collections.abc import Callable
 
-from airflow_provider_offers.api.client import ClientConfig
+from airflow_provider_offers.api.config import ClientConfig
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 
 
 class RecordingSleep:
-    """Sleeps for real and remembers how long it was asked to (sync and async)."""
+    """Remembers how long the retry policy asked to wait (sync and async), without waiting."""
 
     def __init__(self) -> None:
         self.delays: list[float] = []
 
     def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
-        time.sleep(seconds)
 
     async def asleep(self, seconds: float) -> None:
         self.delays.append(seconds)
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(0)
+
+
+def wait_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """Return as soon as `condition()` holds (checked every 10 ms); fail after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the condition"
+        threading.Event().wait(0.01)
+
+
+async def await_until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    """`wait_until` without blocking the event loop."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the condition"
+        await asyncio.sleep(0.01)
 
 
 def make_config(emulator, **changes) -> ClientConfig:

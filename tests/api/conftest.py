@@ -1,8 +1,7 @@
 """Fixtures for the client tests: a client pointed at the emulator, fast retries.
 
-Retry sleeps are real but short: the policy's `sleep` records each delay and then sleeps it,
-so a test can assert what the client waited (e.g. the server's Retry-After) without mocking
-the clock.
+Retry sleeps are recorded, not slept: the policy's `sleep` remembers each delay, so a test can
+assert what the client would have waited (e.g. the server's Retry-After) and still run fast.
 """
 
 from __future__ import annotations
@@ -13,7 +12,8 @@ import pytest
 from client_helpers import RecordingSleep, make_config
 
 from airflow_provider_offers.api.auth import reset_token_cache
-from airflow_provider_offers.api.client import ClientConfig, OfferLibraryClient
+from airflow_provider_offers.api.client import OfferLibraryClient
+from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.retry import RetryPolicy
 
 

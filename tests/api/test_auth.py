@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
-from client_helpers import api_requests, ims_requests, make_config, placement_body
+from client_helpers import api_requests, await_until, ims_requests, make_config, placement_body
 
 from airflow_provider_offers.api.auth import ImsTokenSource
-from airflow_provider_offers.api.client import (
-    PLACEMENTS,
-    TAGS,
-    AsyncOfferLibraryClient,
-    OfferLibraryClient,
-)
+from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.errors import AuthenticationError
+from airflow_provider_offers.api.resources import PLACEMENTS, TAGS
 
 
 def in_threads(count: int, config, retry, work) -> list[BaseException]:
@@ -104,15 +99,33 @@ async def test_one_token_across_coroutines_and_threads(emulator, config, retry):
     assert len(api_requests(emulator)) == 11
 
 
-def test_renewed_ahead_of_expiry(emulator, retry):
-    emulator.configure(token_lifetime_seconds=2)
-    # Renew when 1.8 s of the 2 s are left, i.e. 0.2 s after minting: well before expiry.
-    config = make_config(emulator, refresh_margin=1.8)
+class FakeClock:
+    """The token source's clock, moved by the test instead of by time."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> FakeClock:
+    fake = FakeClock()
+    monkeypatch.setattr(ImsTokenSource, "clock", fake)
+    return fake
+
+
+def test_renewed_ahead_of_expiry(emulator, retry, clock):
+    emulator.configure(token_lifetime_seconds=600)
+    # Renew when 540 s of the 600 s are left, i.e. 60 s after minting: well before expiry.
+    config = make_config(emulator, refresh_margin=540)
     with OfferLibraryClient(config, retry=retry) as client:
         client.list_page(TAGS)
+        clock.now += 59
         client.list_page(TAGS)
         assert emulator.tokens_issued == 1
-        time.sleep(0.3)
+        clock.now += 2
         client.list_page(TAGS)
 
     assert emulator.tokens_issued == 2
@@ -122,12 +135,14 @@ def test_renewed_ahead_of_expiry(emulator, retry):
     assert bearer(first) != bearer(third)
 
 
-def test_default_margin_is_capped_by_a_short_lifetime(emulator, config, retry):
-    emulator.configure(token_lifetime_seconds=1)  # margin 300 s > lifetime: renew at half-life
+def test_default_margin_is_capped_by_a_short_lifetime(emulator, config, retry, clock):
+    emulator.configure(token_lifetime_seconds=200)  # margin 300 s > lifetime: renew at half-life
     with OfferLibraryClient(config, retry=retry) as client:
         client.list_page(TAGS)
+        clock.now += 99
         client.list_page(TAGS)
-        time.sleep(0.6)
+        assert emulator.tokens_issued == 1
+        clock.now += 2
         client.list_page(TAGS)
 
     assert emulator.tokens_issued == 2
@@ -242,7 +257,7 @@ async def test_sync_call_inside_the_event_loop_does_not_deadlock(
     emulator.inject_fault("POST", "/ims/token/v3", delay_seconds=0.5)
     async with AsyncOfferLibraryClient(config, retry=retry) as async_client:
         renewing = asyncio.create_task(async_client.list_page(TAGS))
-        await asyncio.sleep(0.1)
+        await await_until(lambda: ims_requests(emulator))  # the coroutine is renewing
         with OfferLibraryClient(config, retry=retry) as client:
             client.list_page(TAGS)
         await renewing

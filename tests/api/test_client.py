@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 import socket
-import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from client_helpers import api_requests, make_config, offer_body, placement_body
+from client_helpers import api_requests, make_config, offer_body, placement_body, wait_until
 
 from airflow_provider_offers import __version__
-from airflow_provider_offers.api.client import (
-    FALLBACK_OFFERS,
-    OFFER_COLLECTIONS,
-    OFFER_DECISIONS,
-    OFFER_RULES,
-    PERSONALIZED_OFFERS,
-    PLACEMENTS,
-    TAGS,
-    AsyncOfferLibraryClient,
-    OfferLibraryClient,
-)
+from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.errors import (
     ConflictError,
     ConnectionFailedError,
@@ -36,6 +25,15 @@ from airflow_provider_offers.api.errors import (
     ServerError,
 )
 from airflow_provider_offers.api.models import FallbackOffer, ListPage, PatchOperation, Receipt, Tag
+from airflow_provider_offers.api.resources import (
+    FALLBACK_OFFERS,
+    OFFER_COLLECTIONS,
+    OFFER_DECISIONS,
+    OFFER_RULES,
+    PERSONALIZED_OFFERS,
+    PLACEMENTS,
+    TAGS,
+)
 
 # -- headers --------------------------------------------------------------------------------
 
@@ -256,7 +254,8 @@ def test_503_waits_for_retry_after_too(emulator, client, sleeps):
 
 
 def test_429_waits_for_retry_after_http_date(emulator, client, sleeps):
-    when = datetime.now(timezone.utc) + timedelta(seconds=2)
+    # 4 s ahead, far from the plain backoff (at most 0.01 s for a first retry here).
+    when = datetime.now(timezone.utc) + timedelta(seconds=4)
     emulator.inject_fault(
         "GET", "/data/core/dps/tags", status=429, retry_after=format_datetime(when, usegmt=True)
     )
@@ -264,7 +263,7 @@ def test_429_waits_for_retry_after_http_date(emulator, client, sleeps):
     client.list_page(TAGS)
 
     (delay,) = sleeps.delays
-    assert 0.0 < delay <= 2.0  # HTTP dates have whole seconds
+    assert 2.5 <= delay <= 4.0  # HTTP dates have whole seconds
     assert [r.status for r in api_requests(emulator)] == [429, 200]
 
 
@@ -397,7 +396,8 @@ def test_create_timeout_is_outcome_unknown_and_creates_once(emulator, retry):
         with pytest.raises(OutcomeUnknownError) as caught:
             client.create(TAGS, {"name": "slow"})
         assert "ReadTimeout" in str(caught.value)
-        time.sleep(0.8)  # the server finishes the request it received
+        # The server finishes the request it received: wait for its answer in the log.
+        wait_until(lambda: api_requests(emulator)[0].status is not None)
         assert [t.name for t in client.list(TAGS)] == ["slow"]
     assert len([r for r in api_requests(emulator) if r.method == "POST"]) == 1
 

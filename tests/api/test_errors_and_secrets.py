@@ -8,7 +8,7 @@ import pickle
 import pytest
 from client_helpers import api_requests, make_config
 
-from airflow_provider_offers.api.client import TAGS, AsyncOfferLibraryClient, OfferLibraryClient
+from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.errors import (
     TRANSIENT_ERRORS,
     AuthenticationError,
@@ -24,6 +24,7 @@ from airflow_provider_offers.api.errors import (
     ServerError,
     error_from_response,
 )
+from airflow_provider_offers.api.resources import TAGS
 
 
 def _error(status: int, body: bytes, content_type: str = "application/json", **kwargs):

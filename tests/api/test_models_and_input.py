@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from client_helpers import api_requests, offer_body, placement_body
 
-from airflow_provider_offers.api.client import FALLBACK_OFFERS, PLACEMENTS, TAGS, offer_resource
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.models import (
     FallbackOffer,
@@ -14,6 +13,7 @@ from airflow_provider_offers.api.models import (
     parse_input,
     parse_operations,
 )
+from airflow_provider_offers.api.resources import FALLBACK_OFFERS, PLACEMENTS, TAGS, offer_resource
 
 
 def _offer(**changes) -> dict:

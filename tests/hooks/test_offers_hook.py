@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 
 import pytest
@@ -14,10 +15,26 @@ from airflow_provider_offers.api.errors import (
     InvalidInputError,
     NotFoundError,
 )
-from airflow_provider_offers.api.models import FallbackOffer, Receipt
+from airflow_provider_offers.api.models import (
+    FallbackOffer,
+    OfferCollection,
+    OfferDecision,
+    OfferRule,
+    Placement,
+    Receipt,
+    Tag,
+)
+from airflow_provider_offers.api.resources import (
+    OFFER_COLLECTIONS,
+    OFFER_DECISIONS,
+    OFFER_RULES,
+    PLACEMENTS,
+    TAGS,
+)
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
+BANNER = {"name": "Banner", "componentType": "html", "channel": WEB}
 
 
 @pytest.fixture(autouse=True)
@@ -25,6 +42,17 @@ def fresh_token_cache():
     reset_token_cache()
     yield
     reset_token_cache()
+
+
+@pytest.fixture
+def fresh_masker():
+    """A secrets masker of this test's own: the masker is process-global, so an assertion that
+    something is masked could otherwise pass thanks to an earlier test."""
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    _secrets_masker.cache_clear()
+    yield
+    _secrets_masker.cache_clear()
 
 
 def set_connection(monkeypatch, conn_id: str, **fields) -> None:
@@ -64,7 +92,7 @@ def api_requests(emulator) -> list:
 def test_offer_operations_from_the_default_connection(offer_library_emulator, adobe_connection):
     emulator = offer_library_emulator
     hook = OfferLibraryHook()
-    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    placement = hook.create_resource(PLACEMENTS, BANNER)
 
     receipt = hook.create_offer(offer(placement.id, "Spring default"))
 
@@ -93,19 +121,19 @@ def test_offer_operations_from_the_default_connection(offer_library_emulator, ad
 
 def test_sandbox_override(offer_library_emulator, adobe_connection):
     dev = OfferLibraryHook(sandbox_name="dev")
-    tag = dev.create_tag({"name": "Only in dev"})
+    tag = dev.create_resource(TAGS, {"name": "Only in dev"})
 
     assert dev.sandbox_name == "dev"
-    assert dev.get_tag(tag.id).name == "Only in dev"
+    assert dev.get_resource(TAGS, tag.id).name == "Only in dev"
     with pytest.raises(NotFoundError):
-        OfferLibraryHook().get_tag(tag.id)  # sandboxes are isolated
+        OfferLibraryHook().get_resource("tags", tag.id)  # sandboxes are isolated
     sandboxes = [r.headers["x-sandbox-name"] for r in api_requests(offer_library_emulator)]
     assert sandboxes == ["dev", "dev", "prod"]
 
 
 def test_offer_type_personalized(offer_library_emulator, adobe_connection):
     hook = OfferLibraryHook()
-    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    placement = hook.create_resource(PLACEMENTS, BANNER)
     receipt = hook.create_offer(offer(placement.id), offer_type="personalized")
 
     assert hook.get_offer(receipt.id, offer_type="personalized").id == receipt.id
@@ -118,7 +146,7 @@ def test_offer_type_personalized(offer_library_emulator, adobe_connection):
 
 def test_find_offer_by_name_lists_the_ids_of_duplicates(offer_library_emulator, adobe_connection):
     hook = OfferLibraryHook()
-    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    placement = hook.create_resource(PLACEMENTS, BANNER)
     first = hook.create_offer(offer(placement.id, "Twin"))
     second = hook.create_offer(offer(placement.id, "Twin"))
 
@@ -133,16 +161,18 @@ def test_find_offer_by_name_lists_the_ids_of_duplicates(offer_library_emulator, 
 
 def test_the_other_resource_families(offer_library_emulator, adobe_connection):
     hook = OfferLibraryHook()
-    placement = hook.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
-    tag = hook.create_tag({"name": "Spring"})
-    rule = hook.create_offer_rule(
-        {"name": "All", "condition": {"type": "PQL", "format": "pql/text", "value": "true"}}
+    placement = hook.create_resource(PLACEMENTS, BANNER)
+    tag = hook.create_resource(TAGS, {"name": "Spring"})
+    rule = hook.create_resource(
+        OFFER_RULES,
+        {"name": "All", "condition": {"type": "PQL", "format": "pql/text", "value": "true"}},
     )
     fallback = hook.create_offer(offer(placement.id))
-    collection = hook.create_offer_collection(
-        {"name": "Spring offers", "filterType": "any-tags", "ids": [tag.id]}
+    collection = hook.create_resource(
+        OFFER_COLLECTIONS, {"name": "Spring offers", "filterType": "any-tags", "ids": [tag.id]}
     )
-    decision = hook.create_decision(
+    decision = hook.create_resource(
+        OFFER_DECISIONS,
         {
             "name": "Homepage",
             "status": "live",
@@ -150,33 +180,34 @@ def test_the_other_resource_families(offer_library_emulator, adobe_connection):
             "criteria": [
                 {"placements": [placement.id], "optionSelection": {"filter": collection.id}}
             ],
-        }
+        },
     )
     families = [
-        ("placement", "placements", placement, "Banner"),
-        ("tag", "tags", tag, "Spring"),
-        ("offer_rule", "offer_rules", rule, "All"),
-        ("offer_collection", "offer_collections", collection, "Spring offers"),
-        ("decision", "decisions", decision, "Homepage"),
+        (PLACEMENTS, placement, "Banner", Placement),
+        (TAGS, tag, "Spring", Tag),
+        (OFFER_RULES, rule, "All", OfferRule),
+        (OFFER_COLLECTIONS, collection, "Spring offers", OfferCollection),
+        (OFFER_DECISIONS, decision, "Homepage", OfferDecision),
     ]
-    for noun, plural, receipt, name in families:
-        assert getattr(hook, f"get_{noun}")(receipt.id).name == name
-        assert [e.id for e in getattr(hook, f"list_{plural}")()] == [receipt.id]
-        assert getattr(hook, f"find_{noun}_by_name")(name).id == receipt.id
+    for resource, receipt, name, model in families:
+        got = hook.get_resource(resource, receipt.id)
+        assert isinstance(got, model) and got.name == name
+        assert [e.id for e in hook.list_resources(resource.kind)] == [receipt.id]
+        assert hook.find_resource_by_name(resource, name).id == receipt.id
         add = [{"op": "add", "path": "/description", "value": "d"}]
-        assert getattr(hook, f"patch_{noun}")(receipt.id, add).etag == 2
+        assert hook.patch_resource(resource, receipt.id, add).etag == 2
 
     answer = hook.request_decision(decision.id, placement.id, profile_id="ecid-1")
     assert answer.propositions[0].fallback.id == fallback.id
 
-    for noun, _, receipt, _ in reversed(families):
-        getattr(hook, f"delete_{noun}")(receipt.id)
-    assert list(hook.list_placements()) == []
+    for resource, receipt, _, _ in reversed(families):
+        hook.delete_resource(resource, receipt.id)
+    assert list(hook.list_resources(PLACEMENTS)) == []
 
 
 async def test_async_methods_for_triggers(offer_library_emulator, adobe_connection):
     setup = OfferLibraryHook()
-    placement = setup.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    placement = setup.create_resource(PLACEMENTS, BANNER)
     hook = OfferLibraryHook()  # a fresh hook: the connection is fetched the async way
 
     receipt = await hook.acreate_offer(offer(placement.id, "Async"))
@@ -186,7 +217,7 @@ async def test_async_methods_for_triggers(offer_library_emulator, adobe_connecti
     )
     listed = [o.id async for o in hook.alist_offers(limit=1)]
     found = await hook.afind_offer_by_name("Async")
-    decision_placements = [p.id async for p in hook.alist_placements()]
+    decision_placements = [p.id async for p in hook.alist_resources(PLACEMENTS)]
     await hook.adelete_offer(receipt.id)
 
     assert (got.name, patched.etag, listed, found.id) == ("Async", 2, [receipt.id], receipt.id)
@@ -200,7 +231,7 @@ async def test_asession_shares_one_connection_across_async_calls(
     offer_library_emulator, adobe_connection
 ):
     setup = OfferLibraryHook()
-    placement = setup.create_placement({"name": "Banner", "componentType": "html", "channel": WEB})
+    placement = setup.create_resource(PLACEMENTS, BANNER)
     receipt = setup.create_offer(offer(placement.id, "Shared"))
     hook = OfferLibraryHook()
     before = len(offer_library_emulator.requests)
@@ -216,7 +247,7 @@ async def test_asession_shares_one_connection_across_async_calls(
     assert len({r.client_port for r in calls}) == 1
 
 
-def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connection):
+def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connection, fresh_masker):
     hook = OfferLibraryHook()
     hook.list_offers()  # lazy: nothing sent yet
     list(hook.list_offers())
@@ -226,6 +257,55 @@ def test_access_token_and_secret_are_masked(offer_library_emulator, adobe_connec
     assert redact(f"secret={offer_library_emulator.client_secret}") == "secret=***"
     assert token not in repr(hook) and token not in repr(hook.config)
     assert offer_library_emulator.client_secret not in repr(hook.config)
+
+
+def extra_secret_connection(monkeypatch, emulator, conn_id: str, secret: str) -> None:
+    """A connection whose working secret is only in the `client_secrets` extra, which Airflow
+    itself does not mask (it masks the password)."""
+    emulator.configure(client_secrets=(secret,))
+    extra = {"org_id": emulator.org_id, "ims_url": emulator.url, "client_secrets": [secret]}
+    conn = emulator_connection(emulator, password="old-password-secret", extra=extra)
+    set_connection(monkeypatch, conn_id, **conn)
+
+
+def test_a_secret_only_in_the_client_secrets_extra_is_masked(
+    offer_library_emulator, monkeypatch, fresh_masker
+):
+    extra_secret_connection(monkeypatch, offer_library_emulator, "adobe_extra", "extra-only-s3cret")
+    hook = OfferLibraryHook(adobe_conn_id="adobe_extra")
+    assert hook.connection.password == "old-password-secret"  # Airflow masks this one only
+    assert redact("extra-only-s3cret") == "extra-only-s3cret"
+
+    assert hook.config.client_secrets[-1] == "extra-only-s3cret"
+
+    assert redact("key=extra-only-s3cret") == "key=***"
+
+
+async def test_the_triggers_async_path_masks_its_token_and_secrets(
+    offer_library_emulator, monkeypatch, fresh_masker
+):
+    emulator = offer_library_emulator
+    extra_secret_connection(monkeypatch, emulator, "adobe_async", "async-extra-s3cret")
+    setup = OfferLibraryHook(adobe_conn_id="adobe_async")
+    receipt = setup.create_offer(offer(setup.create_resource(PLACEMENTS, BANNER).id))
+    setup.close()
+    # What the sync setup masked must not vouch for the async path.
+    reset_token_cache()
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    _secrets_masker.cache_clear()
+    before = len(emulator.requests)
+
+    hook = OfferLibraryHook(adobe_conn_id="adobe_async")  # as the trigger builds it
+    async with hook.asession():
+        await hook.aget_offer(receipt.id)
+
+    (call,) = [r for r in emulator.requests[before:] if r.path.startswith("/data/")]
+    token = call.headers["authorization"].split()[1]
+    # The password is refused (invalid_client), the extra's secret works: both on this path.
+    assert [r.path for r in emulator.requests[before:]] == [*["/ims/token/v3"] * 2, call.path]
+    assert redact(f"token={token}") == "token=***"
+    assert redact("secret=async-extra-s3cret") == "secret=***"
 
 
 def test_connection_is_read_lazily(monkeypatch):
@@ -345,3 +425,17 @@ def test_test_connection_reports_the_sandbox_or_the_reason(offer_library_emulato
     assert not ok
     assert "AuthenticationError" in reason and "invalid_client" in reason
     assert "not-the-secret" not in reason
+
+
+def test_every_public_method_shows_its_signature_and_doc():
+    own = {
+        name: member
+        for name, member in vars(OfferLibraryHook).items()
+        if not name.startswith("_") and inspect.isfunction(member)
+    }
+    assert {"get_resource", "get_offer", "aget_offer", "request_decision"} <= set(own)
+    for name, method in own.items():
+        parameters = inspect.signature(method).parameters.values()
+        assert all(p.kind is not p.VAR_POSITIONAL for p in parameters), name
+        assert method.__doc__, name
+        assert "Any" not in str(inspect.signature(method).return_annotation), name

@@ -29,7 +29,7 @@ def test_a_refused_patch_nobody_raced_is_raised_not_retried(
     desired = {**body, "representations": [{**body["representations"][0], "placement": "gone"}]}
 
     with pytest.raises(RequestValidationError, match="placement"):
-        reconcile.ensure_offer(store, desired)
+        reconcile.ensure_by_name(store, desired)
 
     patches = [r for r in offer_library_emulator.requests if r.method == "PATCH"]
     assert len(patches) == 1  # the etag did not move, so it is not a race: no second try
@@ -48,13 +48,13 @@ def test_an_offer_the_journal_knows_is_ours_even_with_if_exists_fail(store, body
             self.value = value
 
     journal = Journal()
-    first = reconcile.ensure_offer(store, body, if_exists="fail", journal=journal)
-    again = reconcile.ensure_offer(store, body, if_exists="fail", journal=journal)
+    first = reconcile.ensure_by_name(store, body, if_exists="fail", journal=journal)
+    again = reconcile.ensure_by_name(store, body, if_exists="fail", journal=journal)
 
     assert (first.action, again.action, again.id) == ("created", "created", first.id)
     assert journal.value == {"name": "Reconciled", "id": first.id}
-    with pytest.raises(reconcile.OfferExistsError, match=first.id):
-        reconcile.ensure_offer(store, body, if_exists="fail")  # no journal: not known as ours
+    with pytest.raises(reconcile.NameTakenError, match=first.id):
+        reconcile.ensure_by_name(store, body, if_exists="fail")  # no journal: not known as ours
 
 
 def test_a_create_that_did_not_commit_is_looked_for_twice_then_sent_again(
@@ -64,7 +64,7 @@ def test_a_create_that_did_not_commit_is_looked_for_twice_then_sent_again(
     Here it was not: two empty look-ups (the second after the settle delay), one more POST."""
     offer_library_emulator.inject_fault("POST", "/data/core/dps/offers", status=502)
 
-    result = reconcile.ensure_offer(store, body, settle_seconds=0.01)
+    result = reconcile.ensure_by_name(store, body, settle_seconds=0.01)
 
     calls = [
         (r.method, r.status)

@@ -1,0 +1,182 @@
+"""`ClientConfig`: where and as whom the client calls, and the one reading of connection fields.
+
+Every rule about the settings lives here once: which are required, the defaults (API host,
+IMS host, scopes, sandbox), and the URL forms people paste (a bare host gets `https://`, a
+pasted endpoint path is cut off). `ClientConfig.from_fields` turns an Airflow-style connection
+(host, port, login, password, extras) into a config; the hook only calls it.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from airflow_provider_offers import (
+    DEFAULT_API_URL,
+    DEFAULT_IMS_URL,
+    DEFAULT_SANDBOX,
+    DEFAULT_SCOPES,
+    __version__,
+)
+from airflow_provider_offers.api.errors import InvalidInputError
+
+__all__ = [
+    "DEFAULT_REFRESH_MARGIN",
+    "DEFAULT_TIMEOUT",
+    "DPS_PATH",
+    "TOKEN_PATH",
+    "ClientConfig",
+    "normalize_scopes",
+]
+
+DPS_PATH = "/data/core/dps"
+TOKEN_PATH = "/ims/token/v3"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # adobe.io's gateway gives up after 60 s
+DEFAULT_REFRESH_MARGIN = 300.0  # seconds; Adobe's own libraries use 5-10 minutes
+
+_LEGACY_PREFIX = "extra__adobe_offers__"
+# Required settings: what a connection calls them and where it sets them.
+_CONNECTION_FIELDS = {
+    "client_id": ("Client ID", "its login"),
+    "client_secret": ("client secret", "its password"),
+    "org_id": ("IMS Org ID", "the extra field org_id"),
+}
+
+
+def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
+    """Accept "a, b" or ["a", "b"] and emit IMS's comma-joined form "a,b"."""
+    if scopes is None or scopes == "":
+        return DEFAULT_SCOPES
+    items = scopes.replace(" ", ",").split(",") if isinstance(scopes, str) else scopes
+    cleaned = [item.strip() for item in items if item and item.strip()]
+    if not cleaned:
+        raise InvalidInputError("scopes", "no scope given")
+    return ",".join(cleaned)
+
+
+def _base_url(url: str, pasted_suffix: str) -> str:
+    """`url` with a scheme (`https://` for a bare host), without a trailing `/` or a pasted
+    endpoint path (`pasted_suffix`)."""
+    url = url.strip().rstrip("/").removesuffix(pasted_suffix)
+    return url if "://" in url else f"https://{url}"
+
+
+def _with_port(url: str, port: int | None) -> str:
+    """The connection's separate port field, unless the host already names one."""
+    parts = urlsplit(url)
+    if not port or parts.port is not None:
+        return url
+    return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+
+
+def _extra(extras: Mapping[str, Any], name: str) -> Any:
+    """An extra by its plain or legacy key; "" and None mean unset."""
+    for key in (name, _LEGACY_PREFIX + name):
+        value = extras.get(key)
+        if value is not None and value != "":
+            return value
+    return None
+
+
+def _secrets(password: str | None, extra_secrets: Any) -> tuple[str, ...]:
+    """The password first, then any `client_secrets` extra (list or comma string), deduplicated."""
+    if isinstance(extra_secrets, str):
+        extra_secrets = extra_secrets.split(",")
+    secrets = [password] if password else []
+    for secret in extra_secrets or ():
+        if isinstance(secret, str) and secret.strip() and secret.strip() not in secrets:
+            secrets.append(secret.strip())
+    return tuple(secrets)
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Where and as whom to call; the secrets never appear in `repr`."""
+
+    client_id: str
+    client_secrets: tuple[str, ...] = field(repr=False)
+    org_id: str
+    sandbox_name: str = DEFAULT_SANDBOX
+    base_url: str = DEFAULT_API_URL
+    ims_url: str = DEFAULT_IMS_URL
+    scopes: str = DEFAULT_SCOPES
+    timeout: httpx.Timeout | float = field(default_factory=lambda: DEFAULT_TIMEOUT)
+    refresh_margin: float = DEFAULT_REFRESH_MARGIN
+    user_agent_suffix: str | None = None
+
+    def __post_init__(self) -> None:
+        secrets = self.client_secrets
+        secrets = (secrets,) if isinstance(secrets, str) else tuple(s for s in secrets or () if s)
+        for name, value in (("client_id", self.client_id), ("org_id", self.org_id)):
+            if not value or not str(value).strip():
+                raise InvalidInputError(name, "required")
+        if not secrets:
+            raise InvalidInputError("client_secret", "required (at least one client secret)")
+        sandbox = (self.sandbox_name or "").strip()
+        if not sandbox:
+            raise InvalidInputError("sandbox_name", "required (the sandbox technical name)")
+        set_ = object.__setattr__
+        set_(self, "client_secrets", secrets)
+        set_(self, "client_id", self.client_id.strip())
+        set_(self, "org_id", self.org_id.strip())
+        set_(self, "sandbox_name", sandbox)
+        set_(self, "base_url", _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH))
+        set_(self, "ims_url", _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH))
+        set_(self, "scopes", normalize_scopes(self.scopes))
+
+    @classmethod
+    def from_fields(
+        cls,
+        *,
+        host: str | None = None,
+        port: int | None = None,
+        login: str | None = None,
+        password: str | None = None,
+        extras: Mapping[str, Any] | None = None,
+        sandbox_name: str | None = None,
+        source: str = "the connection",
+        **options: Any,
+    ) -> ClientConfig:
+        """The config an `adobe_offers` connection describes.
+
+        host is the API base URL (a bare host gets `https://`; `port` is added unless the host
+        names one), login the client id, password the client secret. `extras`: `org_id`,
+        `sandbox_name`, `scopes`, `ims_url`, `client_secrets` (list or comma string, tried
+        after the password), each also under its legacy key `extra__adobe_offers__<name>`;
+        "" counts as unset. `sandbox_name` overrides the extra. `options` are the other
+        fields (`timeout`, `user_agent_suffix`, ...). A missing required field raises
+        `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
+        """
+        extras, host = extras or {}, (host or "").strip()
+        settings = {
+            "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
+            "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
+            "ims_url": _extra(extras, "ims_url"),
+            "scopes": _extra(extras, "scopes"),
+        }
+        try:
+            return cls(
+                client_id=login or "",
+                client_secrets=_secrets(password, _extra(extras, "client_secrets")),
+                org_id=_extra(extras, "org_id") or "",
+                **{name: value for name, value in settings.items() if value is not None},
+                **options,
+            )
+        except InvalidInputError as exc:
+            if exc.field not in _CONNECTION_FIELDS:
+                raise
+            what, where = _CONNECTION_FIELDS[exc.field]
+            raise InvalidInputError(exc.field, f"{source} has no {what}: set {where}") from None
+
+    @property
+    def user_agent(self) -> str:
+        agent = (
+            f"airflow-provider-offers/{__version__} httpx/{httpx.__version__} "
+            f"python/{platform.python_version()}"
+        )
+        return f"{agent} {self.user_agent_suffix}" if self.user_agent_suffix else agent
