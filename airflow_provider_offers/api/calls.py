@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
-import httpx
 from pydantic import BaseModel
 
 from airflow_provider_offers.api.config import DPS_PATH, ClientConfig
-from airflow_provider_offers.api.errors import ConflictError, InvalidInputError, OfferLibraryError
+from airflow_provider_offers.api.errors import ConflictError, InvalidInputError
 from airflow_provider_offers.api.inputs import parse_id, parse_item_count
 from airflow_provider_offers.api.models import (
     DecisionResponse,
@@ -238,27 +237,6 @@ class Calls:
         params = resource.params + _filters(filters) + _orderby(orderby) + _limit(limit)
         page_model = ListPage[resource.model]  # type: ignore[name-defined]  # parametrised at run time
         return Call("GET", self.dps + resource.path, _model(page_model), params)
-
-    def list_next(
-        self, first: Call[ListPage[EntityT]], page: ListPage[EntityT]
-    ) -> Call[ListPage[EntityT]] | None:
-        """The call for `_links.next.href`, taken verbatim and relative to the DPS base."""
-        href = page.next_href
-        if not href:
-            return None
-        if "://" not in href:
-            return Call(
-                "GET", self.dps + ("" if href.startswith("/") else "/") + href, first.decode
-            )
-        # An absolute link is followed only to our own API host: the bearer token goes with it.
-        ours, theirs = httpx.URL(self.config.base_url), httpx.URL(href)
-        if (theirs.scheme, theirs.host, theirs.port) != (ours.scheme, ours.host, ours.port):
-            raise OfferLibraryError(
-                f"refusing to follow a next-page link to another host ({theirs.host}); "
-                "the access token would go with it",
-                detail="next link to another host",
-            )
-        return Call("GET", href, first.decode)
 
     def decision(
         self,

@@ -37,10 +37,12 @@ from airflow_provider_offers.api.calls import (
 from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.errors import (
     OfferLibraryError,
+    ReceiptMissingError,
     error_from_response,
     redact,
 )
 from airflow_provider_offers.api.models import DecisionResponse, ListPage, Receipt
+from airflow_provider_offers.api.paging import Pager
 from airflow_provider_offers.api.resources import EntityT, Resource, resolve_resource
 from airflow_provider_offers.api.retry import (
     RetryPolicy,
@@ -174,8 +176,10 @@ class _ClientCore(Calls):
                 where_in_body = ".".join(str(part) for part in first["loc"]) or "body"
                 problem = f"not the documented body ({where_in_body}: {first['msg']})"
             else:
-                problem = f"not JSON ({kind})"
-            raise OfferLibraryError(
+                problem = f"not JSON ({kind})" if response.content else "empty"
+            # A write that answered 2xx was applied, whatever its body: the caller looks it up.
+            error_class = OfferLibraryError if call.resend_safe else ReceiptMissingError
+            raise error_class(
                 f"{where}: HTTP {response.status_code} but the answer is {problem} "
                 f"(x-request-id {request_id})",
                 status=response.status_code,
@@ -278,11 +282,12 @@ class OfferLibraryClient(_Client):
         return self._pages(self._core.list_first(resource, **query))
 
     def _pages(self, first: Call[ListPage[EntityT]]) -> Iterator[EntityT]:
+        pager: Pager[EntityT] = Pager(self.config.base_url, first)
         call: Call[ListPage[EntityT]] | None = first
         while call is not None:
             page = self._execute(call)
-            yield from page.results
-            call = self._core.list_next(first, page)
+            yield from pager.new(page.results)
+            call = pager.next_call(page.next_href)
 
     def find_by_name(self, resource: Resource[EntityT] | str, name: str) -> EntityT | None:
         """The object named exactly `name`, None if there is none, ConflictError if several."""
@@ -367,12 +372,13 @@ class AsyncOfferLibraryClient(_Client):
         return self._pages(self._core.list_first(resource, **query))
 
     async def _pages(self, first: Call[ListPage[EntityT]]) -> AsyncIterator[EntityT]:
+        pager: Pager[EntityT] = Pager(self.config.base_url, first)
         call: Call[ListPage[EntityT]] | None = first
         while call is not None:
             page = await self._execute(call)
-            for entity in page.results:
+            for entity in pager.new(page.results):
                 yield entity
-            call = self._core.list_next(first, page)
+            call = pager.next_call(page.next_href)
 
     async def find_by_name(self, resource: Resource[EntityT] | str, name: str) -> EntityT | None:
         """The object named exactly `name`, None if there is none, ConflictError if several."""

@@ -24,6 +24,7 @@ __all__ = [
     "OutcomeUnknownError",
     "PermissionDeniedError",
     "RateLimitedError",
+    "ReceiptMissingError",
     "RequestValidationError",
     "ServerError",
     "error_from_response",
@@ -120,6 +121,11 @@ class OutcomeUnknownError(OfferLibraryError):
     The caller must look at the server's state (e.g. find the offer by name) to learn whether
     the write happened.
     """
+
+
+class ReceiptMissingError(OutcomeUnknownError):
+    """A write answered 2xx without a readable receipt (no body, no id, not JSON): it was
+    applied, but which object or version it made is unknown, so the caller looks it up."""
 
 
 class InvalidInputError(OfferLibraryError, ValueError):

@@ -27,6 +27,7 @@ from airflow_provider_offers.api import diff
 from airflow_provider_offers.api.errors import (
     ConflictError,
     OutcomeUnknownError,
+    ReceiptMissingError,
     RequestValidationError,
 )
 from airflow_provider_offers.api.inputs import IfExists, parse_if_exists, same_etag
@@ -224,7 +225,10 @@ def patch_offer(
     """
     ops = [dict(op) for op in operations]
     if expected_etag is None:
-        return Result.of(store.patch(offer_id, ops), "updated")
+        try:
+            return Result.of(store.patch(offer_id, ops), "updated")
+        except ReceiptMissingError:
+            return Result.of(store.get(offer_id), "updated")  # applied: read the new version
     current = store.get(offer_id)
     record = journal.get() if journal is not None else None
     if (

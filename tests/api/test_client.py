@@ -17,14 +17,13 @@ from airflow_provider_offers.api.errors import (
     ConflictError,
     ConnectionFailedError,
     NotFoundError,
-    OfferLibraryError,
     OutcomeUnknownError,
     PermissionDeniedError,
     RateLimitedError,
     RequestValidationError,
     ServerError,
 )
-from airflow_provider_offers.api.models import FallbackOffer, ListPage, PatchOperation, Receipt, Tag
+from airflow_provider_offers.api.models import FallbackOffer, PatchOperation, Receipt
 from airflow_provider_offers.api.resources import (
     FALLBACK_OFFERS,
     OFFER_COLLECTIONS,
@@ -498,17 +497,3 @@ def test_html_from_a_proxy_gives_a_clear_error(emulator, client):
 
     assert "non-JSON response (text/html): 502 Bad Gateway" in str(caught.value)
     assert "<html>" not in str(caught.value)
-
-
-def test_next_links_to_another_host_are_not_followed(client, config):
-    core = client._core
-    first = core.list_first(TAGS)
-
-    def page(href: str) -> ListPage:
-        return ListPage[Tag].model_validate({"results": [], "_links": {"next": {"href": href}}})
-
-    same_host = f"{config.base_url}/data/core/dps/tags?start=abc"
-    assert core.list_next(first, page("/tags?start=abc")).url == same_host
-    assert core.list_next(first, page(same_host)).url == same_host
-    with pytest.raises(OfferLibraryError, match="another host"):
-        core.list_next(first, page("https://elsewhere.example/data/core/dps/tags?start=abc"))

@@ -1,0 +1,68 @@
+"""What a write answers: a receipt in any form Adobe shows, or none at all (then: look it up)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from airflow_provider_offers.api.client import OfferLibraryClient
+from airflow_provider_offers.api.config import ClientConfig
+from airflow_provider_offers.api.errors import OutcomeUnknownError, ReceiptMissingError
+from airflow_provider_offers.api.resources import TAGS
+
+CONFIG = ClientConfig(
+    client_id="client",
+    client_secrets=("s3cret-value",),
+    org_id="ORG@AdobeOrg",
+    base_url="platform.example",
+    ims_url="ims.example",
+)
+
+
+def adobe_answering(write: httpx.Response, sent: list[str]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/ims/token/v3":
+            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 86399})
+        sent.append(request.method)
+        return write
+
+    return httpx.MockTransport(handle)
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        httpx.Response(201),
+        httpx.Response(200, json={"etag": 1}),
+        httpx.Response(
+            200, text="<html><title>OK</title></html>", headers={"content-type": "text/html"}
+        ),
+    ],
+    ids=["empty", "no id", "html"],
+)
+@pytest.mark.parametrize("write", ["create", "patch"])
+def test_a_write_answered_without_a_receipt_is_applied_but_unknown(answer, write, retry):
+    sent: list[str] = []
+    transport = adobe_answering(answer, sent)
+
+    with (
+        OfferLibraryClient(CONFIG, retry=retry, transport=transport) as client,
+        pytest.raises(ReceiptMissingError, match="HTTP 20") as raised,
+    ):
+        if write == "create":
+            client.create(TAGS, {"name": "Spring"})
+        else:
+            client.patch(TAGS, "dps:tag:1", [{"op": "remove", "path": "/description"}])
+
+    assert isinstance(raised.value, OutcomeUnknownError)  # callers reconcile, as for a lost answer
+    assert sent == ["POST" if write == "create" else "PATCH"]  # sent once, never again
+
+
+def test_a_receipt_with_a_string_etag_is_read(retry):
+    answer = httpx.Response(201, json={"id": "dps:tag:1", "etag": "7", "extra": {"a": 1}})
+
+    with OfferLibraryClient(CONFIG, retry=retry, transport=adobe_answering(answer, [])) as client:
+        receipt = client.create(TAGS, {"name": "Spring"})
+
+    assert (receipt.id, receipt.etag) == ("dps:tag:1", "7")
+    assert receipt.raw_json() == {"id": "dps:tag:1", "etag": "7", "extra": {"a": 1}}
