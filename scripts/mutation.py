@@ -81,6 +81,11 @@ def _is_logging_call(node: ast.AST) -> bool:
     return isinstance(owner, ast.Name) and owner.id in LOGGERS
 
 
+def _is_sequence(node: ast.AST) -> bool:
+    """A literal string or list: `+` there concatenates, and `-` would only raise TypeError."""
+    return _is_str(node) or isinstance(node, (ast.List, ast.ListComp, ast.Tuple))
+
+
 def _is_str(node: ast.AST) -> bool:
     return isinstance(node, ast.JoinedStr) or (
         isinstance(node, ast.Constant) and isinstance(node.value, str)
@@ -156,7 +161,7 @@ class Mutator:
             self._site(node, node, lambda: self._swap(node, "op", FLIPS[type(node.op)]()))
         elif isinstance(node, (ast.BinOp, ast.AugAssign)) and type(node.op) in FLIPS:
             operands = [node.left, node.right] if isinstance(node, ast.BinOp) else [node.value]
-            if not any(_is_str(o) for o in operands):  # "a" - "b" only proves a TypeError
+            if not any(_is_sequence(o) for o in operands):  # "a" - "b": only a TypeError
                 self._site(node, node, lambda: self._swap(node, "op", FLIPS[type(node.op)]()))
         elif isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
             self._replace(node, node.operand)
