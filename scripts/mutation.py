@@ -21,9 +21,11 @@ import argparse
 import ast
 import copy
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,7 +288,16 @@ def run_tests(tests: list[str], limit: float) -> str:
     """'killed', 'survived' or 'timeout' for the source currently on disk."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     command += ["--timeout=60", "-o", "addopts=", *tests]
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    # Its own TMPDIR, removed afterwards: a killed run leaves no Airflow home behind.
+    scratch = tempfile.mkdtemp(prefix="mutation-")
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TMPDIR=scratch)
+    try:
+        return _outcome(command, env, limit)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _outcome(command: list[str], env: dict[str, str], limit: float) -> str:
     process = subprocess.Popen(
         command,
         cwd=ROOT,
