@@ -38,9 +38,10 @@ PACKAGE = "airflow_provider_offers"
 # loopback at most). Fastest first: pytest -x stops at the first failure, so a mutant caught
 # early costs the least. A path that no longer exists is skipped with a warning.
 MODULES: dict[str, tuple[str, list[str]]] = {
-    "inputs": (f"{PACKAGE}/api/inputs.py", ["tests/unit", "tests/sensors/test_change.py"]),
+    "inputs": (f"{PACKAGE}/api/inputs.py", ["tests/unit"]),
     "diff": (f"{PACKAGE}/api/diff.py", ["tests/operators/test_diff.py", "tests/unit"]),
-    "change": (f"{PACKAGE}/api/change.py", ["tests/sensors/test_change.py", "tests/unit"]),
+    "change": (f"{PACKAGE}/api/change.py", ["tests/unit"]),
+    "paging": (f"{PACKAGE}/api/paging.py", ["tests/api/test_paging.py"]),
     "reconcile": (
         f"{PACKAGE}/api/reconcile.py",
         ["tests/unit", "tests/operators/test_reconcile.py"],
