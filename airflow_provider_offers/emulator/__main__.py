@@ -17,6 +17,7 @@ from .config import (
     DEFAULT_CLIENT_SECRET,
     DEFAULT_ORG_ID,
     NEXT_LINK_FORMS,
+    EmulatorConfig,
 )
 
 #: Finds the URL in the line printed once the emulator listens (for programs that start it).
@@ -71,19 +72,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    from .config import EmulatorConfig
-    from .server import EmulatorServer
-
-    config = EmulatorConfig.from_options(
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The settings the flags ask for: the answer style, then any single style flag given."""
+    return EmulatorConfig.from_options(
         answer_style=args.answer_style,
         client_id=args.client_id,
         client_secrets=tuple(args.client_secrets or (DEFAULT_CLIENT_SECRET,)),
         org_id=args.org_id,
         **{name: getattr(args, name) for name in _STYLE_FLAGS if getattr(args, name) is not None},
     )
-    server = EmulatorServer(config, host=args.host, port=args.port)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    from .server import EmulatorServer
+
+    server = EmulatorServer(config_from_args(args), host=args.host, port=args.port)
 
     def ready(url: str) -> None:
         print(f"Offer Library emulator listening on {url}", flush=True)

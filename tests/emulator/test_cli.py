@@ -13,8 +13,7 @@ import pytest
 from emulator_helpers import SCOPES
 
 from airflow_provider_offers.emulator import EmulatorConfig
-from airflow_provider_offers.emulator.__main__ import LISTENING, parse_args
-from airflow_provider_offers.emulator.config import STRICT_STYLE
+from airflow_provider_offers.emulator.__main__ import LISTENING, config_from_args, parse_args
 
 
 @contextmanager
@@ -93,10 +92,7 @@ def test_cli_answer_style_and_single_style_flags():
     ],
 )
 def test_cli_style_flags_map_to_config_fields(flags, expected):
-    args = parse_args(flags)
-    chosen = {name: getattr(args, name) for name in STRICT_STYLE if getattr(args, name) is not None}
-    config = EmulatorConfig.from_options(answer_style=args.answer_style, **chosen)
-    assert config == expected
+    assert config_from_args(parse_args(flags)) == expected
 
 
 def test_cli_reports_a_port_in_use():
