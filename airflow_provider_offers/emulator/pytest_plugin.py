@@ -3,7 +3,9 @@
 Load with `pytest_plugins = ["airflow_provider_offers.emulator.pytest_plugin"]`.
 
 - `offer_library_emulator`: the strict emulator; `@pytest.mark.parametrize(
-  "offer_library_emulator", ["adobe-examples"], indirect=True)` picks another answer style.
+  "offer_library_emulator", ["adobe-examples"], indirect=True)` picks another answer style,
+  and the environment variable `OFFERS_EMULATOR_ANSWER_STYLE=adobe-examples` changes the
+  default for a whole run (a suite unchanged, under the other style).
 - `offer_library_emulator_styles`: the same, parametrised over every style in
   `ANSWER_STYLES` (test ids `strict`, `adobe-examples`): a test or fixture that takes it runs
   once per style.
@@ -11,12 +13,16 @@ Load with `pytest_plugins = ["airflow_provider_offers.emulator.pytest_plugin"]`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from .config import ANSWER_STYLES, EmulatorConfig
 from .server import EmulatorServer
+
+#: Names the answer style of `offer_library_emulator` when a test does not choose one.
+STYLE_VARIABLE = "OFFERS_EMULATOR_ANSWER_STYLE"
 
 
 @pytest.fixture(scope="session")
@@ -41,8 +47,8 @@ def offer_library_emulator_servers() -> Iterator[Callable[[str], EmulatorServer]
 def offer_library_emulator_server(
     offer_library_emulator_servers: Callable[[str], EmulatorServer],
 ) -> EmulatorServer:
-    """The strict emulator, started once per session on a free 127.0.0.1 port."""
-    return offer_library_emulator_servers("strict")
+    """The emulator in the default style, started once per session on a free 127.0.0.1 port."""
+    return offer_library_emulator_servers(os.environ.get(STYLE_VARIABLE, "strict"))
 
 
 @pytest.fixture
@@ -51,9 +57,11 @@ def offer_library_emulator(
 ) -> EmulatorServer:
     """The running emulator with no objects, faults, logged requests or tokens.
 
-    Strict, unless parametrised indirectly with an answer style's name.
+    Strict (or `$OFFERS_EMULATOR_ANSWER_STYLE`), unless parametrised indirectly with an answer
+    style's name.
     """
-    server = offer_library_emulator_servers(getattr(request, "param", "strict"))
+    default = os.environ.get(STYLE_VARIABLE, "strict")
+    server = offer_library_emulator_servers(getattr(request, "param", default))
     server.reset()
     return server
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 
 import httpx
 import pytest
@@ -10,6 +13,7 @@ from emulator_helpers import DPS, Api, decide, dps_url
 
 from airflow_provider_offers.emulator import EmulatorConfig, run_emulator
 from airflow_provider_offers.emulator.config import ANSWER_STYLES
+from airflow_provider_offers.emulator.pytest_plugin import STYLE_VARIABLE
 
 EXAMPLE_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 Z_DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -297,3 +301,16 @@ def test_styles_fixture_runs_once_per_style(offer_library_emulator_styles, reque
 @pytest.mark.parametrize("offer_library_emulator", ["adobe-examples"], indirect=True)
 def test_the_plain_fixture_takes_a_style_indirectly(offer_library_emulator):
     assert offer_library_emulator.config.answer_style == "adobe-examples"
+
+
+def test_environment_variable_sets_the_default_style_of_a_whole_run(tmp_path):
+    (tmp_path / "test_probe.py").write_text(
+        "def test_style(offer_library_emulator, offer_library_emulator_server):\n"
+        "    assert offer_library_emulator.config.answer_style == 'adobe-examples'\n"
+        "    assert offer_library_emulator_server is offer_library_emulator\n"
+    )
+    env = {**os.environ, STYLE_VARIABLE: "adobe-examples"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += ["-p", "airflow_provider_offers.emulator.pytest_plugin", str(tmp_path)]
+    result = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
