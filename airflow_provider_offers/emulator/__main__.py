@@ -1,6 +1,8 @@
 """`python -m airflow_provider_offers.emulator`: run the emulator in the foreground.
 
-Prints one line with the URL once it listens; stops on Ctrl-C or SIGTERM.
+Prints one line with the URL once it listens; stops on Ctrl-C or SIGTERM. The answer-style
+flags (`--answer-style adobe-examples`, or one style at a time) are described in
+docs/emulator.md.
 """
 
 from __future__ import annotations
@@ -9,10 +11,36 @@ import argparse
 import re
 import sys
 
-from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID
+from .config import (
+    ANSWER_STYLES,
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_ORG_ID,
+    NEXT_LINK_FORMS,
+    EmulatorConfig,
+)
 
 #: Finds the URL in the line printed once the emulator listens (for programs that start it).
 LISTENING = re.compile(r"listening on (http://\S+)")
+
+#: Answer-style flags: EmulatorConfig field -> (argparse options, help).
+_STYLE_FLAGS = {
+    "create_status": ({"type": int, "choices": (200, 201)}, "status of a successful create"),
+    "normalise_dates": (
+        {"action": argparse.BooleanOptionalAction},
+        "dates as 2022-06-10T00:30:00.000+00:00 (representations, stored date members)",
+    ),
+    "next_link_form": ({"choices": NEXT_LINK_FORMS}, "form of _links hrefs"),
+    "extra_members": (
+        {"action": argparse.BooleanOptionalAction},
+        "representations carry members no client knows",
+    ),
+    "string_etags": ({"action": argparse.BooleanOptionalAction}, 'etags as "3", not 3'),
+    "documented_decisioning_prefixes": (
+        {"action": argparse.BooleanOptionalAction},
+        "decisioning answers use dps:activity:, dps:placement:, ... ids",
+    ),
+}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -30,44 +58,46 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="accepted client secret; repeat to accept several (rotation)",
     )
     parser.add_argument("--org-id", default=DEFAULT_ORG_ID, help="IMS org the client belongs to")
+    styles = parser.add_argument_group(
+        "answer styles", "forms Adobe's pages disagree on; a single flag wins over the style"
+    )
+    styles.add_argument(
+        "--answer-style",
+        choices=tuple(ANSWER_STYLES),
+        default="strict",
+        help="every style at once: strict (default) or as Adobe's examples look",
+    )
+    for name, (options, help_text) in _STYLE_FLAGS.items():
+        styles.add_argument("--" + name.replace("_", "-"), dest=name, help=help_text, **options)
     return parser.parse_args(argv)
+
+
+def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
+    """The settings the flags ask for: the answer style, then any single style flag given."""
+    return EmulatorConfig.from_options(
+        answer_style=args.answer_style,
+        client_id=args.client_id,
+        client_secrets=tuple(args.client_secrets or (DEFAULT_CLIENT_SECRET,)),
+        org_id=args.org_id,
+        **{name: getattr(args, name) for name in _STYLE_FLAGS if getattr(args, name) is not None},
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    import uvicorn
+    from .server import EmulatorServer
 
-    from .backend import OfferLibraryBackend
-    from .config import EmulatorConfig
-    from .responses import create_app
+    server = EmulatorServer(config_from_args(args), host=args.host, port=args.port)
 
-    config = EmulatorConfig(
-        client_id=args.client_id,
-        client_secrets=tuple(args.client_secrets or (DEFAULT_CLIENT_SECRET,)),
-        org_id=args.org_id,
-    )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(OfferLibraryBackend(config)),
-            host=args.host,
-            port=args.port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=1,
-        )
-    )
-    original_startup = server.startup
+    def ready(url: str) -> None:
+        print(f"Offer Library emulator listening on {url}", flush=True)
 
-    async def startup(sockets=None) -> None:
-        await original_startup(sockets=sockets)
-        if server.started:
-            port = server.servers[0].sockets[0].getsockname()[1]
-            print(f"Offer Library emulator listening on http://{args.host}:{port}", flush=True)
-
-    server.startup = startup  # type: ignore[method-assign]
-    server.run()
-    return 0 if server.started else 1
+    try:
+        started = server.serve(ready)
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    return 0 if started else 1
 
 
 if __name__ == "__main__":

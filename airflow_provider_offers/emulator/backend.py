@@ -1,8 +1,8 @@
 """The emulator's state and Adobe's rules, with no HTTP framework in sight (moto's `models.py`).
 
 `OfferLibraryBackend` holds the IMS tokens, one store per (org, sandbox), the fault queue and
-the request log. `responses.py` turns HTTP into calls on it; every refusal is an
-`EmulatorError` carrying the status and the exact body to send.
+the request log. It takes typed arguments: `responses.py` parses requests, checks media types
+and builds links. Every refusal is an `EmulatorError` carrying the status and body to send.
 """
 
 from __future__ import annotations
@@ -13,76 +13,35 @@ import secrets
 import threading
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import jsonpatch
 import jsonpointer
 
 from .config import EmulatorConfig
-from .entities import KINDS, SERVER_FIELDS, Kind, Validator, references
-from .errors import content_type_error, gateway_error, oauth_error, problem
-from .listing import paginate, parse_filters, parse_orderby
+from .controls import Fault, RecordedRequest
+from .entities import Validator, parse_datetime
+from .errors import gateway_error, oauth_error, problem
+from .kinds import KINDS, SERVER_FIELDS, Kind, references
+from .listing import Expression, Page, paginate
 
 JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
+#: Members the `extra_members` style adds to representations: names Adobe's pages show on
+#: other forms of the same objects (legacy `repo:*` receipts, the `_repo`/`_experience`
+#: dataset fields). Read-only, like the server fields.
+EXTRA_MEMBERS = ("repo:createdDate", "repo:lastModifiedDate", "_repo", "_experience")
 
 
-def iso(moment: datetime) -> str:
-    """Adobe's timestamp style: milliseconds, UTC, `Z`."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+def iso(moment: datetime, offset: str = "Z") -> str:
+    """Adobe's timestamp style: milliseconds, then `Z` (receipts) or `+00:00` (examples)."""
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}{offset}"
 
 
-# --------------------------------------------------------------------------------------------
-# Request log and fault injection
-# --------------------------------------------------------------------------------------------
-@dataclass
-class RecordedRequest:
-    """One request as the emulator received it (tests assert on what the server saw)."""
-
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    json: Any = None
-    form: dict[str, str] | None = None
-    text: str = ""
-    status: int | None = None
-    client_port: int | None = None  # tells which requests shared one connection
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class Fault:
-    """Answer the next `times` matching requests differently (see CONTRACTS.md)."""
-
-    method: str
-    path_prefix: str
-    status: int | None = None
-    body: Any = None
-    headers: dict[str, str] | None = None
-    times: int = 1
-    retry_after: float | int | str | None = None
-    drop_after_commit: bool = False
-    delay_seconds: float = 0.0
-
-    def __post_init__(self) -> None:
-        self.method = self.method.upper()
-        if self.times < 1:
-            raise ValueError("times: must be >= 1")
-        if self.status is not None and self.drop_after_commit:
-            raise ValueError("status and drop_after_commit: choose one")
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and path.startswith(self.path_prefix)
-
-    def response_headers(self) -> dict[str, str]:
-        headers = dict(self.headers or {})
-        if self.retry_after is not None:
-            headers["retry-after"] = str(self.retry_after)
-        return headers
+def adobe_date(value: str) -> str:
+    """A valid ISO-8601 date member in the form of Adobe's examples (UTC, ms, `+00:00`)."""
+    return iso(parse_datetime(value).astimezone(timezone.utc), "+00:00")
 
 
 # --------------------------------------------------------------------------------------------
@@ -115,10 +74,12 @@ class Record:
     modified_by: str
     modified_by_client: str
 
-    def representation(self) -> dict[str, Any]:
-        return {
-            "created": iso(self.created),
-            "modified": iso(self.modified),
+    def representation(self, config: EmulatorConfig, *, styled: bool = True) -> dict[str, Any]:
+        """`GET /{resource}/{id}`; `styled=False` keeps the etag an integer and no extras."""
+        offset = "+00:00" if config.normalise_dates else "Z"
+        document = {
+            "created": iso(self.created, offset),
+            "modified": iso(self.modified, offset),
             "etag": self.etag,
             "schemas": [self.kind.schema],
             "createdBy": self.created_by,
@@ -126,10 +87,23 @@ class Record:
             "id": self.id,
             **copy.deepcopy(self.entity),
         }
+        if styled and config.string_etags:
+            document["etag"] = str(self.etag)
+        if styled and config.extra_members:
+            document.update(
+                {
+                    "repo:createdDate": document["created"],
+                    "repo:lastModifiedDate": document["modified"],
+                    "_repo": {"etag": str(self.etag)},
+                    "_experience": {"decisioning": {"id": self.id, "name": self.entity["name"]}},
+                }
+            )
+        return document
 
-    def receipt(self, sandbox_id: str) -> dict[str, Any]:
-        return {
-            "etag": self.etag,
+    def receipt(self, config: EmulatorConfig, sandbox_id: str, *, update: bool) -> dict[str, Any]:
+        """What create and update answer (Adobe's receipt examples end timestamps in `Z`)."""
+        receipt: dict[str, Any] = {
+            "etag": str(self.etag) if config.string_etags else self.etag,
             "id": self.id,
             "sandboxId": sandbox_id,
             "createdDate": iso(self.created),
@@ -139,6 +113,9 @@ class Record:
             "createdByClientId": self.created_by_client,
             "lastModifiedByClientId": self.modified_by_client,
         }
+        if update and config.extra_members:
+            receipt["datasetId"] = str(uuid.uuid5(uuid.NAMESPACE_URL, f"dataset:{sandbox_id}"))
+        return receipt
 
 
 @dataclass
@@ -185,7 +162,7 @@ class OfferLibraryBackend:
             self.requests: list[RecordedRequest] = []
 
     def configure(self, **changes: Any) -> EmulatorConfig:
-        """Change settings until the next reset (a test that needs a lenient or tiny limit)."""
+        """Change settings until the next reset; `answer_style=` sets every style at once."""
         with self.lock:
             self.config = self.config.with_changes(**changes)
             return self.config
@@ -211,46 +188,39 @@ class OfferLibraryBackend:
 
     # -- IMS ------------------------------------------------------------------------------
     def issue_token(
-        self, content_type: str | None, form: dict[str, list[str]], query: dict[str, list[str]]
+        self,
+        *,
+        grant_type: str | None,
+        client_id: str | None,
+        client_secret: str | None,
+        scope: str | None,
     ) -> dict[str, Any]:
-        """`POST /ims/token/v3` with the client-credentials grant."""
+        """`POST /ims/token/v3` with the client-credentials grant (parameters as sent)."""
         config = self.config
-        if _media_type(content_type) != "application/x-www-form-urlencoded":
-            raise oauth_error(
-                400, "invalid_request", "body must be application/x-www-form-urlencoded"
-            )
-        if config.reject_query_credentials:
-            for name in ("client_id", "client_secret", "grant_type", "scope"):
-                if name in query:
-                    raise oauth_error(
-                        400,
-                        "invalid_request",
-                        f"{name} must be sent in the form body, not in the query string",
-                    )
-        params = {k: v[-1] for k, v in {**query, **form}.items() if v}
 
-        def required(name: str) -> str:
-            if not params.get(name):
+        def required(name: str, value: str | None) -> str:
+            if not value:
                 raise oauth_error(400, "invalid_request", f"missing {name} parameter")
-            return params[name]
+            return value
 
-        grant = required("grant_type")
+        grant = required("grant_type", grant_type)
         if grant != "client_credentials":
             raise oauth_error(400, "unsupported_grant_type", f"unsupported grant_type {grant!r}")
-        client_id = required("client_id")
-        if client_id != config.client_id:
+        if required("client_id", client_id) != config.client_id:
             raise oauth_error(400, "invalid_client", "invalid client_id parameter")
-        secret = required("client_secret")
+        secret = required("client_secret", client_secret)
         if not any(secrets.compare_digest(secret, s) for s in config.client_secrets):
             raise oauth_error(400, "invalid_client", "invalid client_secret parameter")
-        scope = required("scope")
+        scope = required("scope", scope)
         requested = [s.strip() for s in scope.split(",")]
         unknown = [s for s in requested if s not in config.allowed_scopes]
         if unknown or not all(requested):
             raise oauth_error(400, "invalid_scope", f"invalid scope: {','.join(unknown) or scope}")
         token = "emu-" + secrets.token_urlsafe(32)
         with self.lock:
-            self.tokens[token] = Token(client_id, time.time() + config.token_lifetime_seconds)
+            self.tokens[token] = Token(
+                config.client_id, time.time() + config.token_lifetime_seconds
+            )
             self.tokens_issued += 1
         return {
             "access_token": token,
@@ -265,11 +235,15 @@ class OfferLibraryBackend:
 
     # -- gateway --------------------------------------------------------------------------
     def authenticate(
-        self, method: str, headers: dict[str, str], *, body_media_type: str | None = None
+        self,
+        *,
+        authorization: str | None,
+        api_key: str | None,
+        org_id: str | None,
+        sandbox: str | None,
     ) -> Identity:
-        """The Adobe I/O gateway's checks, in the order issue 2 lists them."""
+        """The Adobe I/O gateway's header checks, in the order it makes them."""
         config = self.config
-        authorization = headers.get("authorization")
         if not authorization:
             raise gateway_error(403, "403010", "Oauth token is missing.")
         scheme, _, token = authorization.partition(" ")
@@ -277,24 +251,17 @@ class OfferLibraryBackend:
             known = self.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         if known is None or known.expires_at <= time.time():
             raise gateway_error(401, "401013", "Oauth token is not valid")
-        api_key = headers.get("x-api-key")
         if not api_key:
             raise gateway_error(403, "403000", "Api Key is required")
         if api_key != known.client_id:
             raise gateway_error(403, "403003", "Api Key is invalid")
-        org = headers.get("x-gw-ims-org-id")
-        if not org:
+        if not org_id:
             raise gateway_error(400, "400003", "Missing header")
-        if not org.endswith("@AdobeOrg"):
+        if not org_id.endswith("@AdobeOrg"):
             raise gateway_error(403, "403027", "User region is missing")
-        if org != config.org_id:
+        if org_id != config.org_id:
             raise gateway_error(403, "403025", "Profile is not valid")
-        if method in ("POST", "PUT", "PATCH"):
-            wanted = body_media_type or "application/json"
-            if not media_type_matches(headers.get("content-type"), wanted):
-                raise content_type_error()
-        sandbox = headers.get("x-sandbox-name") or config.default_sandbox
-        return Identity(known.client_id, org, sandbox)
+        return Identity(known.client_id, org_id, sandbox or config.default_sandbox)
 
     def store(self, identity: Identity) -> SandboxStore:
         with self.lock:
@@ -325,17 +292,26 @@ class OfferLibraryBackend:
             )
         return record
 
+    def _validate(self, store: SandboxStore, kind: Kind, entity: Any, status: int) -> None:
+        """Adobe's rules for the kind; then date members in the configured form."""
+        validator = Validator(self.config, store.find, status=status)
+        validator.validate(kind, entity)
+        if self.config.normalise_dates:
+            for parent, key in validator.dates:
+                parent[key] = adobe_date(parent[key])
+
     # -- DPS CRUD -------------------------------------------------------------------------
     def create(self, identity: Identity, kind: Kind, body: Any) -> dict[str, Any]:
         with self.lock:
             store = self.store(identity)
-            Validator(self.config, store.find).validate(kind, body)
+            body = copy.deepcopy(body)
+            self._validate(store, kind, body, 400)
             moment = self._tick(store)
             ident = f"dps:{kind.id_kind}:{secrets.token_hex(8)}"
             record = Record(
                 kind=kind,
                 id=ident,
-                entity=copy.deepcopy(body),
+                entity=body,
                 etag=1,
                 created=moment,
                 modified=moment,
@@ -345,11 +321,12 @@ class OfferLibraryBackend:
                 modified_by_client=identity.client_id,
             )
             store.records[kind.name][ident] = record
-            return record.receipt(store.sandbox_id)
+            return record.receipt(self.config, store.sandbox_id, update=False)
 
     def get(self, identity: Identity, kind: Kind, ident: str) -> dict[str, Any]:
         with self.lock:
-            return self._get_record(self.store(identity), kind, ident).representation()
+            record = self._get_record(self.store(identity), kind, ident)
+            return record.representation(self.config)
 
     def delete(self, identity: Identity, kind: Kind, ident: str) -> None:
         with self.lock:
@@ -369,11 +346,13 @@ class OfferLibraryBackend:
             del store.records[kind.name][ident]
 
     def patch(self, identity: Identity, kind: Kind, ident: str, operations: Any) -> dict[str, Any]:
+        """RFC 6902 on the representation as answered (so `test` sees what GET shows)."""
         with self.lock:
             store = self.store(identity)
             record = self._get_record(store, kind, ident)
-            _check_patch_document(operations)
-            document = record.representation()
+            read_only = SERVER_FIELDS + (EXTRA_MEMBERS if self.config.extra_members else ())
+            _check_patch_document(operations, read_only)
+            document = record.representation(self.config)
             try:
                 patched = jsonpatch.JsonPatch(operations).apply(document)
             except jsonpatch.JsonPatchTestFailed as exc:
@@ -382,67 +361,37 @@ class OfferLibraryBackend:
                 raise problem(409, f"patch cannot be applied: {exc}", code=1005) from exc
             except jsonpatch.JsonPatchException as exc:
                 raise problem(400, f"patch: {exc}", code=1005) from exc
-            entity = {k: v for k, v in patched.items() if k not in SERVER_FIELDS}
-            Validator(self.config, store.find, status=422).validate(kind, entity)
+            entity = {k: v for k, v in patched.items() if k not in read_only}
+            self._validate(store, kind, entity, 422)
             record.entity = entity
             record.etag += 1
             record.modified = self._tick(store)
             record.modified_by = identity.user_id
             record.modified_by_client = identity.client_id
-            return record.receipt(store.sandbox_id)
+            return record.receipt(self.config, store.sandbox_id, update=True)
 
     def list(
-        self, identity: Identity, kind: Kind, query: dict[str, list[str]], extra_params: list
-    ) -> dict[str, Any]:
-        """`GET /{resource}`: filter, sort, page; links relative to the DPS base."""
-        config = self.config
-        allowed = {"property", "orderby", "orderBy", "limit", "start"} | {
-            n for n, _ in extra_params
-        }
-        _check_query(query, allowed, config)
-        orderby_values = query.get("orderby", []) + query.get("orderBy", [])
-        if len(orderby_values) > 1:
-            raise problem(400, "orderby: give it once (a comma-separated list)", code=1002)
-        orderby = orderby_values[0] if orderby_values else "-modified"
-        order = parse_orderby(orderby)
-        limit_values = query.get("limit", [])
-        limit = config.list_default_limit
-        if limit_values:
-            try:
-                limit = int(limit_values[-1])
-            except ValueError as exc:
-                raise problem(400, "limit: must be an integer", code=1002) from exc
-            if not 1 <= limit <= config.list_max_limit:
-                raise problem(
-                    400, f"limit: must be between 1 and {config.list_max_limit}", code=1002
-                )
-        filters = parse_filters(query.get("property", []), config.regex_full_match)
-        start = query.get("start", [None])[-1]
+        self,
+        identity: Identity,
+        kind: Kind,
+        *,
+        filters: list[Expression],
+        order: list[tuple[str, bool]],
+        limit: int,
+        start: str | None,
+    ) -> Page:
+        """`GET /{resource}`: filter and sort the plain representations, then page them.
+
+        Filters and sort keys see integer etags and no extra members, whatever the style.
+        """
         with self.lock:
-            store = self.store(identity)
-            documents = [r.representation() for r in store.records[kind.name].values()]
-        documents = [d for d in documents if all(f.matches(d) for f in filters)]
-        page = paginate(documents, order, limit, start)
-
-        def href(start_value: str | None) -> dict[str, str]:
-            params: list[tuple[str, str]] = [("orderby", orderby), ("limit", str(limit))]
-            params += [("property", p) for p in query.get("property", [])]
-            if start_value:
-                params.append(("start", start_value))
-            params += extra_params
-            return {"href": f"/{kind.resource}?{_urlencode(params)}", "type": "application/json"}
-
-        links = {"self": href(start)}
-        if page.next_start is not None:
-            links["next"] = href(page.next_start)
-        if page.prev_start is not None:
-            links["prev"] = href(page.prev_start or None)
-        return {
-            "results": page.results,
-            "count": len(page.results),
-            "total": page.total,
-            "_links": links,
-        }
+            config = self.config
+            records = {r.id: r for r in self.store(identity).records[kind.name].values()}
+            documents = [r.representation(config, styled=False) for r in records.values()]
+            documents = [d for d in documents if all(f.matches(d) for f in filters)]
+            page = paginate(documents, order, limit, start)
+            page.results = [records[d["id"]].representation(config) for d in page.results]
+            return page
 
     # -- decisioning ----------------------------------------------------------------------
     def decide(self, identity: Identity, request: Any) -> dict[str, Any]:
@@ -452,57 +401,7 @@ class OfferLibraryBackend:
             return decide(self.store(identity), self.config, request)
 
 
-# --------------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------------
-def split_unquoted(text: str, separator: str) -> list[str]:
-    """Split on `separator` outside double quotes (XDM schema parameters contain `;`)."""
-    parts, current, quoted = [], "", False
-    for char in text:
-        if char == '"':
-            quoted = not quoted
-        if char == separator and not quoted:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    return [*parts, current]
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";")[0].strip().lower()
-
-
-def _media_params(content_type: str) -> dict[str, str]:
-    params = {}
-    for part in split_unquoted(content_type, ";")[1:]:
-        name, _, value = part.partition("=")
-        params[name.strip().lower()] = value.strip().strip('"')
-    return params
-
-
-def media_type_matches(content_type: str | None, wanted: str) -> bool:
-    """`wanted` may carry parameters (the XDM schema); those must match, others are ignored."""
-    if _media_type(content_type) != _media_type(wanted):
-        return False
-    have = _media_params(content_type or "")
-    return all(have.get(k) == v for k, v in _media_params(wanted).items())
-
-
-def _check_query(query: dict[str, list[str]], allowed: set[str], config: EmulatorConfig) -> None:
-    if config.reject_unknown_query_params:
-        for name in query:
-            if name not in allowed:
-                raise problem(400, f"{name}: unknown query parameter", code=1002)
-
-
-def _urlencode(params: list[tuple[str, str]]) -> str:
-    from urllib.parse import quote
-
-    return "&".join(f"{quote(k, safe='-')}={quote(v, safe='-,.:')}" for k, v in params)
-
-
-def _check_patch_document(operations: Any) -> None:
+def _check_patch_document(operations: Any, read_only: tuple[str, ...]) -> None:
     """RFC 6902 structure, plus our read-only fields; nothing is applied if any op is bad."""
     if not isinstance(operations, list) or not operations:
         raise problem(400, "body: a JSON Patch must be a non-empty array of operations", code=1005)
@@ -527,5 +426,5 @@ def _check_patch_document(operations: Any) -> None:
         written = ["path"] + (["from"] if name == "move" else [])
         for key in written:
             pointer = op[key]
-            if pointer == "" or pointer.split("/")[1] in SERVER_FIELDS:
+            if pointer == "" or pointer.split("/")[1] in read_only:
                 raise problem(422, f"{where}.{key}: {pointer or '/'!r} is read-only", code=1006)

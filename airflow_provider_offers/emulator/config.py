@@ -1,10 +1,16 @@
-"""Emulator settings: every choice made where Adobe's documentation is silent is a field here."""
+"""Emulator settings: every choice made where Adobe's documentation is silent is a field here.
+
+Where Adobe's pages show several forms of one answer, each form is a field too (an answer
+style); `ANSWER_STYLES` names the two sets the test suites run under. docs/emulator.md says
+which page shows which form.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timezone
+from typing import Any
 
 DEFAULT_CLIENT_ID = "offers-emulator-client"
 DEFAULT_CLIENT_SECRET = "offers-emulator-secret"
@@ -19,6 +25,7 @@ DEFAULT_SCOPES = frozenset(
         "session",
     }
 )
+NEXT_LINK_FORMS = ("relative", "path", "absolute")
 
 
 def utc_now() -> datetime:
@@ -27,7 +34,7 @@ def utc_now() -> datetime:
 
 @dataclass(frozen=True)
 class EmulatorConfig:
-    """How the emulator behaves; see the table in the package docstring for the why."""
+    """How the emulator behaves; docs/emulator.md gives the why of each field."""
 
     client_id: str = DEFAULT_CLIENT_ID
     #: Several secrets may be valid at once (Adobe allows two, for rotation).
@@ -38,7 +45,6 @@ class EmulatorConfig:
     #: Adobe accepts IMS parameters in the query string but advises against it; we refuse.
     reject_query_credentials: bool = True
     default_sandbox: str = "prod"
-    create_status: int = 201
     list_default_limit: int = 20
     list_max_limit: int = 100
     offer_statuses: tuple[str, ...] = ("draft", "approved", "archived")
@@ -63,6 +69,25 @@ class EmulatorConfig:
     strictly_increasing_timestamps: bool = True
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
+    # -- answer styles: the forms Adobe's pages disagree on ------------------------------
+    #: HTTP status of a successful create (undocumented; 201 or 200).
+    create_status: int = 201
+    #: Representations' `created`/`modified` and stored date members (offer and decision
+    #: `startDate`/`endDate`) as `2022-06-10T00:30:00.000+00:00`; off: server stamps end in
+    #: `Z` and date members are kept exactly as sent.
+    normalise_dates: bool = False
+    #: `_links` hrefs: `relative` to the DPS base (`/offers?...`), the full `path`
+    #: (`/data/core/dps/offers?...`) or `absolute` on the server's own host.
+    next_link_form: str = "relative"
+    #: Representations carry members no client knows (`repo:createdDate`, `_experience`, ...)
+    #: and update receipts a `datasetId`.
+    extra_members: bool = False
+    #: `"etag": "3"` instead of `"etag": 3` in representations and receipts.
+    string_etags: bool = False
+    #: Decisioning answers name objects `dps:activity:`, `dps:placement:`,
+    #: `dps:personalized-option:`, `dps:fallback:` (the hex part unchanged).
+    documented_decisioning_prefixes: bool = False
+
     def __post_init__(self) -> None:
         if isinstance(self.client_secrets, str):
             object.__setattr__(self, "client_secrets", (self.client_secrets,))
@@ -71,10 +96,68 @@ class EmulatorConfig:
         if not self.client_secrets:
             raise ValueError("client_secrets: at least one secret is required")
         object.__setattr__(self, "allowed_scopes", frozenset(self.allowed_scopes))
+        for name in ("offer_statuses", "decision_statuses", "component_types"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+        if self.next_link_form not in NEXT_LINK_FORMS:
+            raise ValueError(f"next_link_form: one of {', '.join(NEXT_LINK_FORMS)}")
+        if self.create_status not in (200, 201):
+            raise ValueError("create_status: 200 or 201")
+
+    @classmethod
+    def from_options(cls, *, answer_style: str | None = None, **changes: Any) -> EmulatorConfig:
+        """`EmulatorConfig(**changes)` on top of a named answer style (`strict` by default)."""
+        return cls().with_changes(answer_style=answer_style, **changes)
+
+    @classmethod
+    def as_adobe_examples(cls, **changes: Any) -> EmulatorConfig:
+        """Every answer style in the form Adobe's examples show."""
+        return cls.from_options(answer_style="adobe-examples", **changes)
 
     @property
     def client_secret(self) -> str:
         return self.client_secrets[0]
 
-    def with_changes(self, **changes) -> EmulatorConfig:
+    @property
+    def answer_style(self) -> str:
+        """The named style whose forms this config answers in, or `custom`."""
+        for name, style in ANSWER_STYLES.items():
+            if all(getattr(self, key) == value for key, value in style.items()):
+                return name
+        return "custom"
+
+    def with_changes(self, *, answer_style: str | None = None, **changes: Any) -> EmulatorConfig:
+        """A copy with `changes`; `answer_style` first sets every style field to that style."""
+        if answer_style is not None:
+            if answer_style not in ANSWER_STYLES:
+                raise ValueError(f"answer_style: one of {', '.join(ANSWER_STYLES)}")
+            changes = {**ANSWER_STYLES[answer_style], **changes}
         return replace(self, **changes)
+
+
+#: The style fields' strict (default) values.
+STRICT_STYLE: dict[str, Any] = {
+    f.name: f.default
+    for f in fields(EmulatorConfig)
+    if f.name
+    in (
+        "create_status",
+        "normalise_dates",
+        "next_link_form",
+        "extra_members",
+        "string_etags",
+        "documented_decisioning_prefixes",
+    )
+}
+
+#: Named sets of answer styles: the strict default, and every form as Adobe's examples show it.
+ANSWER_STYLES: dict[str, dict[str, Any]] = {
+    "strict": STRICT_STYLE,
+    "adobe-examples": {
+        "create_status": 200,
+        "normalise_dates": True,
+        "next_link_form": "absolute",
+        "extra_members": True,
+        "string_etags": True,
+        "documented_decisioning_prefixes": True,
+    },
+}

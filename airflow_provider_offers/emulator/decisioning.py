@@ -6,6 +6,9 @@ one of its criteria's placements. Candidates are the approved personalized offer
 placement. Profile constraints (PQL rules, segments) cannot be evaluated here, so an offer or a
 criterion with one is treated as not eligible. Ranking: `rank.priority` descending, then the
 older offer (`created`), then the id. No candidate: the decision's fallback offer.
+
+Answers name objects by their stored ids, or (`documented_decisioning_prefixes`) with the
+prefixes the Decisioning API page's example shows; the hex part is the same either way.
 """
 
 from __future__ import annotations
@@ -34,6 +37,22 @@ METADATA = {
     },
 }
 MAX_ITEMS_PER_RESPONSE = 100
+#: Stored id prefix -> the prefix the Decisioning API page's example response shows.
+DOCUMENTED_PREFIXES = {
+    "dps:offer-activity:": "dps:activity:",
+    "dps:offer-placement:": "dps:placement:",
+    "dps:personalized-offer:": "dps:personalized-option:",
+    "dps:fallback-offer:": "dps:fallback:",
+}
+
+
+def answer_id(ident: str, config: EmulatorConfig) -> str:
+    """An id as decisioning answers show it."""
+    if config.documented_decisioning_prefixes:
+        for stored, documented in DOCUMENTED_PREFIXES.items():
+            if ident.startswith(stored):
+                return documented + ident[len(stored) :]
+    return ident
 
 
 def _bad(detail: str) -> Exception:
@@ -50,6 +69,7 @@ class _Request:
     def __init__(self, body: Any, config: EmulatorConfig) -> None:
         if not isinstance(body, dict):
             raise _bad("body: must be a JSON object")
+        self.config = config
         requests = body.get("xdm:propositionRequests")
         if not isinstance(requests, list) or not requests:
             raise _bad("xdm:propositionRequests: at least one proposition request is required")
@@ -118,7 +138,10 @@ def _metadata(request: _Request, key: str, entity: dict) -> dict[str, Any]:
 
 def _item(request: _Request, record: Any, placement: dict, prefix_key: str) -> dict[str, Any]:
     """An option or fallback: id, etag, and (with includeContent) the placement's component."""
-    item: dict[str, Any] = {"xdm:id": record.id, "repo:etag": record.etag}
+    item: dict[str, Any] = {
+        "xdm:id": answer_id(record.id, request.config),
+        "repo:etag": record.etag,
+    }
     if request.include_content:
         rep = next(r for r in record.entity["representations"] if r["placement"] == placement["id"])
         components = rep["components"]
@@ -214,12 +237,12 @@ def decide(store: Any, config: EmulatorConfig, body: Any) -> dict[str, Any]:
         ][:count]
         proposition: dict[str, Any] = {
             "xdm:activity": {
-                "xdm:id": activity_id,
+                "xdm:id": answer_id(activity_id, config),
                 "repo:etag": decision_record.etag,
                 **_metadata(request, "xdm:activity", decision),
             },
             "xdm:placement": {
-                "xdm:id": placement_id,
+                "xdm:id": answer_id(placement_id, config),
                 "repo:etag": placement_record.etag,
                 **_metadata(request, "xdm:placement", placement_record.entity),
             },

@@ -1,23 +1,17 @@
-"""The Offer Library's object kinds and the rules a body must follow to be stored.
+"""The rules a body must follow to be stored, kind by kind (kinds.py says what the kinds are).
 
-The field lists repeat what `api/models.py` knows on purpose: the emulator is a second,
-independent reading of Adobe's documentation (design.md).
+Like kinds.py, this restates Adobe's documentation rather than importing our client's models.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from .config import EmulatorConfig
 from .errors import problem
-
-NS = "https://ns.adobe.com/experience/offer-management"
-
-#: Fields the server owns; a client can neither send them on create nor patch them.
-SERVER_FIELDS = ("id", "etag", "created", "modified", "schemas", "createdBy", "lastModifiedBy")
+from .kinds import KINDS, SERVER_FIELDS, Kind, reference_sites
 
 PROFILE_CONSTRAINT_TYPES = ("none", "eligibilityRule", "anySegments", "allSegments")
 ORDER_EVALUATION_TYPES = ("static", "ranking-strategy", "scoring-function")
@@ -31,117 +25,6 @@ RETURN_METADATA_KEYS = (
     "channelType",
     "contentType",
 )
-
-
-@dataclass(frozen=True)
-class Kind:
-    """One kind of Offer Library object: where it lives and what it looks like."""
-
-    name: str  # e.g. "fallback-offer"
-    label: str  # for messages: "fallback offer"
-    resource: str  # path segment under /data/core/dps
-    id_kind: str  # `dps:<id_kind>:<hex>`
-    schema: str
-    fields: tuple[str, ...]
-
-
-_OFFER_FIELDS = (
-    "name",
-    "description",
-    "status",
-    "representations",
-    "selectionConstraint",
-    "rank",
-    "tags",
-    "characteristics",
-    "labels",
-)
-
-KINDS: dict[str, Kind] = {
-    k.name: k
-    for k in (
-        Kind(
-            "fallback-offer",
-            "fallback offer",
-            "offers",
-            "fallback-offer",
-            f"{NS}/fallback-offer;version=0.8",
-            _OFFER_FIELDS,
-        ),
-        Kind(
-            "personalized-offer",
-            "personalized offer",
-            "offers",
-            "personalized-offer",
-            f"{NS}/personalized-offer;version=0.15",
-            (*_OFFER_FIELDS, "cappingConstraint", "frequencyCappingConstraints"),
-        ),
-        Kind(
-            "placement",
-            "placement",
-            "placements",
-            "offer-placement",
-            f"{NS}/offer-placement;version=0.5",
-            (
-                "name",
-                "description",
-                "componentType",
-                "channel",
-                "itemCount",
-                "allowDuplicatePlacements",
-                "returnContent",
-                "returnMetaData",
-            ),
-        ),
-        Kind("tag", "tag", "tags", "tag", f"{NS}/tag;version=0.1", ("name", "description")),
-        Kind(
-            "offer-rule",
-            "decision rule",
-            "offer-rules",
-            "eligibility-rule",
-            f"{NS}/eligibility-rule;version=0.3",
-            ("name", "description", "condition", "definedOn"),
-        ),
-        Kind(
-            "offer-collection",
-            "collection",
-            "offer-collections",
-            "offer-filter",
-            f"{NS}/offer-filter;version=0.4",
-            ("name", "description", "filterType", "ids", "labels"),
-        ),
-        Kind(
-            "offer-decision",
-            "decision",
-            "offer-decisions",
-            "offer-activity",
-            f"{NS}/offer-activity;version=0.8",
-            ("name", "description", "status", "startDate", "endDate", "fallback", "criteria"),
-        ),
-    )
-}
-
-RESOURCES = {k.resource for k in KINDS.values()}
-OFFER_TYPES = {"fallback": "fallback-offer", "personalized": "personalized-offer"}
-
-
-def kind_for(resource: str, offer_type: str | None) -> Kind:
-    """The kind a path segment (and, for /offers, the `offer-type` parameter) names."""
-    if resource == "offers":
-        if offer_type is None:
-            raise problem(400, "Query parameter 'offer-type' is required on /offers")
-        name = OFFER_TYPES.get(offer_type.lower())
-        if name is None:
-            raise problem(
-                400,
-                f"Query parameter 'offer-type' must be 'fallback' or 'personalized', "
-                f"not {offer_type!r}",
-            )
-        return KINDS[name]
-    for kind in KINDS.values():
-        if kind.resource == resource:
-            return kind
-    raise problem(404, f"Unknown resource '/{resource}'", code=1004)
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -167,6 +50,8 @@ class Validator:
         self.config = config
         self.resolve = resolve
         self.status = status
+        #: (object, key) of every date member checked, for storing them in one form.
+        self.dates: list[tuple[dict, str]] = []
 
     # -- small checks -------------------------------------------------------------------
     def fail(self, where: str, message: str) -> None:
@@ -223,6 +108,7 @@ class Validator:
         if parsed is None:
             path = f"{where}.{key}" if where != "body" else key
             self.fail(path, "must be an ISO-8601 date-time with an offset")
+        self.dates.append((parent, key))
         return parsed
 
     def window(self, parent: dict, where: str) -> None:
@@ -264,6 +150,10 @@ class Validator:
         if "description" in body and not isinstance(body["description"], str):
             self.fail("description", "must be a string")
         getattr(self, "_" + kind.name.replace("-", "_"))(body)
+        for where, target, ident in reference_sites(kind.name, body):
+            self.reference(target, ident, where)
+        if kind.name == "offer-decision" and self.config.fallback_must_cover_decision_placements:
+            self._fallback_covers_placements(body)
 
     def _offer(self, body: dict) -> None:
         self.choice(body, "status", "body", self.config.offer_statuses)
@@ -276,7 +166,6 @@ class Validator:
             self.obj(rep, where, ("channel", "placement", "components"))
             self.string(rep, "channel", where, required=True)
             placement = self.string(rep, "placement", where, required=True)
-            self.reference("placement", placement, f"{where}.placement")
             if placement in seen:
                 self.fail(
                     f"{where}.placement",
@@ -298,9 +187,7 @@ class Validator:
         if "rank" in body:
             rank = self.obj(body["rank"], "rank", ("priority",))
             self.integer(rank, "priority", "rank", minimum=0)
-        for i, tag in enumerate(self.string_list(body, "tags", "body")):
-            self.reference("tag", tag, f"tags[{i}]")
-        if len(body.get("tags", [])) > 20:
+        if len(self.string_list(body, "tags", "body")) > 20:
             self.fail("tags", "at most 20 collection qualifiers per offer")
         if "characteristics" in body:
             chars = self.obj(body["characteristics"], "characteristics")
@@ -326,8 +213,7 @@ class Validator:
         constraint = self.obj(value, where, keys)
         ctype = self.choice(constraint, "profileConstraintType", where, PROFILE_CONSTRAINT_TYPES)
         if ctype == "eligibilityRule":
-            rule = self.string(constraint, "eligibilityRule", where, required=True)
-            self.reference("offer-rule", rule, f"{where}.eligibilityRule")
+            self.string(constraint, "eligibilityRule", where, required=True)
         elif "eligibilityRule" in constraint:
             self.fail(f"{where}.eligibilityRule", "only with profileConstraintType eligibilityRule")
         if ctype in ("anySegments", "allSegments"):
@@ -399,31 +285,24 @@ class Validator:
                 self.string_list(var, "referencePaths", where)
 
     def _offer_collection(self, body: dict) -> None:
-        ftype = self.choice(body, "filterType", "body", FILTER_TYPES, required=True)
+        self.choice(body, "filterType", "body", FILTER_TYPES, required=True)
         ids = self.string_list(body, "ids", "body", required=True, nonempty=True)
         if len(ids) > 500:
             self.fail("ids", "at most 500 entries per collection")
-        target = "tag" if ftype == "any-tags" else "personalized-offer"
-        for i, ident in enumerate(ids):
-            self.reference(target, ident, f"ids[{i}]")
         self.string_list(body, "labels", "body")
 
     def _offer_decision(self, body: dict) -> None:
         self.choice(body, "status", "body", self.config.decision_statuses)
         self.window(body, "body")
-        fallback_id = self.string(body, "fallback", "body", required=True)
-        fallback = self.reference("fallback-offer", fallback_id, "fallback")
+        self.string(body, "fallback", "body", required=True)
         criteria = body.get("criteria")
         if not isinstance(criteria, list) or not criteria:
             self.fail("criteria", "at least one criterion is required")
-        used: list[str] = []
         for i, crit in enumerate(criteria):
             where = f"criteria[{i}]"
             keys = ("placements", "rank", "profileConstraint", "optionSelection")
             self.obj(crit, where, keys)
-            for j, pid in enumerate(self.string_list(crit, "placements", where, nonempty=True)):
-                self.reference("placement", pid, f"{where}.placements[{j}]")
-                used.append(pid)
+            self.string_list(crit, "placements", where, nonempty=True)
             if "placements" not in crit:
                 self.fail(f"{where}.placements", "is required")
             if "rank" in crit:
@@ -444,37 +323,16 @@ class Validator:
             if selection is None:
                 self.fail(f"{where}.optionSelection", "is required")
             selection = self.obj(selection, f"{where}.optionSelection", ("filter",))
-            collection = self.string(selection, "filter", f"{where}.optionSelection", required=True)
-            self.reference("offer-collection", collection, f"{where}.optionSelection.filter")
-        if self.config.fallback_must_cover_decision_placements:
-            covered = {rep.get("placement") for rep in fallback.get("representations", [])}
-            for pid in used:
+            self.string(selection, "filter", f"{where}.optionSelection", required=True)
+
+    def _fallback_covers_placements(self, body: dict) -> None:
+        fallback = self.resolve("fallback-offer", body["fallback"]) or {}
+        covered = {rep.get("placement") for rep in fallback.get("representations", [])}
+        for crit in body["criteria"]:
+            for pid in crit["placements"]:
                 if pid not in covered:
                     self.fail(
                         "fallback",
-                        f"fallback offer {fallback_id!r} has no representation for placement "
-                        f"{pid!r}",
+                        f"fallback offer {body['fallback']!r} has no representation for "
+                        f"placement {pid!r}",
                     )
-
-
-def references(kind: str, entity: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The (kind, id) pairs an entity points at; used for referential integrity on delete."""
-    refs: list[tuple[str, str]] = []
-    if kind in ("fallback-offer", "personalized-offer"):
-        refs += [("placement", r.get("placement")) for r in entity.get("representations", [])]
-        refs += [("tag", t) for t in entity.get("tags", [])]
-        rule = entity.get("selectionConstraint", {}).get("eligibilityRule")
-        if rule:
-            refs.append(("offer-rule", rule))
-    elif kind == "offer-collection":
-        target = "tag" if entity.get("filterType") == "any-tags" else "personalized-offer"
-        refs += [(target, i) for i in entity.get("ids", [])]
-    elif kind == "offer-decision":
-        refs.append(("fallback-offer", entity.get("fallback")))
-        for crit in entity.get("criteria", []):
-            refs += [("placement", p) for p in crit.get("placements", [])]
-            refs.append(("offer-collection", crit.get("optionSelection", {}).get("filter")))
-            rule = crit.get("profileConstraint", {}).get("eligibilityRule")
-            if rule:
-                refs.append(("offer-rule", rule))
-    return refs

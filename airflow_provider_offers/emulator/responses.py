@@ -1,31 +1,29 @@
 """HTTP layer (moto's `responses.py` + `urls.py`): parse requests, call the backend, shape answers.
 
-Also the ASGI middleware that records every request and applies injected faults, and the
-`/_emulator/` control endpoints for tests that run the emulator as a subprocess.
+Everything that knows HTTP lives here: routes, headers and media types, the IMS form, list
+query parameters, `_links`. The `/_emulator/` control endpoints serve tests that run the
+emulator as a subprocess.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import logging
-import uuid
+from dataclasses import dataclass, fields
 from typing import Any
-from urllib.parse import parse_qs, parse_qsl
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
+from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .backend import (
-    Fault,
-    OfferLibraryBackend,
-    RecordedRequest,
-    media_type_matches,
-    split_unquoted,
-)
-from .entities import kind_for
-from .errors import EmulatorError, default_fault_body, problem
+from .backend import OfferLibraryBackend
+from .config import EmulatorConfig
+from .controls import Fault
+from .errors import EmulatorError, content_type_error, oauth_error, problem
+from .kinds import Kind, kind_for
+from .listing import Expression, Page, parse_filters, parse_orderby
+from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
 
 DPS = "/data/core/dps"
 XDM = "application/vnd.adobe.xdm+json"
@@ -33,41 +31,148 @@ DECISION_REQUEST_TYPE = (
     f'{XDM}; schema="https://ns.adobe.com/experience/offer-management/decision-request;version=1.0"'
 )
 DECISION_RESPONSE_TYPE = f'{XDM}; schema="https://ns.adobe.com/experience/offer-management/decision-response;version=1.0"'
-CONTROL_PREFIX = "/_emulator/"
+FORM = "application/x-www-form-urlencoded"
+IMS_PARAMETERS = ("grant_type", "client_id", "client_secret", "scope")
+LIST_PARAMETERS = frozenset({"property", "orderby", "orderBy", "limit", "start"})
 
 
-class DroppedConnection(Exception):
-    """Raised after a deliberately truncated response so the server closes the connection."""
+# --------------------------------------------------------------------------------------------
+# Media types
+# --------------------------------------------------------------------------------------------
+def media_type(value: str | None) -> tuple[str, dict[str, str]]:
+    """`type/subtype` (lower case) and its parameters; quoted values may hold `;`."""
+    name, params = parse_options_header(value)
+    return name.decode("latin-1"), {
+        k.decode("latin-1").lower(): v.decode("latin-1") for k, v in params.items()
+    }
 
 
-class _HideDroppedConnections(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, DroppedConnection)
+def media_type_matches(content_type: str | None, wanted: str) -> bool:
+    """`wanted` may carry parameters (the XDM schema); those must match, others are ignored."""
+    have, have_params = media_type(content_type)
+    want, want_params = media_type(wanted)
+    return have == want and all(have_params.get(k) == v for k, v in want_params.items())
 
 
-logging.getLogger("uvicorn.error").addFilter(_HideDroppedConnections())
+def split_unquoted(text: str, separator: str) -> list[str]:
+    """Split on `separator` outside double quotes (XDM schema parameters contain `;` and `,`)."""
+    parts, current, quoted = [], "", False
+    for char in text:
+        if char == '"':
+            quoted = not quoted
+        if char == separator and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    return [*parts, current]
 
 
-def _json_response(status: int, body: Any, headers=None, media_type="application/json"):
-    return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
+def accepts(accept: str | None, wanted: str) -> bool:
+    return any(media_type_matches(part, wanted) for part in split_unquoted(accept or "", ","))
 
 
-def _query(request: Request) -> dict[str, list[str]]:
+# --------------------------------------------------------------------------------------------
+# Query parameters and links
+# --------------------------------------------------------------------------------------------
+def query_of(request: Request) -> dict[str, list[str]]:
     query: dict[str, list[str]] = {}
     for name, value in request.query_params.multi_items():
         query.setdefault(name, []).append(value)
     return query
 
 
-async def _json_body(request: Request) -> Any:
-    raw = await request.body()
+def check_known(query: dict[str, list[str]], allowed: set[str] | frozenset[str]) -> None:
+    for name in query:
+        if name not in allowed:
+            raise problem(400, f"{name}: unknown query parameter", code=1002)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """`GET /{resource}`'s parameters, parsed: what the backend needs, and what links echo."""
+
+    orderby: str
+    order: list[tuple[str, bool]]
+    limit: int
+    properties: list[str]
+    filters: list[Expression]
+    start: str | None
+
+    @classmethod
+    def parse(cls, query: dict[str, list[str]], config: EmulatorConfig) -> ListQuery:
+        orderby_values = query.get("orderby", []) + query.get("orderBy", [])
+        if len(orderby_values) > 1:
+            raise problem(400, "orderby: give it once (a comma-separated list)", code=1002)
+        orderby = orderby_values[0] if orderby_values else "-modified"
+        order = parse_orderby(orderby)
+        limit = config.list_default_limit
+        if "limit" in query:
+            try:
+                limit = int(query["limit"][-1])
+            except ValueError as exc:
+                raise problem(400, "limit: must be an integer", code=1002) from exc
+            if not 1 <= limit <= config.list_max_limit:
+                raise problem(
+                    400, f"limit: must be between 1 and {config.list_max_limit}", code=1002
+                )
+        properties = query.get("property", [])
+        filters = parse_filters(properties, config.regex_full_match)
+        return cls(orderby, order, limit, properties, filters, query.get("start", [None])[-1])
+
+
+def _urlencode(params: list[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k, safe='-')}={quote(v, safe='-,.:')}" for k, v in params)
+
+
+def list_links(
+    request: Request,
+    kind: Kind,
+    query: ListQuery,
+    page: Page,
+    extra: list[tuple[str, str]],
+    form: str,
+) -> dict[str, dict[str, str]]:
+    """self/next/prev in the configured form, echoing orderby, limit, property, start, extra."""
+    base = {"relative": "", "path": DPS, "absolute": str(request.base_url).rstrip("/") + DPS}
+
+    def link(start: str | None) -> dict[str, str]:
+        params = [("orderby", query.orderby), ("limit", str(query.limit))]
+        params += [("property", p) for p in query.properties]
+        if start:
+            params.append(("start", start))
+        params += extra
+        href = f"{base[form]}/{kind.resource}?{_urlencode(params)}"
+        return {"href": href, "type": "application/json"}
+
+    links = {"self": link(query.start)}
+    if page.next_start is not None:
+        links["next"] = link(page.next_start)
+    if page.prev_start is not None:
+        links["prev"] = link(page.prev_start or None)
+    return links
+
+
+async def json_body(request: Request) -> Any:
     try:
-        return json.loads(raw)
+        return json.loads(await request.body())
     except ValueError as exc:
         raise problem(400, "body: not valid JSON", code=1003) from exc
 
 
+def config_summary(config: EmulatorConfig) -> dict[str, Any]:
+    """The settings as JSON (the clock is not one of them)."""
+    summary: dict[str, Any] = {"answer_style": config.answer_style}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if item.name != "clock":
+            summary[item.name] = sorted(value) if isinstance(value, frozenset) else value
+    return summary
+
+
+# --------------------------------------------------------------------------------------------
+# The application
+# --------------------------------------------------------------------------------------------
 def create_app(backend: OfferLibraryBackend) -> Any:
     """The ASGI application: FastAPI routes wrapped in the recording/fault middleware."""
     app = FastAPI(
@@ -80,217 +185,165 @@ def create_app(backend: OfferLibraryBackend) -> Any:
 
     @app.exception_handler(EmulatorError)
     async def _refusal(request: Request, exc: EmulatorError) -> Response:
-        return _json_response(exc.status, exc.body, exc.headers, exc.media_type)
+        return json_response(exc.status, exc.body, exc.headers, exc.media_type)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         err = problem(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
-        return _json_response(err.status, err.body, media_type=err.media_type)
+        return json_response(err.status, err.body, media_type=err.media_type)
 
     # -- IMS --------------------------------------------------------------------------------
     @app.post("/ims/token/v3")
     async def ims_token(request: Request) -> Response:
-        raw = (await request.body()).decode("utf-8", "replace")
-        form = parse_qs(raw, keep_blank_values=True)
-        answer = backend.issue_token(request.headers.get("content-type"), form, _query(request))
-        return _json_response(200, answer, {"cache-control": "no-store"})
+        if media_type(request.headers.get("content-type"))[0] != FORM:
+            raise oauth_error(400, "invalid_request", f"body must be {FORM}")
+        query = query_of(request)
+        if backend.config.reject_query_credentials:
+            for name in IMS_PARAMETERS:
+                if name in query:
+                    raise oauth_error(
+                        400,
+                        "invalid_request",
+                        f"{name} must be sent in the form body, not in the query string",
+                    )
+        form = await request.form()
+        sent = {
+            name: (form.getlist(name) or query.get(name) or [None])[-1] for name in IMS_PARAMETERS
+        }
+        answer = backend.issue_token(**sent)
+        return json_response(200, answer, {"cache-control": "no-store"})
 
     # -- DPS --------------------------------------------------------------------------------
-    def _resolve(request: Request, resource: str, allowed_query: set[str] | None):
-        identity = backend.authenticate(request.method, dict(request.headers))
-        query = _query(request)
+    def authenticate(request: Request, body_media_type: str = "application/json"):
+        """The gateway's header checks, then (for a body) its Content-Type check."""
+        headers = request.headers
+        identity = backend.authenticate(
+            authorization=headers.get("authorization"),
+            api_key=headers.get("x-api-key"),
+            org_id=headers.get("x-gw-ims-org-id"),
+            sandbox=headers.get("x-sandbox-name"),
+        )
+        wanted = body_media_type if request.method in ("POST", "PUT", "PATCH") else None
+        if wanted and not media_type_matches(headers.get("content-type"), wanted):
+            raise content_type_error()
+        return identity
+
+    def resolve(request: Request, resource: str, allowed: frozenset[str] = frozenset()):
+        """Caller, kind and query of a DPS request; unknown query parameters are refused."""
+        identity = authenticate(request)
+        query = query_of(request)
         offer_type = query.get("offer-type", [None])[-1]
         kind = kind_for(resource, offer_type)
         extra = [("offer-type", offer_type)] if resource == "offers" else []
-        if allowed_query is not None and backend.config.reject_unknown_query_params:
-            allowed = allowed_query | {name for name, _ in extra}
-            for name in query:
-                if name not in allowed:
-                    raise problem(400, f"{name}: unknown query parameter", code=1002)
+        if backend.config.reject_unknown_query_params:
+            check_known(query, allowed | {name for name, _ in extra})
         return identity, kind, query, extra
 
     @app.post(DPS + "/{resource}")
     async def create(resource: str, request: Request) -> Response:
-        identity, kind, _, _ = _resolve(request, resource, set())
-        receipt = backend.create(identity, kind, await _json_body(request))
-        return _json_response(backend.config.create_status, receipt)
+        identity, kind, _, _ = resolve(request, resource)
+        receipt = backend.create(identity, kind, await json_body(request))
+        return json_response(backend.config.create_status, receipt)
 
     @app.get(DPS + "/{resource}")
     async def list_(resource: str, request: Request) -> Response:
-        identity, kind, query, extra = _resolve(request, resource, None)
-        return _json_response(200, backend.list(identity, kind, query, extra))
+        identity, kind, query, extra = resolve(request, resource, LIST_PARAMETERS)
+        config = backend.config
+        parsed = ListQuery.parse(query, config)
+        page = backend.list(
+            identity,
+            kind,
+            filters=parsed.filters,
+            order=parsed.order,
+            limit=parsed.limit,
+            start=parsed.start,
+        )
+        answer = {
+            "results": page.results,
+            "count": len(page.results),
+            "total": page.total,
+            "_links": list_links(request, kind, parsed, page, extra, config.next_link_form),
+        }
+        return json_response(200, answer)
 
     @app.get(DPS + "/{resource}/{entity_id}")
     async def get(resource: str, entity_id: str, request: Request) -> Response:
-        identity, kind, _, _ = _resolve(request, resource, set())
-        return _json_response(200, backend.get(identity, kind, entity_id))
+        identity, kind, _, _ = resolve(request, resource)
+        return json_response(200, backend.get(identity, kind, entity_id))
 
     @app.patch(DPS + "/{resource}/{entity_id}")
     async def patch(resource: str, entity_id: str, request: Request) -> Response:
-        identity, kind, _, _ = _resolve(request, resource, set())
-        receipt = backend.patch(identity, kind, entity_id, await _json_body(request))
-        return _json_response(200, receipt)
+        identity, kind, _, _ = resolve(request, resource)
+        receipt = backend.patch(identity, kind, entity_id, await json_body(request))
+        return json_response(200, receipt)
 
     @app.delete(DPS + "/{resource}/{entity_id}")
     async def delete(resource: str, entity_id: str, request: Request) -> Response:
-        identity, kind, _, _ = _resolve(request, resource, set())
+        identity, kind, _, _ = resolve(request, resource)
         backend.delete(identity, kind, entity_id)
         return Response(status_code=200)
 
     # -- hub Decisioning API ----------------------------------------------------------------
     @app.post("/data/core/ods/decisions")
     async def decisions(request: Request) -> Response:
-        headers = dict(request.headers)
-        identity = backend.authenticate("POST", headers, body_media_type=DECISION_REQUEST_TYPE)
+        identity = authenticate(request, DECISION_REQUEST_TYPE)
         config = backend.config
-        if config.require_xdm_accept and not _accepts(
-            headers.get("accept"), DECISION_RESPONSE_TYPE
+        if config.require_xdm_accept and not accepts(
+            request.headers.get("accept"), DECISION_RESPONSE_TYPE
         ):
-            raise problem(
-                406,
-                f"Accept: must be {DECISION_RESPONSE_TYPE}",
-                service="ODE",
-                code=1,
-            )
-        if config.require_request_id and not headers.get("x-request-id"):
+            raise problem(406, f"Accept: must be {DECISION_RESPONSE_TYPE}", service="ODE", code=1)
+        if config.require_request_id and not request.headers.get("x-request-id"):
             raise problem(400, "x-request-id: header is required", service="ODE", code=2)
-        answer = backend.decide(identity, await _json_body(request))
-        return _json_response(200, answer, media_type=DECISION_RESPONSE_TYPE)
+        answer = backend.decide(identity, await json_body(request))
+        return json_response(200, answer, media_type=DECISION_RESPONSE_TYPE)
 
     # -- control endpoints ------------------------------------------------------------------
     @app.get(CONTROL_PREFIX + "health")
     async def health() -> Response:
-        return _json_response(200, {"status": "ok"})
+        return json_response(200, {"status": "ok"})
 
     @app.post(CONTROL_PREFIX + "reset")
     async def reset() -> Response:
         backend.reset()
-        return _json_response(200, {"status": "reset"})
+        return json_response(200, {"status": "reset"})
 
     @app.post(CONTROL_PREFIX + "revoke-tokens")
     async def revoke() -> Response:
         backend.revoke_tokens()
-        return _json_response(200, {"status": "revoked"})
+        return json_response(200, {"status": "revoked"})
 
     @app.post(CONTROL_PREFIX + "faults")
     async def faults(request: Request) -> Response:
-        spec = await _json_body(request)
+        spec = await json_body(request)
         try:
             backend.add_fault(Fault(**spec))
         except (TypeError, ValueError) as exc:
             raise problem(400, f"fault: {exc}") from exc
-        return _json_response(201, {"status": "added"})
+        return json_response(201, {"status": "added"})
+
+    @app.get(CONTROL_PREFIX + "config")
+    async def config() -> Response:
+        return json_response(200, config_summary(backend.config))
+
+    @app.post(CONTROL_PREFIX + "configure")
+    async def configure(request: Request) -> Response:
+        """`configure(**changes)` over HTTP, e.g. `{"answer_style": "adobe-examples"}`."""
+        changes = await json_body(request)
+        if not isinstance(changes, dict) or "clock" in changes:
+            raise problem(400, "configure: a JSON object of EmulatorConfig fields (not clock)")
+        try:
+            configured = backend.configure(**changes)
+        except (TypeError, ValueError) as exc:
+            raise problem(400, f"configure: {exc}") from exc
+        return json_response(200, config_summary(configured))
 
     @app.get(CONTROL_PREFIX + "requests")
     async def requests() -> Response:
         with backend.lock:
-            return _json_response(200, [r.to_dict() for r in backend.requests])
+            return json_response(200, [r.to_dict() for r in backend.requests])
 
     @app.get(CONTROL_PREFIX + "tokens")
     async def tokens() -> Response:
-        return _json_response(200, {"tokens_issued": backend.tokens_issued})
+        return json_response(200, {"tokens_issued": backend.tokens_issued})
 
-    return _RecordAndFault(app, backend)
-
-
-def _accepts(accept: str | None, wanted: str) -> bool:
-    return any(media_type_matches(part, wanted) for part in split_unquoted(accept or "", ","))
-
-
-class _RecordAndFault:
-    """ASGI middleware: log each request, then apply the first matching injected fault."""
-
-    def __init__(self, app: Any, backend: OfferLibraryBackend) -> None:
-        self.app = app
-        self.backend = backend
-
-    async def __call__(self, scope, receive, send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(CONTROL_PREFIX):
-            await self.app(scope, receive, send)
-            return
-        body = b""
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers: dict[str, str] = {}
-        for name, value in scope["headers"]:
-            key = name.decode("latin-1").lower()
-            text = value.decode("latin-1")
-            headers[key] = f"{headers[key]}, {text}" if key in headers else text
-        text = body.decode("utf-8", "replace")
-        try:
-            parsed = json.loads(body) if body else None
-        except ValueError:
-            parsed = None
-        form = None
-        if headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-            form = dict(parse_qsl(text, keep_blank_values=True))
-        query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
-        recorded = RecordedRequest(
-            method=scope["method"],
-            path=scope["path"],
-            query=query,
-            headers=headers,
-            json=parsed,
-            form=form,
-            text=text,
-            client_port=(scope.get("client") or (None, None))[1],
-        )
-        self.backend.record(recorded)
-        request_id = headers.get("x-request-id") or str(uuid.uuid4())
-        fault = self.backend.take_fault(scope["method"], scope["path"])
-        if fault is not None and fault.delay_seconds:
-            await asyncio.sleep(fault.delay_seconds)
-
-        async def send_with_id(message) -> None:
-            if message["type"] == "http.response.start":
-                recorded.status = message["status"]
-                message = {
-                    **message,
-                    "headers": [
-                        *message.get("headers", []),
-                        (b"x-request-id", request_id.encode()),
-                    ],
-                }
-            await send(message)
-
-        if fault is not None and fault.status is not None:
-            body_out = fault.body if fault.body is not None else default_fault_body(fault.status)
-            response = _json_response(fault.status, body_out, fault.response_headers())
-            await response(scope, receive, send_with_id)
-            return
-
-        delivered = False
-
-        async def replay():
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        if fault is None or not fault.drop_after_commit:
-            await self.app(scope, replay, send_with_id)
-            return
-        # drop_after_commit: handle (and commit) the request fully, then cut the answer short.
-        captured: list[dict] = []
-
-        async def capture(message) -> None:
-            captured.append(message)
-
-        await self.app(scope, replay, capture)
-        start = captured[0]
-        payload = b"".join(m.get("body", b"") for m in captured[1:])
-        headers_out = [
-            (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
-        ]
-        headers_out.append((b"content-length", str(len(payload) + 64).encode()))
-        await send_with_id({**start, "headers": headers_out})
-        await send(
-            {"type": "http.response.body", "body": payload[: len(payload) // 2], "more_body": True}
-        )
-        raise DroppedConnection("connection dropped after commit (injected fault)")
+    return RecordAndFault(app, backend)

@@ -1,18 +1,19 @@
-"""Run the emulator in-process: uvicorn in a background thread on a free loopback port."""
+"""Run the emulator: in-process (uvicorn in a background thread) or in the foreground (the CLI)."""
 
 from __future__ import annotations
 
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import uvicorn
 
-from .backend import Fault, OfferLibraryBackend, RecordedRequest
+from .backend import OfferLibraryBackend
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, EmulatorConfig
+from .controls import Fault, RecordedRequest
 from .responses import create_app
 
 
@@ -29,7 +30,8 @@ class EmulatorServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle --------------------------------------------------------------------------
-    def start(self, timeout: float = 10.0) -> EmulatorServer:
+    def _bind(self) -> tuple[socket.socket, uvicorn.Server]:
+        """The listening socket (port 0 picks a free one) and a quiet uvicorn server for it."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
@@ -41,7 +43,25 @@ class EmulatorServer:
             lifespan="off",
             timeout_graceful_shutdown=1,
         )
-        self._server = uvicorn.Server(config)
+        return sock, uvicorn.Server(config)
+
+    def serve(self, on_ready: Callable[[str], None]) -> bool:
+        """Serve in this thread until Ctrl-C or SIGTERM; `on_ready(url)` once it listens."""
+        sock, server = self._bind()
+        original_startup = server.startup
+
+        async def startup(sockets=None) -> None:
+            await original_startup(sockets=sockets)
+            if server.started:
+                on_ready(self.url)
+
+        server.startup = startup  # type: ignore[method-assign]
+        server.run(sockets=[sock])
+        return server.started
+
+    def start(self, timeout: float = 10.0) -> EmulatorServer:
+        """Serve in a background thread; returns once the server listens."""
+        sock, self._server = self._bind()
         self._thread = threading.Thread(
             target=self._server.run,
             kwargs={"sockets": [sock]},
@@ -121,7 +141,7 @@ class EmulatorServer:
         self.backend.reset()
 
     def configure(self, **changes: Any) -> EmulatorConfig:
-        """Change EmulatorConfig fields until the next reset()."""
+        """Change EmulatorConfig fields until the next reset(); `answer_style=` sets a style."""
         return self.backend.configure(**changes)
 
     def revoke_tokens(self) -> None:
@@ -192,10 +212,15 @@ def dps_client(
 
 @contextmanager
 def run_emulator(
-    *, host: str = "127.0.0.1", port: int = 0, **config: Any
+    *, host: str = "127.0.0.1", port: int = 0, answer_style: str | None = None, **fields: Any
 ) -> Iterator[EmulatorServer]:
-    """`with run_emulator(client_secrets=("a", "b")) as emulator: ...`"""
-    server = EmulatorServer(EmulatorConfig(**config), host=host, port=port)
+    """`with run_emulator(client_secrets=("a", "b")) as emulator: ...`
+
+    `answer_style="adobe-examples"` answers in the forms Adobe's examples show (the default is
+    `strict`); other keywords are `EmulatorConfig` fields and win over the style.
+    """
+    config = EmulatorConfig.from_options(answer_style=answer_style, **fields)
+    server = EmulatorServer(config, host=host, port=port)
     server.start()
     try:
         yield server

@@ -7,13 +7,34 @@ other conftest.py files.
 from __future__ import annotations
 
 import copy
+import json
 from types import SimpleNamespace
 from typing import Any
 
 import httpx
 
 DPS = "/data/core/dps"
+ODS = "/data/core/ods/decisions"
 SCOPES = "openid,AdobeID,read_organizations,additional_info.projectedProductContext,session"
+
+XDM = "application/vnd.adobe.xdm+json"
+NS = "https://ns.adobe.com/experience/offer-management"
+REQUEST_TYPE = f'{XDM}; schema="{NS}/decision-request;version=1.0"'
+RESPONSE_TYPE = f'{XDM}; schema="{NS}/decision-response;version=1.0"'
+OPEN = {"startDate": "2020-01-01T00:00:00.000Z", "endDate": "2099-01-01T00:00:00.000Z"}
+
+
+def decide(api, body, **header_changes):
+    """`POST /data/core/ods/decisions` with the documented headers; `None` drops one."""
+    headers = {
+        **api.headers,
+        "Content-Type": REQUEST_TYPE,
+        "Accept": RESPONSE_TYPE,
+        "x-request-id": "8a7c0f8e-0000-4000-8000-000000000001",
+        **header_changes,
+    }
+    headers = {k: v for k, v in headers.items() if v is not None}
+    return api.http.post(ODS, content=json.dumps(body), headers=headers)
 
 
 def token_form(emulator, **overrides: str) -> dict[str, str]:
@@ -33,12 +54,18 @@ def fetch_token(http: httpx.Client, emulator) -> str:
     return response.json()["access_token"]
 
 
+def dps_url(href: str) -> str:
+    """Where a `_links` href points, in any of its three forms (relative, full path, absolute)."""
+    return href if href.startswith(("http://", "https://", DPS + "/")) else DPS + href
+
+
 class Api:
     """A DPS caller with the four documented headers; asserts only what it is told to."""
 
-    def __init__(self, http: httpx.Client, headers: dict[str, str]) -> None:
+    def __init__(self, http: httpx.Client, headers: dict[str, str], create_status: int = 201):
         self.http = http
         self.headers = headers
+        self.create_status = create_status
 
     def call(self, method: str, path: str, *, headers: dict | None = None, **kwargs):
         merged = {**self.headers, **(headers or {})}
@@ -46,7 +73,7 @@ class Api:
 
     def create(self, resource: str, body: Any, **params: str) -> dict:
         response = self.call("POST", f"/{resource}", json=body, params=params or None)
-        assert response.status_code == 201, response.text
+        assert response.status_code == self.create_status, response.text
         return response.json()
 
     def get(self, resource: str, ident: str, **params: str) -> dict:
@@ -64,7 +91,7 @@ class Api:
         page = response.json()
         items = list(page["results"])
         while "next" in page["_links"]:
-            response = self.http.get(DPS + page["_links"]["next"]["href"], headers=self.headers)
+            response = self.http.get(dps_url(page["_links"]["next"]["href"]), headers=self.headers)
             assert response.status_code == 200, response.text
             page = response.json()
             items += page["results"]

@@ -2,30 +2,25 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
+import pytest
 from emulator_helpers import SCOPES
 
+from airflow_provider_offers.emulator import EmulatorConfig
+from airflow_provider_offers.emulator.__main__ import LISTENING, config_from_args, parse_args
 
-def test_cli_serves_with_given_credentials_and_http_controls():
+
+@contextmanager
+def _cli(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`python -m airflow_provider_offers.emulator --port 0 *args`, and the URL it prints."""
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_offers.emulator",
-            "--port",
-            "0",
-            "--client-id",
-            "cli-client",
-            "--client-secret",
-            "first",
-            "--client-secret",
-            "second",
-            "--org-id",
-            "CLIORG@AdobeOrg",
-        ],
+        [sys.executable, "-m", "airflow_provider_offers.emulator", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -34,7 +29,17 @@ def test_cli_serves_with_given_credentials_and_http_controls():
     try:
         line = process.stdout.readline().strip()
         assert line.startswith("Offer Library emulator listening on http://127.0.0.1:")
-        url = line.rsplit(" ", 1)[1]
+        match = LISTENING.search(line)
+        assert match is not None
+        yield process, match.group(1)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def test_cli_serves_with_given_credentials_and_http_controls():
+    args = ("--client-id", "cli-client", "--client-secret", "first", "--client-secret", "second")
+    with _cli(*args, "--org-id", "CLIORG@AdobeOrg") as (process, url):
         form = {
             "grant_type": "client_credentials",
             "client_id": "cli-client",
@@ -53,10 +58,56 @@ def test_cli_serves_with_given_credentials_and_http_controls():
         assert httpx.get(url + "/data/core/dps/tags", headers=headers).status_code == 503
         logged = httpx.get(url + "/_emulator/requests").json()
         assert [r["status"] for r in logged] == [200, 200, 503]
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     assert process.stdout.read() == ""  # a single line on start, nothing else
+
+
+def test_cli_answer_style_and_single_style_flags():
+    args = ("--answer-style", "adobe-examples", "--create-status", "201", "--no-extra-members")
+    with _cli(*args) as (_, url):
+        config = httpx.get(url + "/_emulator/config").json()
+    assert (config["answer_style"], config["create_status"], config["extra_members"]) == (
+        "custom",
+        201,
+        False,
+    )
+    assert (config["string_etags"], config["next_link_form"]) == (True, "absolute")
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], EmulatorConfig()),
+        (["--answer-style", "adobe-examples"], EmulatorConfig.as_adobe_examples()),
+        (
+            [
+                "--create-status=200",
+                "--normalise-dates",
+                "--next-link-form=path",
+                "--extra-members",
+                "--string-etags",
+                "--documented-decisioning-prefixes",
+            ],
+            EmulatorConfig.as_adobe_examples(next_link_form="path"),
+        ),
+    ],
+)
+def test_cli_style_flags_map_to_config_fields(flags, expected):
+    assert config_from_args(parse_args(flags)) == expected
+
+
+def test_cli_reports_a_port_in_use():
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        result = subprocess.run(
+            [sys.executable, "-m", "airflow_provider_offers.emulator", "--port", port],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
 
 
 def test_emulator_imports_neither_airflow_nor_our_client():

@@ -2,68 +2,13 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
-
-ODS = "/data/core/ods/decisions"
-XDM = "application/vnd.adobe.xdm+json"
-NS = "https://ns.adobe.com/experience/offer-management"
-REQUEST_TYPE = f'{XDM}; schema="{NS}/decision-request;version=1.0"'
-RESPONSE_TYPE = f'{XDM}; schema="{NS}/decision-response;version=1.0"'
-OPEN = {"startDate": "2020-01-01T00:00:00.000Z", "endDate": "2099-01-01T00:00:00.000Z"}
-
-
-def _decide(api, body, **header_changes):
-    headers = {
-        **api.headers,
-        "Content-Type": REQUEST_TYPE,
-        "Accept": RESPONSE_TYPE,
-        "x-request-id": "8a7c0f8e-0000-4000-8000-000000000001",
-        **header_changes,
-    }
-    headers = {k: v for k, v in headers.items() if v is not None}
-    return api.http.post(ODS, content=json.dumps(body), headers=headers)
-
-
-@pytest.fixture
-def world(api, adobe_examples):
-    """A live decision over one placement, a tag collection, and a fallback offer."""
-    placement = api.placement(componentType="html")
-    tag = api.create("tags", adobe_examples.tag())["id"]
-    fallback_body = adobe_examples.fallback_offer(placement)
-    fallback = api.create("offers", fallback_body, **{"offer-type": "fallback"})["id"]
-    collection = api.create("offer-collections", adobe_examples.collection(tag))["id"]
-    decision_body = adobe_examples.decision(fallback, [placement], collection)
-    decision = api.create("offer-decisions", decision_body)["id"]
-
-    def offer(name: str, priority: int, placements=(placement,), **changes) -> str:
-        body = adobe_examples.personalized_offer(placements[0])
-        rep = body["representations"][0]
-        body["representations"] = [{**rep, "placement": p} for p in placements]
-        body.update(
-            status="approved",
-            tags=[tag],
-            selectionConstraint={**OPEN, "profileConstraintType": "none"},
-            rank={"priority": priority},
-            name=name,
-        )
-        body.update(changes)
-        return api.create("offers", body, **{"offer-type": "personalized"})["id"]
-
-    return {
-        "placement": placement,
-        "tag": tag,
-        "fallback": fallback,
-        "collection": collection,
-        "decision": decision,
-        "offer": offer,
-    }
+from emulator_helpers import NS, XDM, decide
 
 
 def test_documented_request_answers_the_fallback_in_documented_shape(api, adobe_examples, world):
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    response = _decide(api, body)
+    response = decide(api, body)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(XDM)
     answer = response.json()
@@ -104,7 +49,7 @@ def test_personalized_offers_ranked_by_priority(api, adobe_examples, world):
     high = world["offer"]("high", 5)
     world["offer"]("lowest", 0)
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    (proposition,) = decide(api, body).json()["xdm:propositions"]
     assert "xdm:fallback" not in proposition
     options = proposition["xdm:options"]
     assert [o["xdm:id"] for o in options] == [high, low]  # xdm:itemCount 2
@@ -124,7 +69,7 @@ def test_equal_priority_prefers_the_older_offer(api, adobe_examples, world):
     world["offer"]("second", 3)
     body = adobe_examples.decision_request(world["decision"], world["placement"])
     body["xdm:propositionRequests"][0]["xdm:itemCount"] = 1
-    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    (proposition,) = decide(api, body).json()["xdm:propositions"]
     assert [o["xdm:id"] for o in proposition["xdm:options"]] == [first]
 
 
@@ -152,14 +97,14 @@ def test_equal_priority_prefers_the_older_offer(api, adobe_examples, world):
 def test_ineligible_offers_fall_back(api, adobe_examples, world, changes):
     world["offer"]("not eligible", 9, **changes)
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    (proposition,) = decide(api, body).json()["xdm:propositions"]
     assert proposition["xdm:fallback"]["xdm:id"] == world["fallback"]
 
 
 def test_offer_without_a_representation_for_the_placement_is_skipped(api, adobe_examples, world):
     world["offer"]("elsewhere", 9, placements=(api.placement(name="elsewhere"),))
     request = adobe_examples.decision_request(world["decision"], world["placement"])
-    (proposition,) = _decide(api, request).json()["xdm:propositions"]
+    (proposition,) = decide(api, request).json()["xdm:propositions"]
     assert "xdm:fallback" in proposition
 
 
@@ -175,7 +120,7 @@ def test_collection_of_offer_ids(api, adobe_examples, world):
         ],
     )
     request = adobe_examples.decision_request(world["decision"], world["placement"])
-    (proposition,) = _decide(api, request).json()["xdm:propositions"]
+    (proposition,) = decide(api, request).json()["xdm:propositions"]
     assert [o["xdm:id"] for o in proposition["xdm:options"]] == [chosen]
 
 
@@ -183,7 +128,7 @@ def test_without_include_content_only_ids_and_etags(api, adobe_examples, world):
     world["offer"]("one", 1)
     body = adobe_examples.decision_request(world["decision"], world["placement"])
     del body["xdm:responseFormat"]
-    (proposition,) = _decide(api, body).json()["xdm:propositions"]
+    (proposition,) = decide(api, body).json()["xdm:propositions"]
     assert set(proposition["xdm:options"][0]) == {"xdm:id", "repo:etag"}
     assert set(proposition["xdm:activity"]) == {"xdm:id", "repo:etag"}
 
@@ -202,7 +147,7 @@ def test_patched_fallback_content_is_served(api, adobe_examples, world):
         **{"offer-type": "fallback"},
     )
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    fallback = _decide(api, body).json()["xdm:propositions"][0]["xdm:fallback"]
+    fallback = decide(api, body).json()["xdm:propositions"][0]["xdm:fallback"]
     assert (fallback["xdm:deliveryURL"], fallback["repo:etag"]) == ("https://cdn/new.png", 2)
 
 
@@ -212,18 +157,18 @@ def test_decision_must_be_live(api, adobe_examples, world):
         world["decision"],
         [{"op": "replace", "path": "/status", "value": "draft"}],
     )
-    response = _decide(api, adobe_examples.decision_request(world["decision"], world["placement"]))
+    response = decide(api, adobe_examples.decision_request(world["decision"], world["placement"]))
     assert response.status_code == 422
     assert "xdm:activityId" in response.json()["detail"]
 
 
 def test_unknown_decision_and_foreign_placement_are_422(api, adobe_examples, world):
-    response = _decide(
+    response = decide(
         api, adobe_examples.decision_request("dps:offer-activity:nope", world["placement"])
     )
     assert response.status_code == 422 and "xdm:activityId" in response.json()["detail"]
     other = api.placement(name="unused")
-    response = _decide(api, adobe_examples.decision_request(world["decision"], other))
+    response = decide(api, adobe_examples.decision_request(world["decision"], other))
     assert response.status_code == 422 and "xdm:placementId" in response.json()["detail"]
 
 
@@ -247,28 +192,28 @@ def test_unknown_decision_and_foreign_placement_are_422(api, adobe_examples, wor
 def test_malformed_requests_are_400(api, adobe_examples, world, mutate, field):
     body = adobe_examples.decision_request(world["decision"], world["placement"])
     mutate(body)
-    response = _decide(api, body)
+    response = decide(api, body)
     assert response.status_code == 400
     assert field in response.json()["detail"]
 
 
 def test_media_types_and_request_id_are_checked(emulator, api, adobe_examples, world):
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    plain = _decide(api, body, **{"Content-Type": "application/json"})
+    plain = decide(api, body, **{"Content-Type": "application/json"})
     assert (plain.status_code, plain.json()["title"]) == (400, "BadRequestError")
-    wrong_schema = _decide(api, body, **{"Content-Type": f'{XDM}; schema="{NS}/other;version=1.0"'})
+    wrong_schema = decide(api, body, **{"Content-Type": f'{XDM}; schema="{NS}/other;version=1.0"'})
     assert wrong_schema.status_code == 400
-    accept = _decide(api, body, Accept="application/json")
+    accept = decide(api, body, Accept="application/json")
     assert accept.status_code == 406 and "Accept" in accept.json()["detail"]
-    no_id = _decide(api, body, **{"x-request-id": None})
+    no_id = decide(api, body, **{"x-request-id": None})
     assert no_id.status_code == 400 and "x-request-id" in no_id.json()["detail"]
     emulator.configure(require_request_id=False, require_xdm_accept=False)
-    assert _decide(api, body, **{"x-request-id": None, "Accept": None}).status_code == 200
+    assert decide(api, body, **{"x-request-id": None, "Accept": None}).status_code == 200
 
 
 def test_decisioning_goes_through_the_gateway(api, adobe_examples, world):
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    response = _decide(api, body, Authorization=None)
+    response = decide(api, body, Authorization=None)
     assert response.json() == {"error_code": "403010", "message": "Oauth token is missing."}
 
 
@@ -284,9 +229,9 @@ def test_duplicates_across_placements_can_be_refused(api, adobe_examples, world)
     body["xdm:propositionRequests"].append(
         {**body["xdm:propositionRequests"][0], "xdm:placementId": second}
     )
-    answer = _decide(api, body).json()["xdm:propositions"]
+    answer = decide(api, body).json()["xdm:propositions"]
     assert [p["xdm:options"][0]["xdm:id"] for p in answer] == [offer, offer]
     body["xdm:allowDuplicatePropositions"]["xdm:acrossPlacements"] = False
-    first, then = _decide(api, body).json()["xdm:propositions"]
+    first, then = decide(api, body).json()["xdm:propositions"]
     assert first["xdm:options"][0]["xdm:id"] == offer
     assert then["xdm:fallback"]["xdm:id"] == fallback

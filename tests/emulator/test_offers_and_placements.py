@@ -244,6 +244,49 @@ def test_unknown_query_parameter_is_rejected(api):
     _problem(api.call("GET", "/placements", params={"pageSize": "5"}), 400, "pageSize")
 
 
+@pytest.mark.parametrize("unknown", ["expand", "limit"])  # limit: a list parameter only
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+@pytest.mark.parametrize(
+    ("resource", "params"),
+    [("placements", {}), ("offers", FALLBACK)],
+    ids=["placements", "offers"],
+)
+def test_unknown_query_parameter_is_rejected_by_id(api, method, resource, params, unknown):
+    pid = api.placement()
+    ident = api.fallback_offer([pid]) if resource == "offers" else pid
+    ops = [{"op": "replace", "path": "/name", "value": "renamed"}]
+    response = api.call(
+        method,
+        f"/{resource}/{ident}",
+        params={**params, unknown: "1"},
+        json=ops if method == "PATCH" else None,
+    )
+    _problem(response, 400, unknown)
+    stored = api.get(resource, ident, **params)  # refused before anything was done
+    assert (stored["etag"], stored["name"] != "renamed") == (1, True)
+
+
+@pytest.mark.parametrize(
+    ("resource", "params"),
+    [("placements", {}), ("offers", FALLBACK)],
+    ids=["placements", "offers"],
+)
+def test_unknown_query_parameter_is_rejected_on_create(api, adobe_examples, resource, params):
+    body = adobe_examples.placement()
+    if resource == "offers":
+        body = adobe_examples.fallback_offer(api.placement())
+    response = api.call("POST", f"/{resource}", json=body, params={**params, "dryRun": "true"})
+    _problem(response, 400, "dryRun")
+    assert api.list_all(resource, **params) == []  # nothing was created
+
+
+def test_unknown_query_parameters_pass_when_not_rejected(emulator, api, adobe_examples):
+    emulator.configure(reject_unknown_query_params=False)
+    pid = api.create("placements", adobe_examples.placement(), dryRun="true")["id"]
+    assert api.get("placements", pid, expand="all")["id"] == pid
+    assert api.call("DELETE", f"/placements/{pid}", params={"expand": "all"}).status_code == 200
+
+
 def test_create_status_is_configurable(emulator, api, adobe_examples):
     emulator.configure(create_status=200)
     response = api.call("POST", "/placements", json=adobe_examples.placement())
