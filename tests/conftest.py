@@ -38,6 +38,18 @@ os.environ.update(
 
 pytest_plugins = ["airflow_provider_offers.emulator.pytest_plugin"]
 
+#: Suites that run once under the emulator's strict answer style and once with its answers
+#: looking like Adobe's documented examples (dates, links, etags, ids, extra members).
+BOTH_ANSWER_STYLES = ("operators", "sensors", "hooks", "decisions", "example_dags")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    from airflow_provider_offers.emulator.config import ANSWER_STYLES
+
+    suite = metafunc.definition.path.parent.name
+    if suite in BOTH_ANSWER_STYLES and "offer_library_emulator" in metafunc.fixturenames:
+        metafunc.parametrize("offer_library_emulator", tuple(ANSWER_STYLES), indirect=True)
+
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
@@ -302,6 +314,13 @@ def dps(offer_library_emulator) -> Iterator[Dps]:
     client = Dps(offer_library_emulator)
     yield client
     client.close()
+
+
+@pytest.fixture
+def etag(offer_library_emulator) -> Callable[[int], int | str]:
+    """`etag(n)`: version n as this emulator's answer style spells it (int or digit string)."""
+    as_string = offer_library_emulator.config.string_etags
+    return lambda version: str(version) if as_string else version
 
 
 @pytest.fixture

@@ -504,9 +504,29 @@ def _invalid(prefix: str, error: ValidationError) -> InvalidInputError:
     return InvalidInputError(field, first)
 
 
+def _declared(value: Any) -> Any:
+    """A model read from the server, as input: its declared members only. The members we do
+    not know are the server's own (`_experience`, `repo:...`), not ours to send back."""
+    if isinstance(value, BaseModel):
+        return {
+            field.alias or name: _declared(getattr(value, name))
+            for name, field in type(value).model_fields.items()
+            if getattr(value, name) is not None
+        }
+    if isinstance(value, list):
+        return [_declared(item) for item in value]
+    return value
+
+
 def parse_input(model: type[ModelT], data: Any, what: str) -> ModelT:
-    """Validate a dict or model given by a caller; InvalidInputError names the bad field."""
-    if isinstance(data, BaseModel):
+    """Validate a dict or model given by a caller; InvalidInputError names the bad field.
+
+    A model read from the server may be given back (to copy an offer, say): its unknown
+    members are dropped. Anywhere else an unknown member is refused, as a likely typo.
+    """
+    if isinstance(data, AdobeModel) and data._raw is not None:
+        data = _declared(data)
+    elif isinstance(data, BaseModel):
         data = data.model_dump(by_alias=True, exclude_none=True)
     if not isinstance(data, Mapping):
         raise InvalidInputError(what, f"expected a dict or {model.__name__}, got {type(data)!r}")

@@ -67,7 +67,7 @@ def placement(dps) -> str:
 
 
 def test_create_twice_writes_once_then_updates_only_what_changed(
-    run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
+    etag, run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
 ):
     emulator = offer_library_emulator
     first = dps.offer_body("Spring fallback", placement, description="Shown when nothing else fits")
@@ -85,7 +85,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
     assert created == {
         "id": stored["id"],
         "name": "Spring fallback",
-        "etag": 1,
+        "etag": etag(1),
         "lastModifiedDate": created["lastModifiedDate"],
         "sandbox": "prod",
         "action": "created",
@@ -103,7 +103,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
     assert run.task_states() == {"create": "success"}
     assert writes(emulator.requests[before:]) == []
     assert run.xcom("create")["action"] == "unchanged"
-    assert run.xcom("create")["etag"] == 1
+    assert run.xcom("create")["etag"] == etag(1)
 
     # Changed content, and a field (description) no longer given: the smallest guarded patch,
     # and the description the DAG no longer mentions is left alone.
@@ -124,7 +124,7 @@ def test_create_twice_writes_once_then_updates_only_what_changed(
     assert run.xcom("create") | {"lastModifiedDate": None} == {
         "id": stored["id"],
         "name": "Spring fallback",
-        "etag": 2,
+        "etag": etag(2),
         "lastModifiedDate": None,
         "sandbox": "prod",
         "action": "updated",
@@ -205,6 +205,7 @@ def test_if_exists_modes_and_personalized_offers(
 
 
 def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
+    etag,
     run_dag,
     adobe_connection,
     offer_library_emulator,
@@ -260,13 +261,16 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
         assert run.xcom(task_id) | {"lastModifiedDate": None} == {
             "id": stored[name]["id"],
             "name": name,
-            "etag": 1,
+            "etag": etag(1),
             "lastModifiedDate": None,
             "sandbox": "prod",
             "action": "created",
         }
-    assert (stored["Patch target"]["description"], stored["Patch target"]["etag"]) == ("v2", 2)
-    assert run.xcom("patch_across")["etag"] == 2
+    assert (stored["Patch target"]["description"], stored["Patch target"]["etag"]) == (
+        "v2",
+        etag(2),
+    )
+    assert run.xcom("patch_across")["etag"] == etag(2)
     assert [r.method for r in emulator.requests if r.status == 400] == ["GET", "GET"]
     output = task_output()
     assert "was created by this task" in output
@@ -274,6 +278,7 @@ def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
 
 
 def test_patch_with_expected_etag_and_delete(
+    etag,
     run_dag,
     adobe_connection,
     offer_library_emulator,
@@ -326,7 +331,7 @@ def test_patch_with_expected_etag_and_delete(
     }
     assert run.xcom("patch_ok") | {"lastModifiedDate": None} == {
         "id": offer_id,
-        "etag": 2,
+        "etag": etag(2),
         "lastModifiedDate": None,
         "sandbox": "prod",
     }
@@ -354,7 +359,7 @@ def test_patch_with_expected_etag_and_delete(
 
 
 def test_concurrent_change_between_read_and_patch_is_not_lost(
-    run_dag, adobe_connection, offer_library_emulator, dps, placement, when_received
+    etag, run_dag, adobe_connection, offer_library_emulator, dps, placement, when_received
 ):
     """The DAG changes the image of its representation, computed as a patch at
     /representations/0/... from what it read. While that PATCH is held, someone else inserts a
@@ -400,7 +405,7 @@ def test_concurrent_change_between_read_and_patch_is_not_lost(
         "value": [theirs, *original["representations"]],
     }
     assert run.xcom("create")["action"] == "updated"
-    assert run.xcom("create")["etag"] == stored["etag"] == 3
+    assert run.xcom("create")["etag"] == stored["etag"] == etag(3)
 
 
 def test_mapped_create_of_twenty_offers_in_another_sandbox(
@@ -514,3 +519,54 @@ def test_importing_the_operators_stays_cheap():
             "airflow_provider_offers.operators.offers",
         ]
     )
+
+
+def test_objects_made_elsewhere_in_other_forms_are_updated_not_refused(
+    run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
+):
+    """Issue seen against Adobe: an offer made in the UI stores its dates in another form, or
+    carries a value outside our write rules. Reading it must not fail, a desired value equal
+    but for its form must send nothing, and a real change must land on the first guarded try
+    (the guard carries the server's own JSON, not our re-serialised model)."""
+    emulator = offer_library_emulator
+    emulator.configure(offer_statuses=("draft", "approved", "archived", "live"))
+    window = {"startDate": "2026-01-01T00:00:00Z", "endDate": "2026-12-31T00:00:00Z"}
+    season = dps.create_offer(
+        dps.offer_body("Season end", placement, selectionConstraint=window), "personalized"
+    )
+    odd = dps.create_offer(dps.offer_body("Odd status", placement, status="live"))
+    moved = {  # the same start in another offset and precision, a later end
+        "startDate": "2026-01-01T01:00:00.000+01:00",
+        "endDate": "2027-01-31T00:00:00Z",
+    }
+    same = {"startDate": "2026-01-01T00:00:00.000+00:00", "endDate": "2026-12-31T00:00:00.000Z"}
+    tasks = f"""
+    same_window = CreateOfferOperator(
+        task_id="same_window", offer_type="personalized",
+        offer={dps.offer_body("Season end", placement, selectionConstraint=same)!r},
+    )
+    move_end = CreateOfferOperator(
+        task_id="move_end", offer_type="personalized",
+        offer={dps.offer_body("Season end", placement, selectionConstraint=moved)!r},
+    )
+    same_window >> move_end
+    CreateFallbackOfferOperator(
+        task_id="approve_odd", offer={dps.offer_body("Odd status", placement)!r}
+    )
+"""
+    run = run_dag(dag_source("offers_made_elsewhere", tasks), "offers_made_elsewhere")
+
+    assert run.task_states() == {
+        "same_window": "success",
+        "move_end": "success",
+        "approve_odd": "success",
+    }, task_output()
+    assert run.xcom("same_window")["action"] == "unchanged"
+    assert run.xcom("move_end")["action"] == "updated"
+    assert run.xcom("approve_odd")["action"] == "updated"
+    patches = [r for r in emulator.requests if r.method == "PATCH" and r.status is not None]
+    assert [r.status for r in patches] == [200, 200]  # one guarded try each, nothing refused
+    stored = dps.get_offer(season["id"], "personalized")["selectionConstraint"]
+    assert stored["endDate"].startswith("2027-01-31T00:00:00")
+    assert stored["startDate"] == dps.offers("personalized")[0]["selectionConstraint"]["startDate"]
+    assert dps.get_offer(odd["id"])["status"] == "approved"

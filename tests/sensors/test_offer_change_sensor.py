@@ -80,7 +80,7 @@ XCOM_PULL_ETAG = "{{ ti.xcom_pull(task_ids='create')['etag'] }}"
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_poke_mode_waits_for_a_change_made_elsewhere(
-    run_dag, offer, dps, when_received, task_output
+    etag, run_dag, offer, dps, when_received, task_output
 ):
     path = dps.offer_path(offer["id"])
     when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=2, answered=True)
@@ -95,7 +95,11 @@ def test_poke_mode_waits_for_a_change_made_elsewhere(
     assert run.task_states() == {"create": "success", "wait": "success"}
     result = run.xcom("wait")
     assert result["id"] == offer["id"]
-    assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
+    # since_etag came through a template: the caller's etag, as a number
+    assert (result["previous_etag"], result["etag"]) == (
+        int(offer["etag"]),
+        etag(int(offer["etag"]) + 1),
+    )
     assert parse_modified(result["modified"]) > parse_modified(offer["lastModifiedDate"])
     assert dps.requests_after_change(offer["id"]) == ["GET"]
     assert dps.reads_of(offer["id"]) >= 3
@@ -104,7 +108,7 @@ def test_poke_mode_waits_for_a_change_made_elsewhere(
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
-    run_dag, offer, dps, when_received
+    etag, run_dag, offer, dps, when_received
 ):
     """No since_* given: the baseline from the first run must survive into later runs, which
     are fresh operator instances. Were it re-taken per run, the run after the patch would adopt
@@ -116,7 +120,10 @@ def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
 
     assert run.task_states() == {"wait": "success"}
     result = run.xcom("wait")
-    assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
+    assert (result["previous_etag"], result["etag"]) == (
+        offer["etag"],
+        etag(int(offer["etag"]) + 1),
+    )
     assert dps.requests_for(offer["id"])[:2] == ["GET", "GET"]
     assert dps.requests_after_change(offer["id"]) == ["GET"]
     assert reschedule_count("sensor_reschedule") >= 2
@@ -124,7 +131,7 @@ def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_deferrable_mode_hands_its_baseline_to_the_trigger(
-    run_dag, offer, dps, when_received, task_output
+    etag, run_dag, offer, dps, when_received, task_output
 ):
     """The patch lands between the sensor's own first check and the trigger's first poll (one
     poke_interval later): only a trigger that got the sensor's baseline can tell that anything
@@ -139,14 +146,17 @@ def test_deferrable_mode_hands_its_baseline_to_the_trigger(
     assert run.task_states() == {"wait": "success"}
     assert dps.requests_for(offer["id"])[:3] == ["GET", "PATCH", "GET"]
     result = run.xcom("wait")
-    assert (result["previous_etag"], result["etag"]) == (offer["etag"], offer["etag"] + 1)
+    assert (result["previous_etag"], result["etag"]) == (
+        offer["etag"],
+        etag(int(offer["etag"]) + 1),
+    )
     logs = task_output()
     assert "running trigger in line" in logs
     assert "not deferring" not in logs
 
 
 @pytest.mark.usefixtures("adobe_connection")
-def test_already_changed_returns_without_deferring(run_dag, offer, dps, task_output):
+def test_already_changed_returns_without_deferring(etag, run_dag, offer, dps, task_output):
     dps.patch_offer(offer["id"])
     # Native rendering: since_etag arrives as the int 1. The create receipt's time works too.
     source = sensor_dag(
@@ -159,8 +169,8 @@ def test_already_changed_returns_without_deferring(run_dag, offer, dps, task_out
     run = run_dag(source, "sensor_already_changed")
 
     assert run.task_states() == {"create": "success", "wait": "success", "wait_modified": "success"}
-    assert run.xcom("wait")["etag"] == offer["etag"] + 1
-    assert run.xcom("wait_modified")["etag"] == offer["etag"] + 1
+    assert run.xcom("wait")["etag"] == etag(int(offer["etag"]) + 1)
+    assert run.xcom("wait_modified")["etag"] == etag(int(offer["etag"]) + 1)
     assert run.xcom("wait_modified")["previous_etag"] is None  # only a time was given
     assert dps.reads_of(offer["id"]) == 2
     logs = task_output()
@@ -233,7 +243,7 @@ def test_offer_deleted_while_deferred_fails_promptly(
 
 @pytest.mark.usefixtures("adobe_connection")
 def test_transient_errors_while_waiting_are_retried(
-    run_dag, offer, dps, when_received, task_output
+    etag, run_dag, offer, dps, when_received, task_output
 ):
     """Five 503s in a row outlast the client's own retries (5 attempts), so the sensor's first
     poke fails; it must log that and poke again, not fail the task. Retry-After: 0 makes the
@@ -247,7 +257,7 @@ def test_transient_errors_while_waiting_are_retried(
     run = run_dag(source, "sensor_transient")
 
     assert run.task_states() == {"wait": "success"}
-    assert run.xcom("wait")["etag"] == offer["etag"] + 1
+    assert run.xcom("wait")["etag"] == etag(int(offer["etag"]) + 1)
     assert dps.requests_for(offer["id"])[:7] == ["GET"] * 7
     logs = task_output()
     assert "gave up after 5 attempts" in logs

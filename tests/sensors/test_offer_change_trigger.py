@@ -57,7 +57,7 @@ def test_serialize_round_trips_through_json_and_serde():
     assert OfferChangeTrigger(**rebuilt_kwargs).serialize() == (classpath, kwargs)
 
 
-async def test_run_yields_one_changed_event_then_returns(offer, dps, when_received):
+async def test_run_yields_one_changed_event_then_returns(etag, offer, dps, when_received):
     path = dps.offer_path(offer["id"])
     when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=2, answered=True)
 
@@ -67,7 +67,7 @@ async def test_run_yields_one_changed_event_then_returns(offer, dps, when_receiv
     assert events[0]["status"] == "changed"
     change = events[0]["change"]
     assert events[0]["offer_id"] == change["id"] == offer["id"]
-    assert (change["previous_etag"], change["etag"]) == (1, 2)
+    assert (change["previous_etag"], change["etag"]) == (1, etag(2))
     assert dps.requests_for(offer["id"])[:2] == ["GET", "GET"]
     assert dps.requests_after_change(offer["id"]) == ["GET"]
 
@@ -87,7 +87,7 @@ async def test_every_poll_reuses_one_connection(offer, dps, when_received, offer
     assert len({r.client_port for r in polls}) == 1
 
 
-async def test_without_a_baseline_the_first_read_becomes_it(offer, dps, when_received):
+async def test_without_a_baseline_the_first_read_becomes_it(etag, offer, dps, when_received):
     """The sensor's own first check failed: the trigger takes the baseline itself."""
     dps.patch_offer(offer["id"])  # before the trigger starts: not a change it may report
     path = dps.offer_path(offer["id"])
@@ -96,7 +96,7 @@ async def test_without_a_baseline_the_first_read_becomes_it(offer, dps, when_rec
     events = await events_of(trigger_for(offer["id"]))
 
     assert [(e["status"], e["change"]["previous_etag"], e["change"]["etag"]) for e in events] == [
-        ("changed", 2, 3)
+        ("changed", etag(2), etag(3))
     ]
 
 
