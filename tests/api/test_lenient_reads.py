@@ -1,0 +1,70 @@
+"""Lenient on read: what Adobe's service may hold or answer never breaks a read."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timezone
+
+import httpx
+
+from airflow_provider_offers.api.client import OfferLibraryClient
+from airflow_provider_offers.api.config import ClientConfig
+from airflow_provider_offers.api.resources import PERSONALIZED_OFFERS
+
+CONFIG = ClientConfig(
+    client_id="client",
+    client_secrets=("s3cret-value",),
+    org_id="ORG@AdobeOrg",
+    base_url="platform.example",
+    ims_url="ims.example",
+)
+# Adobe's own personalized-offer example: its end date is before its start date.
+DOCUMENTED = {
+    "id": "dps:personalized-offer:1",
+    "etag": "2",
+    "name": "Documented example",
+    "status": "approved",
+    "selectionConstraint": {
+        "startDate": "2022-06-10T00:30:00.000+00:00",
+        "endDate": "2021-06-10T00:30:00.000+00:00",
+    },
+    "modified": "2022-06-10T00:30:00",  # no offset: UTC
+    "_experience": {"decisioning": {"ranking": {"priority": -1}}},
+}
+ODD = {"id": "dps:personalized-offer:2", "etag": 1, "name": "Odd", "characteristics": {"a": 1}}
+PLAIN = {"id": "dps:personalized-offer:3", "etag": 4, "name": "Plain", "rank": {"priority": -5}}
+
+
+def serving(results: list[dict]) -> httpx.MockTransport:
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/ims/token/v3":
+            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 86399})
+        return httpx.Response(200, json={"results": results, "count": len(results)})
+
+    return httpx.MockTransport(handle)
+
+
+def test_one_odd_object_never_breaks_a_listing_and_is_named_in_a_warning(retry, caplog):
+    transport = serving([DOCUMENTED, ODD, PLAIN])
+
+    with (
+        OfferLibraryClient(CONFIG, retry=retry, transport=transport) as client,
+        caplog.at_level(logging.WARNING, "airflow_provider_offers.api"),
+    ):
+        listed = list(client.list(PERSONALIZED_OFFERS))
+        found = client.find_by_name(PERSONALIZED_OFFERS, "Odd")
+
+    assert [offer.name for offer in listed] == ["Documented example", "Odd", "Plain"]
+    assert found is not None and found.id == ODD["id"]
+    assert "'Odd' (dps:personalized-offer:2)" in caplog.text
+    assert "Documented example" not in caplog.text  # read as it is, no complaint
+
+
+def test_values_outside_our_write_rules_are_read_as_the_server_sent_them(retry):
+    with OfferLibraryClient(CONFIG, retry=retry, transport=serving([DOCUMENTED])) as client:
+        (offer,) = client.list(PERSONALIZED_OFFERS)
+
+    assert offer.etag == "2"
+    assert offer.modified is not None and offer.modified.tzinfo is not None
+    assert offer.modified.utcoffset() == timezone.utc.utcoffset(None)
+    assert offer.raw_json() == DOCUMENTED  # unknown members kept, nothing re-serialised
