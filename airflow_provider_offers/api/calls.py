@@ -15,15 +15,14 @@ from urllib.parse import quote
 from pydantic import BaseModel
 
 from airflow_provider_offers.api.config import DPS_PATH, ClientConfig
+from airflow_provider_offers.api.decisioning import DecisionResponse
 from airflow_provider_offers.api.errors import ConflictError, InvalidInputError
 from airflow_provider_offers.api.inputs import parse_id, parse_item_count
+from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
 from airflow_provider_offers.api.models import (
-    DecisionResponse,
     ListPage,
-    PatchOperation,
     Receipt,
     parse_input,
-    parse_operations,
 )
 from airflow_provider_offers.api.resources import EntityT, Resource, resolve_resource
 

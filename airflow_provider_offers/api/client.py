@@ -35,13 +35,14 @@ from airflow_provider_offers.api.calls import (
     Operations,
 )
 from airflow_provider_offers.api.config import ClientConfig
+from airflow_provider_offers.api.decisioning import DecisionResponse
 from airflow_provider_offers.api.errors import (
     OfferLibraryError,
     ReceiptMissingError,
     error_from_response,
     redact,
 )
-from airflow_provider_offers.api.models import DecisionResponse, ListPage, Receipt
+from airflow_provider_offers.api.models import ListPage, Receipt
 from airflow_provider_offers.api.paging import Pager
 from airflow_provider_offers.api.resources import EntityT, Resource, resolve_resource
 from airflow_provider_offers.api.retry import (

@@ -1,19 +1,19 @@
-"""pydantic v2 models of the Offer Library's documented bodies (offer-library-api.md 3-11, 16.1).
+"""pydantic v2 models of the Offer Library's documented bodies (offer-library-api.md 3-11).
 
 Attribute names are Adobe's own JSON names (`deliveryURL`, `selectionConstraint`, `createdDate`),
 so a model reads like the documentation. Read models accept fields Adobe may add later; input
 (what we send) is validated strictly by `parse_input`, which also rejects unknown field names,
 so a typo such as `deliveryUrl` fails before any request instead of being silently dropped.
+The Decisioning API's answer is modelled in `api/decisioning.py`.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
-from typing import Annotated, Any, ClassVar, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -25,7 +25,6 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
-    model_serializer,
     model_validator,
 )
 
@@ -35,23 +34,17 @@ log = logging.getLogger("airflow_provider_offers.api")
 
 __all__ = [
     "Component",
-    "DecisionOption",
-    "DecisionRef",
-    "DecisionResponse",
     "FallbackOffer",
     "ListPage",
     "OfferCollection",
     "OfferDecision",
     "OfferRule",
-    "PatchOperation",
     "PersonalizedOffer",
     "Placement",
-    "Proposition",
     "Receipt",
     "Representation",
     "Tag",
     "parse_input",
-    "parse_operations",
 ]
 
 
@@ -387,100 +380,6 @@ class ListPage(AdobeModel, Generic[EntityT]):
         return self.links.next.href if self.links and self.links.next else None
 
 
-# RFC 6901: "" or a sequence of "/"-prefixed tokens where "~" only appears as "~0" or "~1".
-_JSON_POINTER = re.compile(r"^(/([^~/]|~[01])*)*$")
-_NEEDS_VALUE = frozenset({"add", "replace", "test"})
-_NEEDS_FROM = frozenset({"move", "copy"})
-
-
-class PatchOperation(AdobeModel):
-    """One RFC 6902 JSON Patch operation; dumps only the members its `op` defines."""
-
-    op: Literal["add", "remove", "replace", "move", "copy", "test"]
-    path: str
-    value: Any = None
-    from_: str | None = Field(default=None, alias="from")
-
-    @model_validator(mode="after")
-    def _rfc6902(self) -> PatchOperation:
-        if not _JSON_POINTER.match(self.path):
-            raise ValueError(f"path {self.path!r} is not a JSON Pointer (e.g. '/name')")
-        if self.op in _NEEDS_VALUE and "value" not in self.model_fields_set:
-            raise ValueError(f"op {self.op!r} needs a `value`")
-        if self.op in _NEEDS_FROM:
-            if self.from_ is None:
-                raise ValueError(f"op {self.op!r} needs `from`")
-            if not _JSON_POINTER.match(self.from_):
-                raise ValueError(f"from {self.from_!r} is not a JSON Pointer")
-            if self.op == "move" and self.path.startswith(self.from_ + "/"):
-                raise ValueError("cannot move a value into one of its own children")
-        return self
-
-    @model_serializer
-    def _members(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"op": self.op, "path": self.path}
-        if self.op in _NEEDS_VALUE:
-            body["value"] = self.value
-        if self.op in _NEEDS_FROM:
-            body["from"] = self.from_
-        return body
-
-
-# -- hub Decisioning API (offer-library-api.md 16.1) ------------------------------------------
-
-
-class XdmModel(BaseModel):
-    """Decisioning bodies use `xdm:`/`repo:`/`dc:` prefixed keys; attributes drop the prefix."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class DecisionRef(XdmModel):
-    id: str = Field(alias="xdm:id")
-    etag: int | str | None = Field(default=None, alias="repo:etag")
-    name: str | None = Field(default=None, alias="xdm:name")
-
-
-class DecisionOption(DecisionRef):
-    """An offer served for a placement (a personalized option or the fallback)."""
-
-    type: str | None = Field(default=None, alias="@type")
-    content: str | None = Field(default=None, alias="xdm:content")
-    deliveryURL: str | None = Field(default=None, alias="xdm:deliveryURL")
-    format: str | None = Field(default=None, alias="dc:format")
-    language: list[str] | str | None = Field(default=None, alias="dc:language")
-    score: float | None = Field(default=None, alias="xdm:score")
-    characteristics: dict[str, Any] | None = Field(default=None, alias="xdm:characteristics")
-
-
-class Proposition(XdmModel):
-    """The answer for one (decision, placement): ranked options, or else the fallback."""
-
-    activity: DecisionRef = Field(alias="xdm:activity")
-    placement: DecisionRef = Field(alias="xdm:placement")
-    options: list[DecisionOption] = Field(default_factory=list, alias="xdm:options")
-    fallback: DecisionOption | None = Field(default=None, alias="xdm:fallback")
-
-    @property
-    def is_fallback(self) -> bool:
-        return not self.options and self.fallback is not None
-
-    @property
-    def served(self) -> list[DecisionOption]:
-        """What the profile gets: the options, or the fallback when none qualified."""
-        return list(self.options) or ([self.fallback] if self.fallback else [])
-
-
-class DecisionResponse(XdmModel):
-    propositionId: str | None = Field(default=None, alias="xdm:propositionId")
-    propositions: list[Proposition] = Field(default_factory=list, alias="xdm:propositions")
-    createDate: int | None = Field(default=None, alias="ode:createDate")  # epoch milliseconds
-
-    def to_json(self) -> dict[str, Any]:
-        """Adobe's XDM JSON again (for XCom)."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
-
-
 # -- validating what callers give us ----------------------------------------------------------
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -534,16 +433,3 @@ def parse_input(model: type[ModelT], data: Any, what: str) -> ModelT:
         return model.model_validate(data, context={"input": True})
     except ValidationError as error:
         raise _invalid(what, error) from None
-
-
-def parse_operations(operations: Any) -> list[PatchOperation]:
-    """A non-empty JSON Patch array, each operation validated per RFC 6902."""
-    if isinstance(operations, PatchOperation | Mapping) or not isinstance(operations, Iterable):
-        raise InvalidInputError("operations", "expected a list of JSON Patch operations")
-    operations = list(operations)
-    if not operations:
-        raise InvalidInputError("operations", "at least one operation is required")
-    return [
-        parse_input(PatchOperation, op, f"operations[{index}]")
-        for index, op in enumerate(operations)
-    ]

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from airflow_provider_offers.api.calls import DecisionOptions, Filters, Operations, OrderBy
     from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
     from airflow_provider_offers.api.config import ClientConfig
-    from airflow_provider_offers.api.models import DecisionResponse, Receipt, _Offer
+    from airflow_provider_offers.api.decisioning import DecisionResponse
+    from airflow_provider_offers.api.models import Receipt, _Offer
     from airflow_provider_offers.api.resources import EntityT, Resource
     from airflow_provider_offers.api.retry import RetryPolicy
 

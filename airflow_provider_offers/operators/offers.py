@@ -158,7 +158,7 @@ class PatchOfferOperator(_OfferOperator):
     def _execute(self, context: Context) -> dict[str, Any]:
         from airflow_provider_offers.api import reconcile
         from airflow_provider_offers.api.inputs import parse_etag, parse_id
-        from airflow_provider_offers.api.models import parse_operations
+        from airflow_provider_offers.api.json_patch import parse_operations
 
         store = self._store()
         offer_id = parse_id(self.offer_id, "offer_id")

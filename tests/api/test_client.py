@@ -23,7 +23,8 @@ from airflow_provider_offers.api.errors import (
     RequestValidationError,
     ServerError,
 )
-from airflow_provider_offers.api.models import FallbackOffer, PatchOperation, Receipt
+from airflow_provider_offers.api.json_patch import PatchOperation
+from airflow_provider_offers.api.models import FallbackOffer, Receipt
 from airflow_provider_offers.api.resources import (
     FALLBACK_OFFERS,
     OFFER_COLLECTIONS,

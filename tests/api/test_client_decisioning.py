@@ -9,8 +9,8 @@ from client_helpers import api_requests, offer_body, placement_body
 
 from airflow_provider_offers.api.calls import DECISION_REQUEST_TYPE, DECISION_RESPONSE_TYPE
 from airflow_provider_offers.api.client import AsyncOfferLibraryClient
+from airflow_provider_offers.api.decisioning import DecisionResponse
 from airflow_provider_offers.api.errors import InvalidInputError, RequestValidationError
-from airflow_provider_offers.api.models import DecisionResponse
 from airflow_provider_offers.api.resources import (
     FALLBACK_OFFERS,
     OFFER_COLLECTIONS,

@@ -6,13 +6,8 @@ import pytest
 from client_helpers import api_requests, offer_body, placement_body
 
 from airflow_provider_offers.api.errors import InvalidInputError
-from airflow_provider_offers.api.models import (
-    FallbackOffer,
-    PatchOperation,
-    Receipt,
-    parse_input,
-    parse_operations,
-)
+from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
+from airflow_provider_offers.api.models import FallbackOffer, Receipt, parse_input
 from airflow_provider_offers.api.resources import FALLBACK_OFFERS, PLACEMENTS, TAGS, offer_resource
 
 

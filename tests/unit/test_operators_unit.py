@@ -222,7 +222,7 @@ def test_delete_counts_an_offer_already_gone_as_done(error, deleted, with_hook, 
 
 
 def test_decision_request_takes_a_templated_item_count(with_hook, hook, context, mocker):
-    from airflow_provider_offers.api.models import DecisionResponse
+    from airflow_provider_offers.api.decisioning import DecisionResponse
 
     hook.request_decision.return_value = DecisionResponse.model_validate(
         {"xdm:propositionId": "p-1", "xdm:propositions": []}
