@@ -42,7 +42,7 @@ _DOCUMENTED_OPS = {"add", "remove", "replace", "test"}
 
 
 def _is_date_member(key: str | None) -> bool:
-    return bool(key) and (key.endswith("Date") or key in ("created", "modified"))
+    return key is not None and (key.endswith("Date") or key in ("created", "modified"))
 
 
 def canonical(value: Any, key: str | None = None) -> Any:

@@ -218,7 +218,9 @@ class _Entity(AdobeModel):
 
     def to_body(self) -> dict[str, Any]:
         """The JSON body for a create call: Adobe's spelling, no server-assigned fields."""
-        return self.model_dump(mode="json", by_alias=True, exclude_none=True, exclude=SERVER_FIELDS)
+        return self.model_dump(
+            mode="json", by_alias=True, exclude_none=True, exclude=set(SERVER_FIELDS)
+        )
 
 
 OFFER_STATUSES = ("draft", "approved", "archived")

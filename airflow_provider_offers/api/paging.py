@@ -54,7 +54,7 @@ class Pager(Generic[EntityT]):
             for name, value in self.first.params
             if name in _KEPT_PARAMS and name not in url.params
         ]
-        url = url.copy_merge_params(kept)
+        url = url.copy_merge_params(dict(kept))
         if str(url) in self.followed:
             raise OfferLibraryError(
                 f"the listing's next link {href!r} leads to a page already read; stopping "

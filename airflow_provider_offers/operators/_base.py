@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -42,11 +42,17 @@ def as_json_value(value: Any, field: str) -> Any:
 class OfferLibraryOperator(OfferLibraryTask):
     """Base of every operator here (connection, hook and input errors: `OfferLibraryTask`).
 
-    `kind` (the client's resource kind, e.g. "placements") keys the task-retry memory.
+    `kind` (the client's resource kind, e.g. "placements") picks the store and keys the
+    task-retry memory.
     """
 
     ui_color = "#fa0f00"
-    kind: str = ""
+    resource_kind: ClassVar[str] = ""
+
+    @property
+    def kind(self) -> str:
+        """The client's resource kind ("placements", "fallback-offers", ...)."""
+        return self.resource_kind
 
     def _store(self) -> HookResourceStore:
         from airflow_provider_offers.operators._store import HookResourceStore
@@ -77,12 +83,12 @@ class OfferLibraryOperator(OfferLibraryTask):
 class CreateByNameOperator(OfferLibraryOperator):
     """Make sure an object named `<field>["name"]` exists in the sandbox with the given fields.
 
-    Subclasses set `kind` (the client's resource kind) and `field` (the argument that holds the
-    object, also its template field). `if_exists`: `"update"` brings the given fields to the
-    given values with the smallest JSON Patch (other fields are left alone, nothing is sent
-    when nothing differs), `"skip"` leaves the object alone, `"fail"` fails the task naming its
-    id. A create whose outcome is unknown is reconciled by name, within the task and across
-    task retries: never two objects with one name.
+    Subclasses set `resource_kind` (the client's resource kind) and `field` (the argument that
+    holds the object, also its template field). `if_exists`: `"update"` brings the given
+    fields to the given values with the smallest JSON Patch (other fields are left alone,
+    nothing is sent when nothing differs), `"skip"` leaves the object alone, `"fail"` fails the
+    task naming its id. A create whose outcome is unknown is reconciled by name, within the
+    task and across task retries: never two objects with one name.
 
     Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}`, action being
     `created`, `updated` or `unchanged`.

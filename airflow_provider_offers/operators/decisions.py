@@ -33,7 +33,7 @@ class CreatePlacementOperator(CreateByNameOperator):
     `placement` is Adobe's placement JSON (a dict or `api.models.Placement`), templated.
     """
 
-    kind = "placements"
+    resource_kind = "placements"
     field = "placement"
     template_fields: Sequence[str] = ("placement", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"placement": "json"}
@@ -46,7 +46,7 @@ class CreatePlacementOperator(CreateByNameOperator):
 class CreateTagOperator(CreateByNameOperator):
     """Make sure a collection qualifier (tag) with this name exists."""
 
-    kind = "tags"
+    resource_kind = "tags"
     field = "tag"
     template_fields: Sequence[str] = ("tag", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"tag": "json"}
@@ -63,7 +63,7 @@ class CreateOfferRuleOperator(CreateByNameOperator):
     criterion can use it as its `profileConstraint`.
     """
 
-    kind = "offer-rules"
+    resource_kind = "offer-rules"
     field = "rule"
     template_fields: Sequence[str] = ("rule", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"rule": "json"}
@@ -76,7 +76,7 @@ class CreateOfferRuleOperator(CreateByNameOperator):
 class CreateOfferCollectionOperator(CreateByNameOperator):
     """Make sure a collection (offers picked by tag, or listed by id) with this name exists."""
 
-    kind = "offer-collections"
+    resource_kind = "offer-collections"
     field = "collection"
     template_fields: Sequence[str] = ("collection", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"collection": "json"}
@@ -93,7 +93,7 @@ class CreateDecisionOperator(CreateByNameOperator):
     and `optionSelection.filter`), templated, so ids can come from upstream XComs.
     """
 
-    kind = "offer-decisions"
+    resource_kind = "offer-decisions"
     field = "decision"
     template_fields: Sequence[str] = ("decision", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"decision": "json"}

@@ -155,7 +155,8 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             and saved.get("try_number") == context["ti"].try_number
             and saved.get("offer_id") == self.offer_id
         ):
-            return saved["baseline"]
+            baseline = saved["baseline"]
+            return baseline if isinstance(baseline, dict) else None
         return None
 
     def _save_baseline(self, context: Context) -> None:
