@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 from airflow.sdk.exceptions import AirflowFailException
 
-from airflow_provider_offers.api.errors import NotFoundError, OutcomeUnknownError
+from airflow_provider_offers.api.errors import (
+    NotFoundError,
+    OutcomeUnknownError,
+    ReceiptMissingError,
+)
 from airflow_provider_offers.operators.decisions import (
     CreatePlacementOperator,
     DecisionRequestOperator,
@@ -97,11 +101,15 @@ def test_if_exists_fail_names_the_existing_offer(with_hook, hook, context):
     hook.patch_resource.assert_not_called()
 
 
-def test_a_lost_create_is_found_by_name_and_journalled_as_ours(with_hook, hook, context):
-    """The answer to the POST was lost; the offer it made is found and reported as created,
-    and the journal remembers it for a retry of the task."""
+@pytest.mark.parametrize(
+    "lost",
+    [OutcomeUnknownError("connection dropped"), ReceiptMissingError("HTTP 201 but empty")],
+)
+def test_a_lost_create_is_found_by_name_and_journalled_as_ours(lost, with_hook, hook, context):
+    """The answer to the POST was lost (or came without an id); the offer it made is found
+    and reported as created, and the journal remembers it for a retry of the task."""
     hook.find_resource_by_name.side_effect = [None, stored(1)]
-    hook.create_resource.side_effect = OutcomeUnknownError("connection dropped")
+    hook.create_resource.side_effect = lost
     task = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER))
     task_state = context["task_state_store"]
 
