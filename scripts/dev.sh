@@ -26,6 +26,7 @@ case "$job" in
 test)
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
+    .venv/bin/python -m mypy airflow_provider_offers
     set +e
     .venv/bin/python -m pytest "$@"
     rc=$?

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from typing import Any
 
 from .config import (
     ANSWER_STYLES,
@@ -24,7 +25,7 @@ from .config import (
 LISTENING = re.compile(r"listening on (http://\S+)")
 
 #: Answer-style flags: EmulatorConfig field -> (argparse options, help).
-_STYLE_FLAGS = {
+_STYLE_FLAGS: dict[str, tuple[dict[str, Any], str]] = {
     "create_status": ({"type": int, "choices": (200, 201)}, "status of a successful create"),
     "normalise_dates": (
         {"action": argparse.BooleanOptionalAction},

@@ -41,7 +41,10 @@ def iso(moment: datetime, offset: str = "Z") -> str:
 
 def adobe_date(value: str) -> str:
     """A valid ISO-8601 date member in the form of Adobe's examples (UTC, ms, `+00:00`)."""
-    return iso(parse_datetime(value).astimezone(timezone.utc), "+00:00")
+    moment = parse_datetime(value)
+    if moment is None:  # validated before it is stored; kept as sent otherwise
+        return value
+    return iso(moment.astimezone(timezone.utc), "+00:00")
 
 
 # --------------------------------------------------------------------------------------------

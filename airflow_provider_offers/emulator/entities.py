@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from .config import EmulatorConfig
 from .errors import problem
@@ -54,7 +54,7 @@ class Validator:
         self.dates: list[tuple[dict, str]] = []
 
     # -- small checks -------------------------------------------------------------------
-    def fail(self, where: str, message: str) -> None:
+    def fail(self, where: str, message: str) -> NoReturn:
         raise problem(self.status, f"{where}: {message}", code=1001)
 
     def obj(self, value: Any, where: str, allowed: tuple[str, ...] | None = None) -> dict:
@@ -300,7 +300,7 @@ class Validator:
             self.fail("criteria", "at least one criterion is required")
         for i, crit in enumerate(criteria):
             where = f"criteria[{i}]"
-            keys = ("placements", "rank", "profileConstraint", "optionSelection")
+            keys: tuple[str, ...] = ("placements", "rank", "profileConstraint", "optionSelection")
             self.obj(crit, where, keys)
             self.string_list(crit, "placements", where, nonempty=True)
             if "placements" not in crit:

@@ -70,6 +70,7 @@ class Expression:
         elif self.op == "!=":
             result = not any(_compare(v, self.value) == 0 for v in values)
         elif self.op == "~":
+            assert self.pattern is not None  # parse_filters compiles it for every "~"
             match = self.pattern.fullmatch if self.full_match else self.pattern.search
             result = any(
                 not isinstance(v, (dict, list)) and match(_text(v)) is not None for v in values
@@ -189,7 +190,7 @@ def paginate(
     compare = key_comparator(order)
     keyed = sorted(
         ((sort_key(d, order), d) for d in documents),
-        key=functools.cmp_to_key(lambda a, b: compare(a[0], b[0])),
+        key=lambda pair: functools.cmp_to_key(compare)(pair[0]),
     )
     index = 0
     if start is not None:

@@ -39,6 +39,13 @@ LIST_PARAMETERS = frozenset({"property", "orderby", "orderBy", "limit", "start"}
 # --------------------------------------------------------------------------------------------
 # Media types
 # --------------------------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str | None:
+    """A form or query value as text; a file upload where text belongs counts as missing."""
+    return value if isinstance(value, str) else None
+
+
 def media_type(value: str | None) -> tuple[str, dict[str, str]]:
     """`type/subtype` (lower case) and its parameters; quoted values may hold `;`."""
     name, params = parse_options_header(value)
@@ -208,7 +215,8 @@ def create_app(backend: OfferLibraryBackend) -> Any:
                     )
         form = await request.form()
         sent = {
-            name: (form.getlist(name) or query.get(name) or [None])[-1] for name in IMS_PARAMETERS
+            name: _text((form.getlist(name) or query.get(name) or [None])[-1])
+            for name in IMS_PARAMETERS
         }
         answer = backend.issue_token(**sent)
         return json_response(200, answer, {"cache-control": "no-store"})
