@@ -150,12 +150,10 @@ class OfferChangeEventTrigger(BaseEventTrigger):
         poll_interval: float = 60.0,
         emit_existing: bool = False,
     ) -> None:
-        from airflow_provider_offers.api.inputs import parse_offer_type
-
         super().__init__()
         self.adobe_conn_id = adobe_conn_id
         self.sandbox_name = sandbox_name
-        self.offer_type = parse_offer_type(offer_type).value
+        self.offer_type = offer_type  # checked on the first look: parsing a DAG loads no client
         self.names = sorted(set([names] if isinstance(names, str) else names)) if names else None
         self.poll_interval = float(poll_interval)
         self.emit_existing = emit_existing
@@ -200,7 +198,9 @@ class OfferChangeEventTrigger(BaseEventTrigger):
             OfferLibraryError,
             PermissionDeniedError,
         )
+        from airflow_provider_offers.api.inputs import parse_offer_type
 
+        offer_type = parse_offer_type(kwargs["offer_type"]).value  # a bad one ends the watch
         poll_interval = float(kwargs["poll_interval"])
         refusals = 0
         while True:
@@ -211,7 +211,7 @@ class OfferChangeEventTrigger(BaseEventTrigger):
             async with hook.asession():
                 while True:
                     try:
-                        listing = await cls._list(hook, kwargs["offer_type"])
+                        listing = await cls._list(hook, offer_type)
                     except (AuthenticationError, PermissionDeniedError) as error:
                         refusals += 1
                         delay = min(

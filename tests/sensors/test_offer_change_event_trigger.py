@@ -62,12 +62,14 @@ async def events_over(emulator, events, polls: int, within: float = 30.0) -> lis
 
     async def until_listed() -> None:
         while listings_answered(emulator) < target:
+            if task.done():
+                task.result()  # the watcher ended: raise what ended it
+                raise AssertionError("the watcher ended without an error")
             await asyncio.sleep(0.01)
 
     task = asyncio.create_task(collect())
     try:
         await asyncio.wait_for(until_listed(), within)
-        assert not task.done() or task.exception() is None, task.exception()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -99,7 +101,7 @@ def test_serialize_round_trips_through_json_and_serde():
     trigger = OfferChangeEventTrigger(
         adobe_conn_id="my_adobe",
         sandbox_name="dev",
-        offer_type="Personalized",
+        offer_type="personalized",
         names=["Winter", "Summer", "Winter"],
         poll_interval=5,
         emit_existing=True,
@@ -115,9 +117,9 @@ def test_serialize_round_trips_through_json_and_serde():
     assert rebuilt.shared_stream_key() == trigger.shared_stream_key()
 
 
-def test_a_bad_offer_type_is_refused_when_the_watcher_is_declared():
+async def test_a_bad_offer_type_ends_the_watch_at_its_first_look(offer_library_emulator):
     with pytest.raises(InvalidInputError, match="offer_type"):
-        OfferChangeEventTrigger(offer_type="banner")
+        await events_over(offer_library_emulator, watcher(offer_type="banner").run(), polls=1)
 
 
 async def test_existing_offers_are_the_baseline_then_one_event_per_change(
