@@ -5,8 +5,8 @@ triggerer: each offer created or changed in the sandbox (in the UI, by another t
 sync) becomes one asset event, and each asset event starts a run of this DAG. No worker slot
 is held while waiting.
 
-1. `changed_offers`: the offers in the run's `triggering_asset_events` (the trigger's payload:
-   id, name, etag, modified, sandbox, offer_type).
+1. `changed_offers`: the offers in the run's `triggering_asset_events` (each event's
+   `extra["payload"]`: id, name, etag, modified, sandbox, offer_type).
 2. `confirm_served` (one mapped task per offer): for every live decision whose fallback is
    that offer, ask the Decisioning API what a visitor gets on each of the decision's
    placements, and print whether it is the offer as changed.
@@ -55,12 +55,14 @@ with DAG(
 
     @task
     def changed_offers(triggering_asset_events=None) -> list[dict[str, Any]]:
-        """One entry per changed offer that started this run (a run may gather several)."""
+        """One entry per changed offer that started this run (a run may gather several).
+
+        Airflow stores a watcher's event as `{"from_trigger": true, "payload": {...}}`."""
         offers = [
-            dict(event.extra)
+            dict(event.extra["payload"])
             for events in (triggering_asset_events or {}).values()
             for event in events
-            if event.extra.get("id")
+            if "id" in (event.extra.get("payload") or {})
         ]
         for offer in offers:
             print(f"Offer {offer['name']!r} ({offer['id']}) changed: etag {offer['etag']}")
