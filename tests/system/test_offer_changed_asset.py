@@ -93,29 +93,38 @@ def watched(tmp_path_factory) -> Iterator[Watched]:
         view.dps.close()
 
 
-def create_offer(dps: httpx.Client) -> dict:
-    placement = dps.post(
-        "/placements",
-        json={"name": "Asset test banner", "componentType": "imagelink", "channel": WEB},
-    )
+def create_offer_and_decision(dps: httpx.Client) -> tuple[dict, str]:
+    """A fallback offer and a live decision (no personalized offer) that serves it."""
+
+    def create(path: str, body: dict, **params: str) -> dict:
+        return dps.post(path, json=body, params=params).raise_for_status().json()
+
+    placement = create(
+        "/placements", {"name": "Asset test banner", "componentType": "imagelink", "channel": WEB}
+    )["id"]
+    component = {
+        "type": "imagelink",
+        "format": "image/png",
+        "deliveryURL": "https://cdn.example.com/a.png",
+    }
     offer = {
         "name": "Asset test fallback",
         "status": "approved",
-        "representations": [
-            {
-                "channel": WEB,
-                "placement": placement.raise_for_status().json()["id"],
-                "components": [
-                    {
-                        "type": "imagelink",
-                        "format": "image/png",
-                        "deliveryURL": "https://cdn.example.com/a.png",
-                    }
-                ],
-            }
-        ],
+        "representations": [{"channel": WEB, "placement": placement, "components": [component]}],
     }
-    return dps.post("/offers", json=offer, params={"offer-type": "fallback"}).json()
+    offer = create("/offers", offer, **{"offer-type": "fallback"})
+    tag = create("/tags", {"name": "Asset test"})["id"]
+    collection = create(
+        "/offer-collections", {"name": "Asset test", "filterType": "any-tags", "ids": [tag]}
+    )["id"]
+    criterion = {"placements": [placement], "optionSelection": {"filter": collection}}
+    decision = {
+        "name": "Asset test decision",
+        "status": "live",
+        "fallback": offer["id"],
+        "criteria": [criterion],
+    }
+    return offer, create("/offer-decisions", decision)["id"]
 
 
 def patch_offer(dps: httpx.Client, offer_id: str, description: str) -> dict:
@@ -125,7 +134,7 @@ def patch_offer(dps: httpx.Client, offer_id: str, description: str) -> dict:
 
 
 def test_one_run_per_change_across_a_triggerer_restart(watched: Watched):
-    offer = create_offer(watched.dps)
+    offer, decision = create_offer_and_decision(watched.dps)
     # the watcher's baseline: the offer that already exists starts nothing
     watched.wait_for_looks(3, "the watcher to take its baseline")
     assert watched.runs() == []
@@ -154,3 +163,13 @@ def test_one_run_per_change_across_a_triggerer_restart(watched: Watched):
     assert {k: str(v) for k, v in cursor["value"]["etags"].items()} == {offer["id"]: "3"}
     changed = watched.stack.xcom(DAG_ID, first["dag_run_id"], "changed_offers")
     assert [(o["id"], o["name"]) for o in changed] == [(offer["id"], "Asset test fallback")]
+    confirmed = watched.stack.api(
+        "GET",
+        f"/dags/{DAG_ID}/dagRuns/{runs[1]['dag_run_id']}/taskInstances/confirm_served"
+        "/xcomEntries/return_value",
+        params={"deserialize": True, "map_index": 0},
+    ).json()["value"]
+    assert (confirmed["offer"], str(confirmed["etag"])) == (offer["id"], "3")
+    assert [(row["decision"], row["is_changed_offer"]) for row in confirmed["served"]] == [
+        (decision, True)
+    ]
