@@ -318,3 +318,21 @@ async def test_refused_credentials_are_logged_and_retried_until_they_work(
 
     assert [e["name"] for e in events] == ["Summer"]
     assert "check its credentials" in task_output()
+
+
+async def test_one_watcher_for_two_assets_keeps_its_cursor_in_memory(
+    existing, dps, etag, when_received, offer_library_emulator, task_output
+):
+    """The triggerer gives a trigger watched by two assets a store with no single accessor
+    (Airflow's own `AssetStateStoreAccessors`); the watcher still reports each change once."""
+    from airflow.sdk import Asset
+    from airflow.sdk.execution_time.context import AssetStateStoreAccessors
+
+    summer, _ = existing
+    two_assets = AssetStateStoreAccessors(inlets=[Asset("offers_a"), Asset("offers_b")])
+    after_listing(when_received, 1, lambda: dps.patch_offer(summer["id"]))
+
+    events = await events_over(offer_library_emulator, watcher(two_assets).run(), polls=3)
+
+    assert [(e["name"], e["etag"]) for e in events] == [("Summer", etag(2))]
+    assert "keeping the cursor in memory" in task_output()
