@@ -14,7 +14,7 @@ as is.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow_provider_offers.api.inputs import parse_etag, parse_modified, same_etag
@@ -110,3 +110,85 @@ def poll_delay(poll_interval: float, deadline: datetime | None, now: datetime) -
     if deadline is None:
         return poll_interval
     return max(0.0, min(poll_interval, (deadline - now).total_seconds()))
+
+
+# -- "what changed since I last looked" over a listing (OfferChangeEventTrigger) -------------
+#
+# A cursor is one JSON object, `{"modified", "etags"}`: the latest `modified` seen (the
+# high-water mark, ISO-8601, or None before any offer) and `{id: etag}` of the offers seen at
+# exactly that time. Offers at the mark are told apart by etag, so two offers changed within
+# the same millisecond are both reported and an offer is never reported twice for one version.
+
+Cursor = dict[str, Any]
+EMPTY_CURSOR: Cursor = {"modified": None, "etags": {}}
+
+
+def listed_offer(offer: Any) -> dict[str, Any]:
+    """`offer_snapshot` plus the offer's `name`: one offer as a listing watcher sees it."""
+    return {**offer_snapshot(offer), "name": offer.name}
+
+
+def _instant(modified: Any) -> datetime:
+    """A `modified` value as an instant; none at all sorts before every real time."""
+    return parse_modified(modified, "modified", assume_utc=True) or datetime.min.replace(
+        tzinfo=timezone.utc
+    )
+
+
+def watched_offers(listed: list[dict[str, Any]], names: list[str] | None) -> list[dict[str, Any]]:
+    """The offers a watcher limited to `names` cares about (all of them without names)."""
+    if names is None:
+        return listed
+    wanted = set(names)
+    return [offer for offer in listed if offer["name"] in wanted]
+
+
+def is_new_since(cursor: Cursor, offer: dict[str, Any]) -> bool:
+    """Created or changed since the cursor: a known offer by `has_offer_changed` against its etag
+    at the mark; any other offer if its `modified` is at or after the mark."""
+    known_etags = cursor["etags"]
+    if offer["id"] in known_etags:
+        return has_offer_changed(
+            offer["etag"],
+            offer["modified"],
+            since_etag=known_etags[offer["id"]],
+            since_modified=cursor["modified"],
+        )
+    return _instant(offer["modified"]) >= _instant(cursor["modified"])
+
+
+def changes_since(cursor: Cursor, listed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The listed offers created or changed since the cursor, oldest change first (the order
+    they are reported in, so the cursor can advance past each one as it goes)."""
+    changed = [offer for offer in listed if is_new_since(cursor, offer)]
+    return sorted(changed, key=lambda offer: (_instant(offer["modified"]), offer["id"]))
+
+
+def advance_cursor(cursor: Cursor, offer: dict[str, Any]) -> Cursor:
+    """The cursor once `offer` (a change at or after the mark, or a known offer) is reported."""
+    seen, mark = _instant(offer["modified"]), _instant(cursor["modified"])
+    if seen > mark:
+        return {"modified": offer["modified"], "etags": {offer["id"]: offer["etag"]}}
+    if seen == mark or offer["id"] in cursor["etags"]:
+        return {**cursor, "etags": {**cursor["etags"], offer["id"]: offer["etag"]}}
+    return cursor
+
+
+def cursor_at(listed: list[dict[str, Any]]) -> Cursor:
+    """The present as a baseline: a cursor past every listed offer, so none of them is new."""
+    cursor = EMPTY_CURSOR
+    for offer in changes_since(cursor, listed):
+        cursor = advance_cursor(cursor, offer)
+    return cursor
+
+
+def stored_cursor(value: Any) -> Cursor | None:
+    """A cursor read back from a store, or None if there is none or it is not one of ours."""
+    if (
+        isinstance(value, dict)
+        and set(value) == {"modified", "etags"}
+        and isinstance(value["etags"], dict)
+        and (value["modified"] is None or isinstance(value["modified"], str))
+    ):
+        return value
+    return None

@@ -1,13 +1,21 @@
-"""OfferChangeTrigger: the deferred half of OfferChangeSensor, polling from the triggerer."""
+"""Triggers polling the Offer Library from the triggerer.
+
+OfferChangeTrigger is the deferred half of OfferChangeSensor (one offer, one event, a deadline);
+OfferChangeEventTrigger watches a sandbox's offers for an `AssetWatcher` (an event per change,
+forever).
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import hashlib
+import json
+import logging
+from collections.abc import AsyncIterator, Hashable
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
@@ -107,3 +115,196 @@ class OfferChangeTrigger(BaseTrigger):
                         "message": f"Offer {self.offer_id} did not change before the sensor's "
                         f"deadline {self.deadline}.",
                     }
+
+
+log = logging.getLogger(__name__)
+
+# Longest wait between two looks while the credentials are refused (doubling from poll_interval).
+MAX_AUTH_BACKOFF = 900.0
+
+
+class OfferChangeEventTrigger(BaseEventTrigger):
+    """Yield one event per offer of `offer_type` created or changed in the sandbox, for an
+    `AssetWatcher`: DAGs scheduled on the asset run once per change, with no task waiting.
+
+    One poll lists the offers (newest change first) every `poll_interval` seconds and is shared
+    by every watcher on the same connection, sandbox, type and interval (Airflow's shared
+    stream); each watcher keeps only its `names` and reports what is new to its own cursor
+    (`api.change.changes_since`, built on the sensor's `has_offer_changed`). Without a cursor
+    the present is the baseline (existing offers are reported only with `emit_existing`). The
+    cursor is saved after each event in the asset state store the triggerer provides, so a
+    restart neither replays nor misses a change; without a store it lives in memory.
+
+    Event payloads: `id`, `name`, `etag` (the server's form), `modified` (ISO-8601), `sandbox`,
+    `offer_type`. Errors never end the watch: transient ones are retried by the client and
+    then at the next poll; refused credentials are logged and retried with a growing delay.
+    """
+
+    def __init__(
+        self,
+        *,
+        adobe_conn_id: str = OfferLibraryHook.default_conn_name,
+        sandbox_name: str | None = None,
+        offer_type: str = "fallback",
+        names: list[str] | None = None,
+        poll_interval: float = 60.0,
+        emit_existing: bool = False,
+    ) -> None:
+        super().__init__()
+        self.adobe_conn_id = adobe_conn_id
+        self.sandbox_name = sandbox_name
+        self.offer_type = offer_type  # checked on the first look: parsing a DAG loads no client
+        self.names = sorted(set([names] if isinstance(names, str) else names)) if names else None
+        self.poll_interval = float(poll_interval)
+        self.emit_existing = emit_existing
+        self._memory_cursor: dict[str, Any] | None = None
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "adobe_conn_id": self.adobe_conn_id,
+                "sandbox_name": self.sandbox_name,
+                "offer_type": self.offer_type,
+                "names": self.names,
+                "poll_interval": self.poll_interval,
+                "emit_existing": self.emit_existing,
+            },
+        )
+
+    def shared_stream_key(self) -> Hashable:
+        """Watchers that would list the same offers at the same pace share one poll."""
+        return (
+            "adobe_offers.listing",
+            self.adobe_conn_id,
+            self.sandbox_name or "",
+            self.offer_type,
+            str(self.poll_interval),
+        )
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        """The unshared path (a triggerer without shared streams, or a test): a poll of its own."""
+        async for event in self.filter_shared_stream(self.open_shared_stream(self.serialize()[1])):
+            yield event
+
+    @classmethod
+    async def open_shared_stream(cls, kwargs: dict[str, Any]) -> AsyncIterator[Any]:
+        """Every `poll_interval`, one listing: `{"sandbox", "offers": [api.change.listed_offer]}`.
+
+        A whole listing, not a diff, so a watcher that joins late or restarts judges it against
+        its own cursor and misses nothing. Yields forever (the triggerer cancels it)."""
+        from airflow_provider_offers.api.errors import (
+            AuthenticationError,
+            OfferLibraryError,
+            PermissionDeniedError,
+        )
+        from airflow_provider_offers.api.inputs import parse_offer_type
+
+        offer_type = parse_offer_type(kwargs["offer_type"]).value  # a bad one ends the watch
+        poll_interval = float(kwargs["poll_interval"])
+        refusals = 0
+        while True:
+            # A new hook after refused credentials: the connection is read again (rotated secret).
+            hook = OfferLibraryHook(
+                adobe_conn_id=kwargs["adobe_conn_id"], sandbox_name=kwargs["sandbox_name"]
+            )
+            async with hook.asession():
+                while True:
+                    try:
+                        listing = await cls._list(hook, offer_type)
+                    except (AuthenticationError, PermissionDeniedError) as error:
+                        refusals += 1
+                        delay = min(
+                            poll_interval * 2**refusals, max(MAX_AUTH_BACKOFF, poll_interval)
+                        )
+                        log.error(
+                            "Offer watcher: the Offer Library refused connection %r (%s); "
+                            "check its credentials. Trying again in %.1f s.",
+                            kwargs["adobe_conn_id"],
+                            error,
+                            delay,
+                        )
+                        break
+                    except OfferLibraryError as error:
+                        log.warning(
+                            "Offer watcher: could not list offers (%s); will try again.", error
+                        )
+                    else:
+                        refusals = 0
+                        yield listing
+                    await asyncio.sleep(poll_interval)
+            await asyncio.sleep(delay)
+
+    @staticmethod
+    async def _list(hook: OfferLibraryHook, offer_type: str) -> dict[str, Any]:
+        from airflow_provider_offers.api.change import listed_offer
+
+        offers = [
+            listed_offer(offer)
+            async for offer in hook.alist_offers(offer_type, orderby="-modified", limit=100)
+        ]
+        return {"sandbox": (await hook.aconfig()).sandbox_name, "offers": offers}
+
+    async def filter_shared_stream(
+        self, shared_stream: AsyncIterator[Any]
+    ) -> AsyncIterator[TriggerEvent]:
+        """This watcher's events from the shared listings: its offers, new to its cursor."""
+        from airflow_provider_offers.api.change import (
+            EMPTY_CURSOR,
+            advance_cursor,
+            changes_since,
+            cursor_at,
+            watched_offers,
+        )
+
+        cursor = await self._load_cursor()
+        async for listing in shared_stream:
+            offers = watched_offers(listing["offers"], self.names)
+            if cursor is None:
+                if not self.emit_existing:
+                    cursor = cursor_at(offers)
+                    await self._save_cursor(cursor)
+                    self.log.info(
+                        "Offer watcher: baseline of %d %s offer(s) in sandbox %r; waiting for "
+                        "changes.",
+                        len(offers),
+                        self.offer_type,
+                        listing["sandbox"],
+                    )
+                    continue
+                cursor = EMPTY_CURSOR
+            for offer in changes_since(cursor, offers):
+                yield TriggerEvent(
+                    {**offer, "sandbox": listing["sandbox"], "offer_type": self.offer_type}
+                )
+                cursor = advance_cursor(cursor, offer)
+                await self._save_cursor(cursor)
+
+    @property
+    def cursor_key(self) -> str:
+        """This watcher's key in the asset state store (its listing and its names)."""
+        watched = json.dumps(
+            [self.adobe_conn_id, self.sandbox_name, self.offer_type, self.names], sort_keys=True
+        )
+        return f"adobe_offers.change_cursor.{hashlib.sha256(watched.encode()).hexdigest()[:16]}"
+
+    async def _load_cursor(self) -> dict[str, Any] | None:
+        from airflow_provider_offers.api.change import stored_cursor
+
+        if self.asset_state_store is None:
+            return self._memory_cursor
+        try:
+            value = await self.asset_state_store.aget(self.cursor_key)
+        except ValueError as error:  # one trigger watched by several assets: no single store
+            self.log.warning("Offer watcher: keeping the cursor in memory (%s).", error)
+            self.asset_state_store = None
+            return self._memory_cursor
+        cursor = stored_cursor(value)
+        if value is not None and cursor is None:
+            self.log.warning("Offer watcher: ignoring a stored cursor it cannot read: %r", value)
+        return cursor
+
+    async def _save_cursor(self, cursor: dict[str, Any]) -> None:
+        self._memory_cursor = cursor
+        if self.asset_state_store is not None:
+            await self.asset_state_store.aset(self.cursor_key, cursor)

@@ -21,12 +21,14 @@ EXPECTED_DAG_IDS = {
     "example_fallback_offer_setup",
     "example_fallback_offer_daily",
     "example_fallback_offer_ui",
+    "example_offer_changed_asset",
 }
 PUBLIC_MODULES = (
     "airflow_provider_offers.operators.offers",
     "airflow_provider_offers.operators.decisions",
     "airflow_provider_offers.sensors.offers",
     "airflow_provider_offers.hooks.offers",
+    "airflow_provider_offers.triggers.offers",
 )
 
 
@@ -67,6 +69,8 @@ def test_examples_parse_with_no_import_errors_and_no_network(no_network, monkeyp
             for task in dag.tasks
             if type(task).__module__.startswith("airflow_provider_offers.")
         }
+        scheduled_on = getattr(getattr(dag.timetable, "asset_condition", None), "objects", ())
+        conn_ids |= {w.trigger.adobe_conn_id for a in scheduled_on for w in a.watchers}
         assert conn_ids == {"adobe_offers_default"}, (dag_id, conn_ids)
 
 

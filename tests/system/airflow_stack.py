@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -376,3 +376,34 @@ class AirflowStack:
                 f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
         return result.stdout
+
+
+@contextlib.contextmanager
+def stack_on_emulator(
+    home: Path, dags_folder: Path, extra_env: Mapping[str, str] = ()
+) -> Iterator[tuple[AirflowStack, str]]:
+    """The emulator and a started stack whose `adobe_offers_default` points at it: (stack, the
+    emulator's URL). Everything is stopped on the way out, also when the start fails."""
+    from airflow_provider_offers.emulator.config import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_CLIENT_SECRET,
+        DEFAULT_ORG_ID,
+    )
+
+    (home / "component-logs").mkdir(exist_ok=True)
+    emulator, url = start_emulator(home / "component-logs")
+    connection = {
+        "conn_type": "adobe_offers",
+        "host": url,
+        "login": DEFAULT_CLIENT_ID,
+        "password": DEFAULT_CLIENT_SECRET,
+        "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
+    }
+    env = {"AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection), **dict(extra_env)}
+    stack = AirflowStack(home, dags_folder, env)
+    stack.add_process(emulator)
+    try:
+        stack.start()
+        yield stack, url
+    finally:
+        stack.stop()
