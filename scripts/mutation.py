@@ -46,7 +46,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         f"{PACKAGE}/api/reconcile.py",
         ["tests/unit", "tests/operators/test_reconcile.py"],
     ),
-    "retry": (f"{PACKAGE}/api/retry.py", ["tests/api/test_client.py"]),
+    "retry": (
+        f"{PACKAGE}/api/retry.py",
+        ["tests/unit/test_mutants_retry.py", "tests/api/test_client.py"],
+    ),
     "auth": (f"{PACKAGE}/api/auth.py", ["tests/api/test_auth.py"]),
 }
 
