@@ -53,7 +53,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         f"{PACKAGE}/api/retry.py",
         ["tests/unit/test_mutants_retry.py", "tests/api/test_client.py"],
     ),
-    "auth": (f"{PACKAGE}/api/auth.py", ["tests/api/test_auth.py"]),
+    "auth": (
+        f"{PACKAGE}/api/auth.py",
+        ["tests/unit/test_mutants_auth.py", "tests/api/test_auth.py"],
+    ),
 }
 
 FLIPS: dict[type, type] = {
