@@ -41,13 +41,22 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "inputs": (f"{PACKAGE}/api/inputs.py", ["tests/unit"]),
     "diff": (f"{PACKAGE}/api/diff.py", ["tests/operators/test_diff.py", "tests/unit"]),
     "change": (f"{PACKAGE}/api/change.py", ["tests/unit"]),
-    "paging": (f"{PACKAGE}/api/paging.py", ["tests/api/test_paging.py"]),
+    "paging": (
+        f"{PACKAGE}/api/paging.py",
+        ["tests/api/test_paging.py", "tests/unit/test_mutants_paging.py"],
+    ),
     "reconcile": (
         f"{PACKAGE}/api/reconcile.py",
         ["tests/unit", "tests/operators/test_reconcile.py"],
     ),
-    "retry": (f"{PACKAGE}/api/retry.py", ["tests/api/test_client.py"]),
-    "auth": (f"{PACKAGE}/api/auth.py", ["tests/api/test_auth.py"]),
+    "retry": (
+        f"{PACKAGE}/api/retry.py",
+        ["tests/unit/test_mutants_retry.py", "tests/api/test_client.py"],
+    ),
+    "auth": (
+        f"{PACKAGE}/api/auth.py",
+        ["tests/unit/test_mutants_auth.py", "tests/api/test_auth.py"],
+    ),
 }
 
 FLIPS: dict[type, type] = {
