@@ -7,9 +7,31 @@ import threading
 import time
 from collections.abc import Callable
 
+import httpx
+
 from airflow_provider_offers.api.config import ClientConfig
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
+
+#: Where a client goes when `adobe_mock` stands in for Adobe: no emulator, no socket.
+OFFLINE_CONFIG = ClientConfig(
+    client_id="client",
+    client_secrets=("s3cret-value",),
+    org_id="ORG@AdobeOrg",
+    base_url="platform.example",
+    ims_url="ims.example",
+)
+
+
+def adobe_mock(answer: Callable[[httpx.Request], httpx.Response]) -> httpx.MockTransport:
+    """IMS hands out a token; every other request is answered by `answer`."""
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/ims/token/v3":
+            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 86399})
+        return answer(request)
+
+    return httpx.MockTransport(handle)
 
 
 class RecordingSleep:

@@ -6,18 +6,11 @@ import logging
 from datetime import timezone
 
 import httpx
+from client_helpers import OFFLINE_CONFIG, adobe_mock
 
 from airflow_provider_offers.api.client import OfferLibraryClient
-from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.resources import PERSONALIZED_OFFERS
 
-CONFIG = ClientConfig(
-    client_id="client",
-    client_secrets=("s3cret-value",),
-    org_id="ORG@AdobeOrg",
-    base_url="platform.example",
-    ims_url="ims.example",
-)
 # Adobe's own personalized-offer example: its end date is before its start date.
 DOCUMENTED = {
     "id": "dps:personalized-offer:1",
@@ -36,19 +29,17 @@ PLAIN = {"id": "dps:personalized-offer:3", "etag": 4, "name": "Plain", "rank": {
 
 
 def serving(results: list[dict]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/ims/token/v3":
-            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 86399})
-        return httpx.Response(200, json={"results": results, "count": len(results)})
-
-    return httpx.MockTransport(handle)
+    """Every listing answers `results`, on one page."""
+    return adobe_mock(
+        lambda _: httpx.Response(200, json={"results": results, "count": len(results)})
+    )
 
 
 def test_one_odd_object_never_breaks_a_listing_and_is_named_in_a_warning(retry, caplog):
     transport = serving([DOCUMENTED, ODD, PLAIN])
 
     with (
-        OfferLibraryClient(CONFIG, retry=retry, transport=transport) as client,
+        OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=transport) as client,
         caplog.at_level(logging.WARNING, "airflow_provider_offers.api"),
     ):
         listed = list(client.list(PERSONALIZED_OFFERS))
@@ -61,7 +52,7 @@ def test_one_odd_object_never_breaks_a_listing_and_is_named_in_a_warning(retry, 
 
 
 def test_values_outside_our_write_rules_are_read_as_the_server_sent_them(retry):
-    with OfferLibraryClient(CONFIG, retry=retry, transport=serving([DOCUMENTED])) as client:
+    with OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=serving([DOCUMENTED])) as client:
         (offer,) = client.list(PERSONALIZED_OFFERS)
 
     assert offer.etag == "2"

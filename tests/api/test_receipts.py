@@ -4,29 +4,21 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from client_helpers import OFFLINE_CONFIG, adobe_mock
 
 from airflow_provider_offers.api.client import OfferLibraryClient
-from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.errors import OutcomeUnknownError, ReceiptMissingError
 from airflow_provider_offers.api.resources import TAGS
 
-CONFIG = ClientConfig(
-    client_id="client",
-    client_secrets=("s3cret-value",),
-    org_id="ORG@AdobeOrg",
-    base_url="platform.example",
-    ims_url="ims.example",
-)
-
 
 def adobe_answering(write: httpx.Response, sent: list[str]) -> httpx.MockTransport:
-    def handle(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/ims/token/v3":
-            return httpx.Response(200, json={"access_token": "tok-1", "expires_in": 86399})
+    """Every write gets `write`; the methods sent are recorded in `sent`."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
         sent.append(request.method)
         return write
 
-    return httpx.MockTransport(handle)
+    return adobe_mock(answer)
 
 
 @pytest.mark.parametrize(
@@ -46,7 +38,7 @@ def test_a_write_answered_without_a_receipt_is_applied_but_unknown(answer, write
     transport = adobe_answering(answer, sent)
 
     with (
-        OfferLibraryClient(CONFIG, retry=retry, transport=transport) as client,
+        OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=transport) as client,
         pytest.raises(ReceiptMissingError, match="HTTP 20") as raised,
     ):
         if write == "create":
@@ -61,7 +53,9 @@ def test_a_write_answered_without_a_receipt_is_applied_but_unknown(answer, write
 def test_a_receipt_with_a_string_etag_is_read(retry):
     answer = httpx.Response(201, json={"id": "dps:tag:1", "etag": "7", "extra": {"a": 1}})
 
-    with OfferLibraryClient(CONFIG, retry=retry, transport=adobe_answering(answer, [])) as client:
+    with OfferLibraryClient(
+        OFFLINE_CONFIG, retry=retry, transport=adobe_answering(answer, [])
+    ) as client:
         receipt = client.create(TAGS, {"name": "Spring"})
 
     assert (receipt.id, receipt.etag) == ("dps:tag:1", "7")

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
+from client_helpers import OFFLINE_CONFIG
 
 from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.config import ClientConfig
@@ -40,14 +41,8 @@ def test_sync_create_and_get_through_a_mock_transport(retry):
             return httpx.Response(201, json={"id": "dps:tag:1", "etag": 1})
         return httpx.Response(200, json={"id": "dps:tag:1", "etag": 1, "name": "Spring"})
 
-    config = ClientConfig(
-        client_id="client",
-        client_secrets=("s3cret-value",),
-        org_id="ORG@AdobeOrg",
-        base_url="platform.example",
-        ims_url="ims.example",
-    )
-    with OfferLibraryClient(config, retry=retry, transport=httpx.MockTransport(adobe)) as client:
+    transport = httpx.MockTransport(adobe)
+    with OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=transport) as client:
         receipt = client.create(TAGS, {"name": "Spring"})
         tag = client.get(TAGS, receipt.id)
 

@@ -400,10 +400,14 @@ def stack_on_emulator(
         "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
     }
     env = {"AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection), **dict(extra_env)}
-    stack = AirflowStack(home, dags_folder, env)
-    stack.add_process(emulator)
+    stack = None
     try:
+        stack = AirflowStack(home, dags_folder, env)
+        stack.add_process(emulator)
         stack.start()
         yield stack, url
     finally:
-        stack.stop()
+        if stack is None:  # the stack could not even be built: the emulator is ours to stop
+            emulator.stop()
+        else:
+            stack.stop()

@@ -11,7 +11,6 @@ would otherwise schedule every day since its start date; this way only the backf
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,13 +18,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from airflow_stack import AirflowStack, start_emulator
+from airflow_stack import AirflowStack, stack_on_emulator
 
-from airflow_provider_offers.emulator.config import (
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    DEFAULT_ORG_ID,
-)
 from airflow_provider_offers.emulator.server import dps_client
 
 # The real stack is slow on a loaded 2-core machine; every wait inside is bounded anyway.
@@ -66,27 +60,8 @@ def system(tmp_path_factory) -> Iterator[System]:
     dags.mkdir()
     for path in EXAMPLE_DAGS.glob("example_*.py"):
         shutil.copy(path, dags / path.name)
-    (home / "component-logs").mkdir()
-    emulator, url = start_emulator(home / "component-logs")
-    connection = {
-        "conn_type": "adobe_offers",
-        "host": url,
-        "login": DEFAULT_CLIENT_ID,
-        "password": DEFAULT_CLIENT_SECRET,
-        "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
-    }
-    stack = None
-    try:
-        stack = AirflowStack(
-            home,
-            dags,
-            {
-                "AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection),
-                "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-            },
-        )
-        stack.add_process(emulator)
-        stack.start()
+    settings = {"AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
+    with stack_on_emulator(home, dags, settings) as (stack, url):
         for dag_id in (
             "example_fallback_offer_ui",
             "example_fallback_offer_setup",
@@ -97,11 +72,6 @@ def system(tmp_path_factory) -> Iterator[System]:
         view = EmulatorView(url)
         yield System(stack, view)
         view.dps.close()
-    finally:
-        if stack is None:
-            emulator.stop()
-        else:
-            stack.stop()
 
 
 def test_ui_dag_triggered_through_the_rest_api_with_a_conf(system: System):
