@@ -47,18 +47,29 @@ _STYLE_FLAGS: dict[str, tuple[dict[str, Any], str]] = {
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m airflow_provider_offers.emulator",
-        description="A local Adobe Offer Library: IMS token endpoint, DPS and decisioning.",
+        description="A local Adobe Offer Library: IMS token endpoint, DPS and decisioning. "
+        "Fill the Airflow connection with the client id, secret and org shown as defaults here.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind")
     parser.add_argument("--port", type=int, default=8080, help="port; 0 picks a free one")
     parser.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="accepted client id")
     parser.add_argument(
         "--client-secret",
         action="append",
         dest="client_secrets",
-        help="accepted client secret; repeat to accept several (rotation)",
+        default=argparse.SUPPRESS,  # help names the default itself
+        help=f"accepted client secret; repeat to accept several (rotation) "
+        f"(default: {DEFAULT_CLIENT_SECRET})",
     )
     parser.add_argument("--org-id", default=DEFAULT_ORG_ID, help="IMS org the client belongs to")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        dest="latency_seconds",
+        help="seconds added before every answer, to stand in for the network",
+    )
     styles = parser.add_argument_group(
         "answer styles", "forms Adobe's pages disagree on; a single flag wins over the style"
     )
@@ -78,8 +89,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     return EmulatorConfig.from_options(
         answer_style=args.answer_style,
         client_id=args.client_id,
-        client_secrets=tuple(args.client_secrets or (DEFAULT_CLIENT_SECRET,)),
+        client_secrets=tuple(getattr(args, "client_secrets", None) or (DEFAULT_CLIENT_SECRET,)),
         org_id=args.org_id,
+        latency_seconds=args.latency_seconds,
         **{name: getattr(args, name) for name in _STYLE_FLAGS if getattr(args, name) is not None},
     )
 

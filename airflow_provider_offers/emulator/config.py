@@ -67,6 +67,8 @@ class EmulatorConfig:
     max_item_count: int = 30
     #: Every create/patch in a sandbox gets a `modified` later than the one before it.
     strictly_increasing_timestamps: bool = True
+    #: Seconds added before every API and IMS answer, to stand in for the network (benchmarks).
+    latency_seconds: float = 0.0
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     # -- answer styles: the forms Adobe's pages disagree on ------------------------------
@@ -100,6 +102,8 @@ class EmulatorConfig:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         if self.next_link_form not in NEXT_LINK_FORMS:
             raise ValueError(f"next_link_form: one of {', '.join(NEXT_LINK_FORMS)}")
+        if self.latency_seconds < 0:
+            raise ValueError("latency_seconds: zero or more")
         if self.create_status not in (200, 201):
             raise ValueError("create_status: 200 or 201")
 

@@ -82,8 +82,9 @@ class RecordAndFault:
         self.backend.record(recorded)
         request_id = headers.get("x-request-id") or str(uuid.uuid4())
         fault = self.backend.take_fault(scope["method"], scope["path"])
-        if fault is not None and fault.delay_seconds:
-            await asyncio.sleep(fault.delay_seconds)
+        delay = self.backend.config.latency_seconds + (fault.delay_seconds if fault else 0.0)
+        if delay:
+            await asyncio.sleep(delay)
 
         async def send_with_id(message) -> None:
             if message["type"] == "http.response.start":

@@ -120,3 +120,19 @@ def test_emulator_imports_neither_airflow_nor_our_client():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_help_names_the_credentials_to_put_in_the_connection(capsys):
+    with pytest.raises(SystemExit):
+        parse_args(["--help"])
+    shown = " ".join(capsys.readouterr().out.split())
+    for default in ("offers-emulator-client", "offers-emulator-secret", "EMULATOR0000000000000000"):
+        assert default in shown
+
+
+def test_latency_flag_delays_every_answer(offer_library_emulator):
+    assert config_from_args(parse_args(["--latency", "0.25"])).latency_seconds == 0.25
+    offer_library_emulator.configure(latency_seconds=0.25)
+    with httpx.Client(base_url=offer_library_emulator.url) as http:
+        answer = http.post("/ims/token/v3", data={"grant_type": "client_credentials"})
+    assert answer.elapsed.total_seconds() >= 0.25
