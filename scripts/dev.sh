@@ -24,6 +24,7 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 case "$job" in
 test)
+    bash scripts/debian_packages.sh
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
     .venv/bin/python -m mypy airflow_provider_offers
