@@ -258,7 +258,9 @@ class SyncOffersOperator(_OfferOperator):
 
     The catalog is `offers` (a templated list of offers) or `offers_file` (a JSON or YAML file,
     or a directory of them; relative to the DAG file's folder, or an object storage URL such
-    as `s3://bucket/catalog/`, read with `ObjectStoragePath`). Offers are matched by name
+    as `s3://bucket/catalog/`, read with `ObjectStoragePath`); each file is rendered as a Jinja
+    template first, so it can name ids that differ between sandboxes (`{{ params.placement }}`,
+    an upstream task's XCom). Offers are matched by name
     against one paged listing of the sandbox: missing ones are created (carrying a marker
     naming `catalog` among their `characteristics`), differing ones get the smallest guarded
     JSON Patch (the rule of `CreateOfferOperator`), the rest is left alone. With `prune`, the
@@ -321,8 +323,8 @@ class SyncOffersOperator(_OfferOperator):
             raise InvalidInputError("catalog", f"{name!r} is not a name")
         return name.strip()
 
-    def _catalog_offers(self) -> Any:
-        """The offers given inline, or read from `offers_file`."""
+    def _catalog_offers(self, context: Context) -> Any:
+        """The offers given inline, or read from `offers_file` (each file a Jinja template)."""
         from pathlib import Path
 
         from airflow_provider_offers.api.catalog import offers_from_text
@@ -352,7 +354,8 @@ class SyncOffersOperator(_OfferOperator):
             )
         offers: list[Any] = []
         for file in files:
-            offers.extend(offers_from_text(file.read_text(), str(file)))
+            text = self.render_template(file.read_text(), context)
+            offers.extend(offers_from_text(text, str(file)))
         return offers
 
     def _execute(self, context: Context) -> dict[str, Any]:
@@ -363,7 +366,7 @@ class SyncOffersOperator(_OfferOperator):
 
         offer_type = self.checked_offer_type
         name = self._catalog_name()
-        bodies = catalog.parse_catalog(self._catalog_offers(), offer_type, name)
+        bodies = catalog.parse_catalog(self._catalog_offers(context), offer_type, name)
         max_concurrency = parse_max_concurrency(self.max_concurrency)
         if self.expected_plan is not None:
             catalog.plan_entries(self.expected_plan)  # a malformed plan fails before any request
@@ -377,10 +380,9 @@ class SyncOffersOperator(_OfferOperator):
                     client, bodies, offer_type=offer_type, catalog=name, prune=bool(self.prune)
                 )
                 self.log.info(
-                    "Plan for catalog %r in sandbox %r (%s):\n%s",
+                    "Plan for catalog %r in sandbox %r: %s",
                     name,
                     sandbox,
-                    ", ".join(f"{n} {c}" for c, n in plan.counts().items()),
                     catalog.plan_table(plan.entries),
                 )
                 catalog.check_plan(
@@ -408,6 +410,18 @@ class SyncOffersOperator(_OfferOperator):
             return asyncio.run(sync())
         except catalog.CatalogError as exc:
             raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
+
+
+def plan_markdown(plan: Any) -> str:
+    """A sync's plan (its result, its entries, or their JSON) as a Markdown table.
+
+    For Airflow's `ApprovalOperator` body, as a Jinja filter:
+    `DAG(..., user_defined_filters={"plan_markdown": plan_markdown})`, then
+    `body="{{ ti.xcom_pull(task_ids='plan') | plan_markdown }}"`.
+    """
+    from airflow_provider_offers.api import catalog
+
+    return catalog.plan_markdown(catalog.plan_entries(plan))
 
 
 class SyncFallbackOffersOperator(SyncOffersOperator):

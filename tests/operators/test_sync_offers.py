@@ -112,7 +112,8 @@ def test_create_into_empty_then_unchanged_resync_lists_only_then_one_guarded_pat
         }
         assert dps.get_offer(target["id"])["description"] == "v2 1"
         output = task_output()
-        assert "update     Spring 1" in output  # the plan table in the log
+        assert "Plan for catalog 'spring' in sandbox 'prod': 1 updated, 2 unchanged" in output
+        assert f"update  Spring 1  {target['id']}  description  {target['etag']}" in output
         assert "Applied 1/1 writes" in output
     finally:
         for file in folder.iterdir():
@@ -185,7 +186,7 @@ def test_prune_deletes_only_its_own_offers_and_never_a_decisions_fallback(
 
 
 def test_dry_run_writes_nothing_and_a_drifted_plan_is_refused(
-    run_dag, adobe_connection, offer_library_emulator, dps, placement, task_output
+    run_dag, tmp_path, adobe_connection, offer_library_emulator, dps, placement, task_output
 ):
     emulator = offer_library_emulator
     existing = dps.create_offer(dps.offer_body("Existing", placement, description="v1"))["id"]
@@ -193,8 +194,19 @@ def test_dry_run_writes_nothing_and_a_drifted_plan_is_refused(
         dps.offer_body("Existing", placement, description="v2"),
         dps.offer_body("New", placement),
     ]
+    # The plan reads the catalog from an object storage URL; the file is a Jinja template
+    # (placement ids differ between sandboxes).
+    templated = [dps.offer_body(o["name"], "{{ params.placement }}") for o in catalog]
+    templated[0]["description"] = "v2"
+    (tmp_path / "catalog.json").write_text(json.dumps(templated))
     plan_task = f"""
-    SyncFallbackOffersOperator(task_id="plan", offers={catalog!r}, catalog="c", dry_run=True)
+    SyncFallbackOffersOperator(
+        task_id="plan",
+        offers_file="file://{tmp_path}/catalog.json",
+        params={{"placement": {placement!r}}},
+        catalog="c",
+        dry_run=True,
+    )
 """
     before = len(emulator.requests)
     planned = run_dag(dag_source("sync_plan", plan_task), "sync_plan").xcom("plan")

@@ -225,25 +225,30 @@ def test_a_malformed_expected_plan_is_refused(given):
 # -- what a person reads ------------------------------------------------------------------------
 
 
-def test_plan_as_text_and_markdown_tables():
+def test_plan_as_text_and_markdown_tables_show_what_changes():
     entries = [
         {"name": "A|B", "id": None, "action": "create", "fields": ["name", "status"], "etag": None},
         {"name": "C", "id": "id-c", "action": "blocked", "fields": [], "etag": 3,
          "decisions": ["'Home' (d1)"]},
+        {"name": "D", "id": "id-d", "action": "unchanged", "fields": [], "etag": 1},
     ]  # fmt: skip
     assert catalog.plan_table(entries).splitlines() == [
+        "1 created, 1 unchanged, 1 blocked",
         "action   name  id    fields                   etag",
         "-------  ----  ----  -----------------------  ----",
         "create   A|B   -     name, status             -",
         "blocked  C     id-c  fallback of 'Home' (d1)  3",
     ]
     assert catalog.plan_markdown(entries).splitlines() == [
+        "**1 created, 1 unchanged, 1 blocked**",
+        "",
         "| action | name | id | fields | etag |",
         "| --- | --- | --- | --- | --- |",
         "| create | A\\|B | - | name, status | - |",
         "| blocked | C | id-c | fallback of 'Home' (d1) | 3 |",
     ]
-    assert catalog.plan_markdown([]).startswith("Nothing to do")
+    assert catalog.plan_table(entries[2:]) == "1 unchanged: nothing to change"
+    assert catalog.plan_markdown([]) == "**no offers**: nothing to change."
 
 
 def test_progress_is_logged_at_most_every_few_seconds_and_at_the_end(caplog):
