@@ -68,9 +68,11 @@ CONNECTION_FIELDS: dict[str, dict] = {
     "token_cache": {
         "label": "Token cache",
         "description": "Where IMS access tokens are kept between tasks: machine (one "
-        "encrypted cache shared by the tasks on a machine; the default), process (each task "
-        "process gets its own token), off (a new token for every client).",
-        "schema": _optional(enum=["machine", "process", "off"], default="machine"),
+        "encrypted cache shared by the tasks on a machine), process (each task process gets "
+        "its own token), off (a new token for every client). Empty: machine.",
+        # No schema default: Airflow masks the value of a field whose name holds "token" in
+        # what it sends the form, which would then save "***" as the default.
+        "schema": _optional(enum=["machine", "process", "off"]),
     },
     "token_cache_dir": {
         "label": "Token cache directory",

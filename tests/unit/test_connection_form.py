@@ -57,10 +57,25 @@ def test_every_extra_the_code_reads_has_a_field_with_help(form):
 def test_the_fields_being_built_elsewhere_are_declared_with_their_names(form):
     fields = form["fields"]
     assert fields["token_cache"]["schema"]["enum"] == ["machine", "process", "off"]
-    assert fields["token_cache"]["value"] == "machine"
+    assert fields["token_cache"]["value"] is None  # empty: machine
     assert fields["timeout"]["schema"]["type"] == ["number", "null"]
     assert fields["max_attempts"]["schema"]["minimum"] == 1
     assert "token_cache_dir" in fields
+
+
+def test_the_form_receives_each_default_unmasked():
+    """The defaults as the API server sends them to the form (which saves them as they come):
+    Airflow masks values of fields whose name looks secret ("token_cache" holds "token")."""
+    from airflow.api_fastapi.core_api.services.ui.connections import HookMetaService
+
+    (meta,) = [m for m in HookMetaService.hook_meta_data() if m.connection_type == "adobe_offers"]
+    sent = {name: field["value"] for name, field in meta.extra_fields.items()}
+    declared = {
+        name: field["schema"].get("default")
+        for name, field in get_provider_info()["connection-types"][0]["conn-fields"].items()
+    }
+    assert sent == declared
+    assert sent["sandbox_name"] == "prod"
 
 
 def test_only_the_org_id_is_required(form):
