@@ -19,6 +19,7 @@ from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 IMAGE = "{{ params.image_url }}"
+SANDBOX = "{{ params.sandbox or '' }}"  # empty: the connection's sandbox
 
 with DAG(
     dag_id="example_fallback_offer_ui",
@@ -27,6 +28,10 @@ with DAG(
     catchup=False,
     tags=["example", "adobe-offers"],
     doc_md=__doc__,
+    # What the form can check in the browser, it does: a type without "null" makes a field
+    # required, maxLength stops typing, enum is a drop-down. Airflow checks the rest (patterns)
+    # when the form is submitted, before a run is created. Optional fields allow null: the
+    # form sends null for an emptied field.
     params={
         "name": Param(
             "Example UI fallback banner",
@@ -39,16 +44,18 @@ with DAG(
         ),
         "description": Param(
             "Created from the Airflow UI",
-            type="string",
+            type=["null", "string"],
             maxLength=1000,
             title="Description",
+            description="Optional, up to 1000 characters.",
         ),
         "image_url": Param(
             "https://cdn.example.com/banners/ui-fallback.png",
             type="string",
+            maxLength=2048,
             pattern=r"^https?://\S+$",
             title="Image URL",
-            description="The banner image (http or https URL).",
+            description="The banner image: an http:// or https:// URL.",
         ),
         "status": Param(
             "draft",
@@ -58,11 +65,13 @@ with DAG(
             description="Only approved offers can be served.",
         ),
         "sandbox": Param(
-            "",
-            type="string",
+            None,
+            type=["null", "string"],
+            maxLength=64,
             pattern=r"^[A-Za-z0-9_-]*$",
             title="Sandbox",
-            description="Sandbox technical name; empty: the connection's sandbox.",
+            description="Optional sandbox technical name (letters, digits, _ and -); empty: "
+            "the connection's sandbox.",
         ),
     },
 ) as dag:
@@ -74,13 +83,13 @@ with DAG(
             "channel": WEB,
             "itemCount": 1,
         },
-        sandbox_name="{{ params.sandbox }}",
+        sandbox_name=SANDBOX,
     )
     create_fallback_offer = CreateFallbackOfferOperator(
         task_id="create_fallback_offer",
         offer={
             "name": "{{ params.name }}",
-            "description": "{{ params.description }}",
+            "description": "{{ params.description or '' }}",
             "status": "{{ params.status }}",
             "representations": [
                 {
@@ -93,6 +102,6 @@ with DAG(
             ],
         },
         if_exists="update",
-        sandbox_name="{{ params.sandbox }}",
+        sandbox_name=SANDBOX,
     )
     create_placement >> create_fallback_offer

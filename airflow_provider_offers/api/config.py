@@ -24,6 +24,7 @@ from airflow_provider_offers import (
     __version__,
 )
 from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import parse_org_id
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -66,10 +67,14 @@ def _base_url(url: str, pasted_suffix: str) -> str:
     return url if "://" in url else f"https://{url}"
 
 
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+
+
 def _with_port(url: str, port: int | None) -> str:
-    """The connection's separate port field, unless the host already names one."""
+    """The connection's separate port field, unless the host already names one or it is the
+    scheme's own (the form asks for a port: Airflow 3.3.2's Test button needs one)."""
     parts = urlsplit(url)
-    if not port or parts.port is not None:
+    if not port or parts.port is not None or _DEFAULT_PORTS.get(parts.scheme) == port:
         return url
     return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
 
@@ -123,7 +128,7 @@ class ClientConfig:
         set_ = object.__setattr__
         set_(self, "client_secrets", secrets)
         set_(self, "client_id", self.client_id.strip())
-        set_(self, "org_id", self.org_id.strip())
+        set_(self, "org_id", parse_org_id(self.org_id))
         set_(self, "sandbox_name", sandbox)
         set_(self, "base_url", _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH))
         set_(self, "ims_url", _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH))
@@ -168,7 +173,7 @@ class ClientConfig:
                 **options,
             )
         except InvalidInputError as exc:
-            if exc.field not in _CONNECTION_FIELDS:
+            if exc.field not in _CONNECTION_FIELDS or not (exc.detail or "").startswith("required"):
                 raise
             what, where = _CONNECTION_FIELDS[exc.field]
             raise InvalidInputError(exc.field, f"{source} has no {what}: set {where}") from None

@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
+from airflow_provider_offers import ORG_ID_PATTERN
 from airflow_provider_offers.api.errors import InvalidInputError
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "parse_max_concurrency",
     "parse_modified",
     "parse_offer_type",
+    "parse_org_id",
     "same_etag",
 ]
 
@@ -38,6 +40,7 @@ MAX_ITEM_COUNT = 30  # offer-library-api.md 16.1
 
 _DIGITS = re.compile(r"[0-9]+")
 _FRACTION = re.compile(r"\.([0-9]+)")
+_ORG_ID = re.compile(ORG_ID_PATTERN)
 
 
 class OfferType(str, Enum):
@@ -74,6 +77,17 @@ def parse_id(value: Any, field: str = "offer_id") -> str:
     if not isinstance(value, str) or not value.strip():
         raise _invalid(field, value, "is not an id: expected a non-empty string")
     return value.strip()
+
+
+def parse_org_id(value: Any, field: str = "org_id") -> str:
+    """An IMS org id (`1234ABCD5678EF90@AdobeOrg`), blanks around it removed: every call with
+    another value fails at the gateway, so it is refused before the first one."""
+    org_id = value.strip() if isinstance(value, str) else value
+    if not isinstance(org_id, str) or not _ORG_ID.match(org_id):
+        raise _invalid(
+            field, value, "is not an IMS org id: expected letters and digits then @AdobeOrg"
+        )
+    return org_id
 
 
 def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:

@@ -183,9 +183,14 @@ class OfferLibraryHook(BaseHook):
             del self.__dict__["client"]
 
     def test_connection(self) -> tuple[bool, str]:
-        """One cheap read (the first placement); never raises."""
+        """One cheap read (the first placement); never raises. A setting that cannot work (an
+        org id that is not `...@AdobeOrg`, say) is reported before any request."""
+        from airflow_provider_offers.api.errors import InvalidInputError
+
         try:
             page = self.get_conn().list_page("placements", limit=1)
+        except InvalidInputError as exc:
+            return False, f"The connection's settings cannot work: {exc}"
         except Exception as exc:
             return False, f"{type(exc).__name__}: {exc}"
         finally:

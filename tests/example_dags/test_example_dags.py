@@ -128,11 +128,17 @@ def test_ui_params_are_validated_by_json_schema():
         "sandbox": "dev",
     }
     assert _validated(dag, good) == good
+    # The form's defaults pass as they are; it sends null for an emptied optional field.
+    assert _validated(dag, {})["sandbox"] is None
+    assert _validated(dag, {**good, "description": None, "sandbox": None})["sandbox"] is None
     for field, bad in [
         ("status", "live"),
         ("name", ""),
+        ("name", "x" * 256),
         ("image_url", "not a url"),
+        ("image_url", "ftp://cdn.example.com/banner.png"),
         ("sandbox", "dev sandbox"),
+        ("description", "x" * 1001),
     ]:
         with pytest.raises(ParamValidationError, match=field):
             _validated(dag, {**good, field: bad})

@@ -400,6 +400,10 @@ def test_client_secrets_extra_allows_rotation(offer_library_emulator, monkeypatc
         ("platform.adobe.io", None, "https://platform.adobe.io"),
         ("http://127.0.0.1:8080/", None, "http://127.0.0.1:8080"),
         ("localhost", 8081, "https://localhost:8081"),
+        # The form asks for a port (Airflow 3.3.2's Test button needs one): the scheme's own
+        # port, or the one the URL already names, changes nothing.
+        ("https://platform.adobe.io", 443, DEFAULT_API_URL),
+        ("http://127.0.0.1:8080", 8080, "http://127.0.0.1:8080"),
         ("https://platform.adobe.io/data/core/dps", None, "https://platform.adobe.io"),
     ],
 )
@@ -433,6 +437,29 @@ def test_test_connection_reports_the_sandbox_or_the_reason(offer_library_emulato
     assert not ok
     assert "AuthenticationError" in reason and "invalid_client" in reason
     assert "not-the-secret" not in reason
+
+
+@pytest.mark.parametrize("org_id", ["not-an-org", "1234ABCD5678EF90"])
+def test_an_org_id_that_cannot_work_is_named_by_the_test_button_before_any_request(
+    offer_library_emulator, monkeypatch, org_id
+):
+    extra = {"org_id": org_id, "ims_url": offer_library_emulator.url}
+    set_connection(
+        monkeypatch, "adobe_org", **emulator_connection(offer_library_emulator, extra=extra)
+    )
+    hook = OfferLibraryHook(adobe_conn_id="adobe_org")
+
+    ok, reason = hook.test_connection()
+
+    assert not ok
+    assert reason == (
+        f"The connection's settings cannot work: org_id: {org_id!r} is not an IMS org id: "
+        "expected letters and digits then @AdobeOrg"
+    )
+    assert offer_library_emulator.requests == []
+    with pytest.raises(InvalidInputError, match="org_id"):
+        hook.get_offer("dps:fallback-offer:1")
+    assert offer_library_emulator.requests == []
 
 
 def test_every_public_method_shows_its_signature_and_doc():

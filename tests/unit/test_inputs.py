@@ -11,6 +11,7 @@ from airflow_provider_offers.api.inputs import (
     parse_if_exists,
     parse_item_count,
     parse_offer_type,
+    parse_org_id,
 )
 
 
@@ -32,6 +33,10 @@ def test_offer_type_takes_any_case_and_sends_lower_case(value):
         (parse_item_count, True, "item_count: True is not a whole number"),
         (parse_item_count, 0, "item_count: 0 is not between 1 and 30"),
         (parse_item_count, "31", "item_count: '31' is not between 1 and 30"),
+        (parse_org_id, "not-an-org", "org_id: 'not-an-org' is not an IMS org id"),
+        (parse_org_id, "1234ABCD@adobeorg", "org_id: '1234ABCD@adobeorg' is not an IMS org id"),
+        (parse_org_id, "12 34@AdobeOrg", "org_id: '12 34@AdobeOrg' is not an IMS org id"),
+        (parse_org_id, None, "org_id: None is not an IMS org id"),
     ],
 )
 def test_each_rule_names_the_field_and_the_value(parse, value, message):
@@ -43,3 +48,4 @@ def test_ids_and_counts_from_templates_are_cleaned():
     assert parse_id("  dps:fallback-offer:1 ") == "dps:fallback-offer:1"
     assert parse_item_count(" 30 ") == 30
     assert parse_item_count(1) == 1
+    assert parse_org_id(" 1234ABCD5678EF90@AdobeOrg\n") == "1234ABCD5678EF90@AdobeOrg"
