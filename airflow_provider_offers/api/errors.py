@@ -106,7 +106,13 @@ class RequestValidationError(OfferLibraryError):
 
 
 class RateLimitedError(OfferLibraryError):
-    """HTTP 429; `retry_after` (seconds) is what the server asked us to wait, if it said."""
+    """HTTP 429; `retry_after` (seconds) is what the server asked us to wait, if it said.
+
+    `beyond_wait_cap`: the wait is longer than the client sleeps in-process, so it was not
+    retried (an Airflow task defers itself until then instead).
+    """
+
+    beyond_wait_cap: bool = False
 
 
 class ServerError(OfferLibraryError):

@@ -4,7 +4,8 @@ What is retried: HTTP 429, 502, 503, 504, network failures and a read answered 2
 body that is not the API's (an HTML page from a proxy, an empty body), with exponential backoff and
 jitter, or exactly the server's `Retry-After` (seconds or an HTTP date) when it gives one, up to
 `max_retry_after`; a longer wait is not slept through but raised as `RateLimitedError` with
-`.retry_after`, so Airflow can retry the task later. Nothing else is retried.
+`.retry_after` and `.beyond_wait_cap`, so an Airflow task can defer itself until then.
+Nothing else is retried.
 
 What is never re-sent: a request that is not idempotent (POST, PATCH) and may already have
 reached the server: a timeout or lost connection after sending, or a 502/504 from the gateway
@@ -115,7 +116,15 @@ class RetryPolicy:
         if isinstance(exc, ConnectionFailedError | UnreadableResponseError):
             return True
         if isinstance(exc, RateLimitedError | ServerError) and exc.status in RETRYABLE_STATUSES:
-            return exc.retry_after is None or exc.retry_after <= self.max_retry_after
+            if exc.retry_after is None or exc.retry_after <= self.max_retry_after:
+                return True
+            if isinstance(exc, RateLimitedError) and not exc.beyond_wait_cap:
+                exc.beyond_wait_cap = True
+                exc.message = (
+                    f"{exc.message}; the server asked to wait {exc.retry_after:g} s, longer than "
+                    f"the {self.max_retry_after:g} s this client waits in-process"
+                )
+                exc.args = (exc.message,)
         return False
 
     def delay(self, exc: BaseException | None, attempt: int) -> float:
