@@ -18,7 +18,9 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -81,6 +83,7 @@ class _ClientCore(Calls):
 
     def http_options(self) -> dict[str, Any]:
         return {
+            "verify": _tls_context(),
             "auth": self.auth,
             "timeout": self.config.timeout,
             "headers": {
@@ -217,6 +220,13 @@ class _ClientCore(Calls):
             detail=problem,
             request_id=request_id,
         )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: httpx builds a new one (loading every CA
+    certificate, ~0.1 s) for each client otherwise, and a task makes one client."""
+    return httpx.create_ssl_context()
 
 
 def _is_a_page(response: httpx.Response) -> bool:

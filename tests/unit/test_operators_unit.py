@@ -258,7 +258,7 @@ def _long_rate_limit(wait: float = 300.0) -> RateLimitedError:
 
 
 def test_a_long_rate_limit_defers_until_the_time_asked_then_resumes(with_hook, hook, context):
-    hook.find_resource_by_name.side_effect = [_long_rate_limit(), None]
+    hook.find_resource_by_name.side_effect = [_long_rate_limit(), None, None]
     hook.create_resource.return_value = receipt(1)
     task = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER))
     before = datetime.now(timezone.utc)
