@@ -47,3 +47,14 @@ def run_together(*tasks: Callable[[], Any]) -> list[Any]:
     for thread in threads:
         thread.join(timeout=60)
     return outcomes
+
+
+def stored_offers(emulator, kind: str = "fallback-offer") -> list[dict[str, Any]]:
+    """Every offer the emulator holds, read from its state (not over HTTP: no fault, no page)."""
+    with emulator.backend.lock:
+        records = [
+            record
+            for store in emulator.backend.stores.values()
+            for record in store.records[kind].values()
+        ]
+        return [{"id": r.id, "etag": r.etag, **r.entity} for r in records]

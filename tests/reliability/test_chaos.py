@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 import pytest
-from reliability_helpers import TaskStateStore, task_context
+from reliability_helpers import TaskStateStore, stored_offers, task_context
 
 from airflow_provider_offers.api import config as client_config
 from airflow_provider_offers.api import reconcile
@@ -189,16 +189,6 @@ class Chaos:
         )[0]
         action()
 
-    # -- what the emulator holds ------------------------------------------------------
-    def stored(self) -> list[dict[str, Any]]:
-        with self.emulator.backend.lock:
-            records = [
-                record
-                for store in self.emulator.backend.stores.values()
-                for record in store.records["fallback-offer"].values()
-            ]
-            return [{"id": r.id, "etag": r.etag, **r.entity} for r in records]
-
 
 @pytest.fixture
 def fast_client(monkeypatch) -> None:
@@ -223,7 +213,7 @@ def test_chaos_ends_in_exactly_the_desired_state(
     faults = emulator.fault_counts
     requests = [r for r in emulator.requests if not r.path.startswith("/ims/")]
     emulator.configure(fault_rates={})
-    stored = chaos.stored()
+    stored = stored_offers(emulator)
     names = Counter(offer["name"] for offer in stored)
     duplicates = sum(count - 1 for count in names.values())
     wanted = {name: fields["description"] for name, fields in chaos.desired.items()}
