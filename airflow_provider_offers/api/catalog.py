@@ -227,7 +227,7 @@ def compute_plan(
     """
     by_name: dict[Any, list[Mapping[str, Any]]] = {}
     for offer in existing:
-        by_name.setdefault(str(offer.get("name")), []).append(offer)
+        by_name.setdefault(offer.get("name"), []).append(offer)
     entries: list[JsonDict] = []
     work: dict[str, tuple[JsonDict | None, JsonDict]] = {}
     clashes = []
