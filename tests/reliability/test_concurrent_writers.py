@@ -29,7 +29,7 @@ def offer(adobe_connection, dps) -> dict:
     return {**dps.create_offer(body), "body": body}
 
 
-def hold_writes(emulator, seconds: float = 1.0) -> None:
+def hold_writes(emulator, seconds: float = 2.0) -> None:
     """The next two offer patches wait before being applied: the second task reads while the
     first one's write is held, so both read one version and both write."""
     emulator.inject_fault("PATCH", OFFERS, delay_seconds=seconds, times=2)
