@@ -1,12 +1,16 @@
 """What every Offer Library task shares, operators and the sensor alike.
 
 One home for the connection id and its default, the sandbox override, the hook (made after
-templating, closed after the task), and the one translation of `InvalidInputError` into a task
-failure that is not retried: a bad input stays bad on every try.
+templating, closed after the task), the one translation of `InvalidInputError` into a task
+failure that is not retried (a bad input stays bad on every try), and long rate limits: a
+`Retry-After` longer than the client waits in-process defers the task until then (no worker
+slot held), and the task's work runs again from the start when it resumes, which every task
+here can do (they are idempotent).
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +21,8 @@ from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+    from airflow_provider_offers.api.errors import RateLimitedError
 
 #: Every task lists these among its template fields (`(*TASK_TEMPLATE_FIELDS, "offer", ...)`).
 TASK_TEMPLATE_FIELDS: tuple[str, ...] = ("adobe_conn_id", "sandbox_name")
@@ -31,6 +37,10 @@ class OfferLibraryTask(BaseOperator):
 
     :param adobe_conn_id: an `adobe_offers` connection (templated).
     :param sandbox_name: overrides the connection's sandbox (templated).
+    :param max_retry_after: the longest `Retry-After` (seconds) waited in-process, holding the
+        worker slot; the client's default (120 s) when None. A longer one defers the task.
+    :param max_rate_limit_deferrals: how many times a task deferred by a long rate limit may
+        defer again; then it fails, naming the wait it was told.
     """
 
     def __init__(
@@ -38,26 +48,106 @@ class OfferLibraryTask(BaseOperator):
         *,
         adobe_conn_id: str = OfferLibraryHook.default_conn_name,
         sandbox_name: str | None = None,
+        max_retry_after: float | None = None,
+        max_rate_limit_deferrals: int = 3,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.adobe_conn_id = adobe_conn_id
         self.sandbox_name = sandbox_name
+        self.max_retry_after = max_retry_after
+        self.max_rate_limit_deferrals = max_rate_limit_deferrals
 
     @cached_property
     def hook(self) -> OfferLibraryHook:
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+        retry_policy = None
+        if self.max_retry_after is not None:
+            from airflow_provider_offers.api.retry import RetryPolicy
+
+            retry_policy = RetryPolicy(max_retry_after=self.max_retry_after)
+        return OfferLibraryHook(
+            adobe_conn_id=self.adobe_conn_id,
+            sandbox_name=self.sandbox_name,
+            retry_policy=retry_policy,
+        )
 
     def execute(self, context: Context) -> Any:
-        from airflow_provider_offers.api.errors import InvalidInputError
+        return self._run(context, rate_limit_deferrals=0)
+
+    def resume_after_rate_limit(
+        self, context: Context, event: Any = None, rate_limit_deferrals: int = 0
+    ) -> Any:
+        """Where a task deferred by a long rate limit resumes: its work, from the start."""
+        return self._run(context, rate_limit_deferrals=rate_limit_deferrals)
+
+    def _run(self, context: Context, *, rate_limit_deferrals: int) -> Any:
+        from airflow_provider_offers.api.errors import InvalidInputError, RateLimitedError
 
         try:
             return self._execute(context)
         except InvalidInputError as error:
             raise AirflowFailException(f"invalid input, nothing was sent: {error}") from None
+        except RateLimitedError as error:
+            if not error.beyond_wait_cap:
+                raise
+            deferrals = _DeferralCount(context)
+            self._defer_for_rate_limit(error, max(rate_limit_deferrals, deferrals.get()), deferrals)
         finally:
             if "hook" in self.__dict__:
                 self.hook.close()
 
+    def _defer_for_rate_limit(
+        self, error: RateLimitedError, deferrals: int, count: _DeferralCount
+    ) -> None:
+        """Defer until the time the server asked for, or fail if deferred too often already."""
+        wait = float(error.retry_after or 0.0)
+        if deferrals >= self.max_rate_limit_deferrals:
+            error.message = (
+                f"{error.message}; rate limited after {deferrals} deferral(s), the most "
+                f"max_rate_limit_deferrals={self.max_rate_limit_deferrals} allows: the server "
+                f"asked to wait {wait:g} s more"
+            )
+            error.args = (error.message,)
+            raise error
+        from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+        until = datetime.now(timezone.utc) + timedelta(seconds=wait)
+        count.set(deferrals + 1)
+        self.log.warning(
+            "Rate limited: the server asked to wait %g s (Retry-After), longer than this task "
+            "waits in-process; deferring until %s (deferral %d of at most %d), then running "
+            "the task's work again",
+            wait,
+            until.isoformat(timespec="seconds"),
+            deferrals + 1,
+            self.max_rate_limit_deferrals,
+        )
+        self.defer(
+            trigger=DateTimeTrigger(moment=until),
+            method_name="resume_after_rate_limit",
+            kwargs={"rate_limit_deferrals": deferrals + 1},
+        )
+
     def _execute(self, context: Context) -> Any:
         raise NotImplementedError
+
+
+class _DeferralCount:
+    """How often this try of the task deferred for a rate limit, in the task state store.
+
+    Also handed to the resume method as a keyword, but a resumed task is not always given its
+    keywords back (`dag.test()` replaces them with the trigger's event); the store keeps them.
+    """
+
+    def __init__(self, context: Context) -> None:
+        self.store = context.get("task_state_store")
+        ti = context.get("ti")
+        self.key = f"adobe_offers:rate_limit_deferrals:{getattr(ti, 'try_number', 0)}"
+
+    def get(self) -> int:
+        value = self.store.get(self.key) if self.store is not None else None
+        return value if isinstance(value, int) else 0
+
+    def set(self, value: int) -> None:
+        if self.store is not None:
+            self.store.set(self.key, value)

@@ -162,6 +162,11 @@ class ImsTokenSource:
         else:  # cancelled or interrupted: let a waiting caller renew instead
             future.set_exception(_RenewalAbandoned())
 
+    def _forget(self, stale: str | None) -> None:
+        with self._lock:
+            if stale is not None and self._token is not None and self._token.value == stale:
+                self._token = None
+
     def token_flow(self, stale: str | None = None) -> Generator[_Step, Any, str]:
         """The steps to a fresh token; `stale` is one the API just refused, never returned.
 
@@ -189,6 +194,7 @@ class ImsTokenSource:
             try:
                 minted = yield from self._mint()
             except BaseException as exc:
+                self._forget(stale)  # refused by the API: the next attempt renews first
                 self._settle(future, exc)
                 raise
             self._settle(future, minted)

@@ -541,9 +541,37 @@ async def apply_plan(
             progress.step()
 
         await asyncio.gather(*(one(entry) for entry in entries))
+        created = {entry["name"] for entry in entries if entry["action"] == "create"}
+        if created and not failures:
+            listing = await _listed(client, offer_resource(offer_type))
+            await loop.run_in_executor(pool, keep_one_of_each, store, plan, created, listing)
     if failures:
         raise ApplyError(failures, counts)
     return counts
+
+
+def keep_one_of_each(
+    store: LoopStore, plan: Plan, created: set[str], listing: Sequence[JsonDict]
+) -> None:
+    """After the creates: a name another run of the catalog created at the same moment is
+    kept once (`reconcile.keep_oldest`); only offers with this catalog's marker are deleted."""
+    by_name: dict[str, list[JsonDict]] = {}
+    for offer in listing:
+        by_name.setdefault(str(offer.get("name")), []).append(offer)
+    for name in sorted(created):
+        namesakes = by_name.get(name, [])
+        if len(namesakes) > 1:
+            desired = plan.work[name][1]
+            reconcile.keep_oldest(store, namesakes, desired, deletable=_marked(marker_of(desired)))
+
+
+def _marked(catalog: str | None) -> Callable[[JsonDict], bool]:
+    """Whether an offer carries `catalog`'s marker (this catalog's offers may be deleted)."""
+
+    def marked(offer: JsonDict) -> bool:
+        return marker_of(offer) == catalog
+
+    return marked
 
 
 # -- the whole sync -----------------------------------------------------------------------------

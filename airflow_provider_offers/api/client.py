@@ -18,7 +18,9 @@ Usage::
 
 from __future__ import annotations
 
+import functools
 import logging
+import ssl
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -38,7 +40,10 @@ from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.decisioning import DecisionResponse
 from airflow_provider_offers.api.errors import (
     OfferLibraryError,
+    OutcomeUnknownError,
     ReceiptMissingError,
+    UnreadableResponseError,
+    describe_body,
     error_from_response,
     redact,
 )
@@ -78,6 +83,7 @@ class _ClientCore(Calls):
 
     def http_options(self) -> dict[str, Any]:
         return {
+            "verify": _tls_context(),
             "auth": self.auth,
             "timeout": self.config.timeout,
             "headers": {
@@ -140,6 +146,9 @@ class _ClientCore(Calls):
             self.config.sandbox_name,
         )
         if response.is_success:
+            if _is_a_page(response):
+                page = describe_body(response.content, response.headers["content-type"])
+                raise self._unreadable(call, response, where, request_id, page, page=True)
             if not call.reads_body:
                 return call.decode(None)
             return self._decode(call, response, where, request_id)
@@ -178,15 +187,52 @@ class _ClientCore(Calls):
                 problem = f"not the documented body ({where_in_body}: {first['msg']})"
             else:
                 problem = f"not JSON ({kind})" if response.content else "empty"
-            # A write that answered 2xx was applied, whatever its body: the caller looks it up.
-            error_class = OfferLibraryError if call.resend_safe else ReceiptMissingError
-            raise error_class(
-                f"{where}: HTTP {response.status_code} but the answer is {problem} "
-                f"(x-request-id {request_id})",
-                status=response.status_code,
-                detail=problem,
-                request_id=request_id,
-            ) from None
+            raise self._unreadable(call, response, where, request_id, problem) from None
+
+    @staticmethod
+    def _unreadable(
+        call: Call,
+        response: httpx.Response,
+        where: str,
+        request_id: str | None,
+        problem: str,
+        *,
+        page: bool = False,
+    ) -> OfferLibraryError:
+        """The error for a 2xx whose body is not a readable answer.
+
+        A read is asked again (`UnreadableResponseError` is retried). A write answered by the
+        API without a receipt was applied, so the caller looks it up (`ReceiptMissingError`);
+        a write answered with something the API never sends (an HTML page: a proxy's) may not
+        have reached the API at all, so its outcome is unknown.
+        """
+        message = f"{where}: HTTP {response.status_code} but the answer is {problem}"
+        if call.resend_safe:
+            error_class: type[OfferLibraryError] = UnreadableResponseError
+        elif page:
+            error_class = OutcomeUnknownError
+            message += "; it may not have reached the API, so it was not re-sent"
+        else:
+            error_class = ReceiptMissingError
+        return error_class(
+            f"{message} (x-request-id {request_id})",
+            status=response.status_code,
+            detail=problem,
+            request_id=request_id,
+        )
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: httpx builds a new one (loading every CA
+    certificate, ~0.1 s) for each client otherwise, and a task makes one client."""
+    return httpx.create_ssl_context()
+
+
+def _is_a_page(response: httpx.Response) -> bool:
+    """An HTML body: never the API's answer (it speaks JSON), a proxy's or a login page."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    return bool(response.content) and kind in ("text/html", "application/xhtml+xml")
 
 
 class _Client:

@@ -27,6 +27,8 @@ __all__ = [
     "ReceiptMissingError",
     "RequestValidationError",
     "ServerError",
+    "UnreadableResponseError",
+    "describe_body",
     "error_from_response",
     "redact",
 ]
@@ -104,7 +106,13 @@ class RequestValidationError(OfferLibraryError):
 
 
 class RateLimitedError(OfferLibraryError):
-    """HTTP 429; `retry_after` (seconds) is what the server asked us to wait, if it said."""
+    """HTTP 429; `retry_after` (seconds) is what the server asked us to wait, if it said.
+
+    `beyond_wait_cap`: the wait is longer than the client sleeps in-process, so it was not
+    retried (an Airflow task defers itself until then instead).
+    """
+
+    beyond_wait_cap: bool = False
 
 
 class ServerError(OfferLibraryError):
@@ -113,6 +121,11 @@ class ServerError(OfferLibraryError):
 
 class ConnectionFailedError(OfferLibraryError):
     """The network failed (after retries) before a response arrived."""
+
+
+class UnreadableResponseError(OfferLibraryError):
+    """A read answered 2xx with a body that is not the API's (an HTML page from a proxy, an
+    empty or non-JSON body): not a success, and safe to ask again, so retried."""
 
 
 class OutcomeUnknownError(OfferLibraryError):
@@ -140,6 +153,7 @@ TRANSIENT_ERRORS: tuple[type[OfferLibraryError], ...] = (
     RateLimitedError,
     ServerError,
     ConnectionFailedError,
+    UnreadableResponseError,
 )
 
 
@@ -169,7 +183,8 @@ def _class_for_status(status: int) -> type[OfferLibraryError]:
     return OfferLibraryError
 
 
-def _text_snippet(body: bytes, content_type: str) -> str:
+def describe_body(body: bytes, content_type: str) -> str:
+    """A short, readable account of a non-JSON body: its kind and an HTML page's title."""
     text = body.decode("utf-8", errors="replace")
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if title and title.group(1).strip():
@@ -194,8 +209,8 @@ def _parse_body(body: bytes, content_type: str) -> tuple[str | None, str]:
         if not body:
             return None, "empty response body"
         if isinstance(data, str):  # a JSON string: show its text
-            return None, _text_snippet(data.encode(), content_type)
-        return None, _text_snippet(body, content_type)
+            return None, describe_body(data.encode(), content_type)
+        return None, describe_body(body, content_type)
     if "error_code" in data:  # adobe.io gateway
         return str(data["error_code"]), str(data.get("message") or "")
     if "error" in data and isinstance(data["error"], str):  # IMS (OAuth)
@@ -216,7 +231,7 @@ def _parse_body(body: bytes, content_type: str) -> tuple[str | None, str]:
         if data.get(key):
             code = data.get("code") or data.get("errorCode")
             return (str(code) if code else None), str(data[key])
-    return None, _text_snippet(json.dumps(data).encode(), "application/json")
+    return None, describe_body(json.dumps(data).encode(), "application/json")
 
 
 def error_from_response(

@@ -15,9 +15,10 @@ fields like any other (a no-op when nothing changed) and reported as `created`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,6 +27,7 @@ import jsonpatch
 from airflow_provider_offers.api import diff
 from airflow_provider_offers.api.errors import (
     ConflictError,
+    NotFoundError,
     OutcomeUnknownError,
     ReceiptMissingError,
     RequestValidationError,
@@ -49,6 +51,7 @@ class EntityStore(Protocol):
     def get(self, entity_id: str) -> JsonDict: ...
     def create(self, entity: JsonDict) -> JsonDict: ...
     def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict: ...
+    def delete(self, entity_id: str) -> None: ...
 
 
 class Journal(Protocol):
@@ -143,6 +146,50 @@ def converge(
     )
 
 
+def keep_oldest(
+    store: EntityStore,
+    namesakes: Sequence[JsonDict],
+    desired: Mapping[str, Any],
+    *,
+    deletable: Callable[[JsonDict], bool],
+) -> tuple[JsonDict, bool]:
+    """Two writers created one name at once (a name is free, both create): keep the oldest.
+
+    Every writer applies the same rule (oldest `created`, then lowest id), so they agree on the
+    survivor without talking to each other; each deletes only what `deletable` allows (its own
+    create, its catalog's offers), then brings the survivor to `desired`. Returns the
+    survivor's state and whether anything was written to it.
+    """
+    keeper = min(namesakes, key=lambda entity: (str(entity.get("created") or ""), entity["id"]))
+    for entity in namesakes:
+        if entity["id"] != keeper["id"] and deletable(entity):
+            log.warning(
+                "Offer %r was created twice at once (%s, %s); deleting %s, keeping the oldest",
+                entity.get("name"),
+                keeper["id"],
+                entity["id"],
+                entity["id"],
+            )
+            with contextlib.suppress(NotFoundError):
+                store.delete(entity["id"])
+    return converge(store, keeper, desired)
+
+
+def _is(entity_id: str) -> Callable[[JsonDict], bool]:
+    return lambda entity: entity["id"] == entity_id
+
+
+def _raced(store: EntityStore, name: str, created_id: str) -> list[JsonDict]:
+    """Every object named `name` if another was created next to ours; else []."""
+    try:
+        store.find_by_name(name)
+    except ConflictError as exc:
+        if created_id in exc.conflicting_ids:
+            return [store.get(entity_id) for entity_id in exc.conflicting_ids]
+        raise
+    return []
+
+
 def ensure_by_name(
     store: EntityStore,
     desired: Mapping[str, Any],
@@ -184,6 +231,14 @@ def ensure_by_name(
                 continue
             if journal is not None:
                 journal.set({"name": name, "id": receipt["id"]})
+            namesakes = _raced(store, name, receipt["id"])
+            if namesakes:
+                own: str = receipt["id"]
+                final, wrote = keep_oldest(store, namesakes, desired, deletable=_is(own))
+                if final["id"] != own:
+                    if journal is not None:
+                        journal.set({"name": name, "id": final["id"]})
+                    return Result.of(final, "updated" if wrote else "unchanged", name)
             return Result.of(receipt, "created", name)
         ours = lost_create or (
             journalled is not None and journalled.get("id") in (None, existing["id"])

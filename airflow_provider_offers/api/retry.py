@@ -1,14 +1,17 @@
 """The one retry rule, shared by the sync client, the async client and the IMS token source.
 
-What is retried: HTTP 429, 502, 503, 504 and network failures, with exponential backoff and
+What is retried: HTTP 429, 502, 503, 504, network failures and a read answered 2xx with a
+body that is not the API's (an HTML page from a proxy, an empty body), with exponential backoff and
 jitter, or exactly the server's `Retry-After` (seconds or an HTTP date) when it gives one, up to
 `max_retry_after`; a longer wait is not slept through but raised as `RateLimitedError` with
-`.retry_after`, so Airflow can retry the task later. Nothing else is retried.
+`.retry_after` and `.beyond_wait_cap`, so an Airflow task can defer itself until then.
+Nothing else is retried.
 
 What is never re-sent: a request that is not idempotent (POST, PATCH) and may already have
 reached the server: a timeout or lost connection after sending, or a 502/504 from the gateway
 (the upstream may have committed it). Those raise `OutcomeUnknownError` for the caller to
-reconcile. A connection refused before anything was sent is always safe to retry.
+reconcile, as does a write answered 2xx with a page that is not the API's. A connection refused
+before anything was sent is always safe to retry.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from airflow_provider_offers.api.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     ServerError,
+    UnreadableResponseError,
 )
 
 log = logging.getLogger("airflow_provider_offers.api")
@@ -109,10 +113,18 @@ class RetryPolicy:
             raise ValueError("max_attempts must be at least 1")
 
     def should_retry(self, exc: BaseException) -> bool:
-        if isinstance(exc, ConnectionFailedError):
+        if isinstance(exc, ConnectionFailedError | UnreadableResponseError):
             return True
         if isinstance(exc, RateLimitedError | ServerError) and exc.status in RETRYABLE_STATUSES:
-            return exc.retry_after is None or exc.retry_after <= self.max_retry_after
+            if exc.retry_after is None or exc.retry_after <= self.max_retry_after:
+                return True
+            if isinstance(exc, RateLimitedError) and not exc.beyond_wait_cap:
+                exc.beyond_wait_cap = True
+                exc.message = (
+                    f"{exc.message}; the server asked to wait {exc.retry_after:g} s, longer than "
+                    f"the {self.max_retry_after:g} s this client waits in-process"
+                )
+                exc.args = (exc.message,)
         return False
 
     def delay(self, exc: BaseException | None, attempt: int) -> float:

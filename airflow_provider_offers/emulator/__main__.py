@@ -20,6 +20,7 @@ from .config import (
     NEXT_LINK_FORMS,
     EmulatorConfig,
 )
+from .controls import FAULT_KINDS
 
 #: Finds the URL in the line printed once the emulator listens (for programs that start it).
 LISTENING = re.compile(r"listening on (http://\S+)")
@@ -70,6 +71,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         dest="latency_seconds",
         help="seconds added before every answer, to stand in for the network",
     )
+    faults = parser.add_argument_group(
+        "random faults", f"kinds: {', '.join(FAULT_KINDS)} (docs/emulator.md says what each does)"
+    )
+    faults.add_argument(
+        "--fault-rate",
+        action="append",
+        default=[],
+        metavar="KIND=RATE",
+        help="share of API requests that get this fault, e.g. unavailable=0.05; repeatable",
+    )
+    faults.add_argument(
+        "--fault-seed", type=int, default=None, help="seed of the random faults (default: random)"
+    )
+    faults.add_argument(
+        "--slow-seconds",
+        type=float,
+        default=2.0,
+        help="how long the slow_before_commit and slow_after_commit faults hold a request",
+    )
     styles = parser.add_argument_group(
         "answer styles", "forms Adobe's pages disagree on; a single flag wins over the style"
     )
@@ -84,6 +104,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _fault_rates(pairs: list[str]) -> dict[str, float]:
+    """`["unavailable=0.05", ...]` as `{"unavailable": 0.05}`; ValueError names a bad pair."""
+    rates = {}
+    for pair in pairs:
+        kind, _, rate = pair.partition("=")
+        try:
+            rates[kind.strip()] = float(rate)
+        except ValueError:
+            raise ValueError(f"--fault-rate {pair!r}: expected KIND=RATE") from None
+    return rates
+
+
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """The settings the flags ask for: the answer style, then any single style flag given."""
     return EmulatorConfig.from_options(
@@ -92,6 +124,9 @@ def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
         client_secrets=tuple(getattr(args, "client_secrets", None) or (DEFAULT_CLIENT_SECRET,)),
         org_id=args.org_id,
         latency_seconds=args.latency_seconds,
+        fault_rates=_fault_rates(args.fault_rate),
+        fault_seed=args.fault_seed,
+        slow_seconds=args.slow_seconds,
         **{name: getattr(args, name) for name in _STYLE_FLAGS if getattr(args, name) is not None},
     )
 
@@ -100,10 +135,17 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     from .server import EmulatorServer
 
-    server = EmulatorServer(config_from_args(args), host=args.host, port=args.port)
+    try:
+        config = config_from_args(args)
+    except ValueError as exc:
+        print(f"invalid settings: {exc}", file=sys.stderr)
+        return 2
+    server = EmulatorServer(config, host=args.host, port=args.port)
 
     def ready(url: str) -> None:
         print(f"Offer Library emulator listening on {url}", flush=True)
+        if config.fault_rates:
+            print(f"Random faults {config.fault_rates}, seed {server.fault_seed}", flush=True)
 
     try:
         started = server.serve(ready)

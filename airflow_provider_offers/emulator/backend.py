@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import random
 import secrets
 import threading
 import time
@@ -21,7 +22,7 @@ import jsonpatch
 import jsonpointer
 
 from .config import EmulatorConfig
-from .controls import Fault, RecordedRequest
+from .controls import IMS_TOKEN_PATH, Fault, RecordedRequest, faults_of_kind
 from .entities import Validator, parse_datetime
 from .errors import gateway_error, oauth_error, problem
 from .kinds import KINDS, SERVER_FIELDS, Kind, references
@@ -163,12 +164,24 @@ class OfferLibraryBackend:
             self.tokens_issued = 0
             self.faults: list[Fault] = []
             self.requests: list[RecordedRequest] = []
+            self.fault_counts: dict[str, int] = {}
+            self._seed_faults()
 
     def configure(self, **changes: Any) -> EmulatorConfig:
-        """Change settings until the next reset; `answer_style=` sets every style at once."""
+        """Change settings until the next reset; `answer_style=` sets every style at once.
+
+        Setting `fault_seed` or `fault_rates` starts the random faults' sequence afresh.
+        """
         with self.lock:
             self.config = self.config.with_changes(**changes)
+            if {"fault_seed", "fault_rates"} & set(changes):
+                self._seed_faults()
             return self.config
+
+    def _seed_faults(self) -> None:
+        seed = self.config.fault_seed
+        self.fault_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+        self._fault_draws = random.Random(self.fault_seed)
 
     # -- faults and log -----------------------------------------------------------------
     def add_fault(self, fault: Fault) -> None:
@@ -176,14 +189,36 @@ class OfferLibraryBackend:
             self.faults.append(fault)
 
     def take_fault(self, method: str, path: str) -> Fault | None:
+        """The fault for this request: the first injected one that matches, else a random
+        one (API requests only, at the configured rates), else None."""
         with self.lock:
+            fault: Fault | None
             for fault in self.faults:
                 if fault.matches(method, path):
                     fault.times -= 1
                     if fault.times == 0:
                         self.faults.remove(fault)
-                    return fault
+                    break
+            else:
+                fault = self._random_fault(method, path)
+            if fault is not None and fault.kind:
+                self.fault_counts[fault.kind] = self.fault_counts.get(fault.kind, 0) + 1
+            return fault
+
+    def _random_fault(self, method: str, path: str) -> Fault | None:
+        rates = self.config.fault_rates
+        if not rates or path.startswith(IMS_TOKEN_PATH):
             return None
+        draw = self._fault_draws.random()
+        for kind in sorted(rates):
+            draw -= rates[kind]
+            if draw < 0:
+                first, *then = faults_of_kind(
+                    kind, method, path, slow_seconds=self.config.slow_seconds
+                )
+                self.faults.extend(then)
+                return first
+        return None
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:

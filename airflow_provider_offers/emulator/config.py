@@ -69,6 +69,14 @@ class EmulatorConfig:
     strictly_increasing_timestamps: bool = True
     #: Seconds added before every API and IMS answer, to stand in for the network (benchmarks).
     latency_seconds: float = 0.0
+    #: Random faults: the share of API requests (IMS excluded) that get each named fault kind
+    #: (`controls.FAULT_KINDS`), e.g. `{"unavailable": 0.05, "dropped_after_commit": 0.02}`.
+    fault_rates: dict[str, float] = field(default_factory=dict)
+    #: Seed of the random faults' draws: one seed, one sequence of faults for one sequence of
+    #: requests. None: a fresh seed (see `EmulatorServer.fault_seed`).
+    fault_seed: int | None = None
+    #: How long the `slow_before_commit` / `slow_after_commit` faults hold a request.
+    slow_seconds: float = 2.0
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     # -- answer styles: the forms Adobe's pages disagree on ------------------------------
@@ -104,6 +112,9 @@ class EmulatorConfig:
             raise ValueError(f"next_link_form: one of {', '.join(NEXT_LINK_FORMS)}")
         if self.latency_seconds < 0:
             raise ValueError("latency_seconds: zero or more")
+        object.__setattr__(self, "fault_rates", _fault_rates(self.fault_rates))
+        if self.slow_seconds < 0:
+            raise ValueError("slow_seconds: zero or more")
         if self.create_status not in (200, 201):
             raise ValueError("create_status: 200 or 201")
 
@@ -136,6 +147,23 @@ class EmulatorConfig:
                 raise ValueError(f"answer_style: one of {', '.join(ANSWER_STYLES)}")
             changes = {**ANSWER_STYLES[answer_style], **changes}
         return replace(self, **changes)
+
+
+def _fault_rates(rates: Any) -> dict[str, float]:
+    from .controls import FAULT_KINDS
+
+    if not isinstance(rates, dict):
+        raise ValueError("fault_rates: a mapping of fault kind to rate")
+    checked = {}
+    for kind, rate in rates.items():
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault_rates: {kind!r} is not one of {', '.join(FAULT_KINDS)}")
+        if isinstance(rate, bool) or not isinstance(rate, int | float) or not 0 <= rate <= 1:
+            raise ValueError(f"fault_rates.{kind}: a rate between 0 and 1")
+        checked[kind] = float(rate)
+    if sum(checked.values()) > 1:
+        raise ValueError("fault_rates: the rates add up to more than 1")
+    return checked
 
 
 #: The style fields' strict (default) values.

@@ -6,10 +6,10 @@ import asyncio
 import json
 import logging
 import uuid
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, parse_qsl
 
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from .backend import OfferLibraryBackend
 from .controls import RecordedRequest
@@ -82,6 +82,8 @@ class RecordAndFault:
         self.backend.record(recorded)
         request_id = headers.get("x-request-id") or str(uuid.uuid4())
         fault = self.backend.take_fault(scope["method"], scope["path"])
+        if fault is not None and fault.revoke_tokens:
+            self.backend.revoke_tokens()
         delay = self.backend.config.latency_seconds + (fault.delay_seconds if fault else 0.0)
         if delay:
             await asyncio.sleep(delay)
@@ -99,10 +101,10 @@ class RecordAndFault:
             await send(message)
 
         if fault is not None and fault.status is not None:
-            body_out = fault.body if fault.body is not None else default_fault_body(fault.status)
-            response = json_response(fault.status, body_out, fault.response_headers())
-            await response(scope, receive, send_with_id)
+            await _fault_answer(fault)(scope, receive, send_with_id)
             return
+        if fault is not None and fault.drop_before_commit:
+            await _cut_short(send_with_id, {"type": "http.response.start", "status": 200}, b"")
 
         delivered = False
 
@@ -113,10 +115,10 @@ class RecordAndFault:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        if fault is None or not fault.drop_after_commit:
+        if fault is None or not fault.handled or not _changes_answer(fault):
             await self.app(scope, replay, send_with_id)
             return
-        # drop_after_commit: handle (and commit) the request fully, then cut the answer short.
+        # Handle (and commit) the request fully, then hold, cut or replace the answer.
         captured: list[dict] = []
 
         async def capture(message) -> None:
@@ -125,12 +127,50 @@ class RecordAndFault:
         await self.app(scope, replay, capture)
         start = captured[0]
         payload = b"".join(m.get("body", b"") for m in captured[1:])
-        headers_out = [
-            (k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"
-        ]
-        headers_out.append((b"content-length", str(len(payload) + 64).encode()))
-        await send_with_id({**start, "headers": headers_out})
-        await send(
-            {"type": "http.response.body", "body": payload[: len(payload) // 2], "more_body": True}
+        if fault.delay_after_commit_seconds:
+            await asyncio.sleep(fault.delay_after_commit_seconds)
+        if fault.drop_after_commit:
+            await _cut_short(send_with_id, start, payload[: len(payload) // 2])
+        if fault.body_after_commit is not None:
+            payload = fault.body_after_commit.encode()
+            start = _with_headers(start, fault.content_type, len(payload))
+        await send_with_id(start)
+        await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+
+def _changes_answer(fault) -> bool:
+    return bool(
+        fault.drop_after_commit
+        or fault.body_after_commit is not None
+        or fault.delay_after_commit_seconds
+    )
+
+
+def _fault_answer(fault) -> Response:
+    """The injected status with its JSON body, or its text (`raw_body`, a proxy's HTML page)."""
+    if fault.raw_body is not None:
+        return Response(
+            fault.raw_body,
+            status_code=fault.status,
+            headers=fault.response_headers(),
+            media_type=fault.content_type or "text/plain",
         )
-        raise DroppedConnection("connection dropped after commit (injected fault)")
+    body = fault.body if fault.body is not None else default_fault_body(fault.status)
+    return json_response(fault.status, body, fault.response_headers())
+
+
+def _with_headers(start: dict, content_type: str | None, length: int) -> dict:
+    """`http.response.start` with a new Content-Length (and Content-Type, when given)."""
+    replaced = {b"content-length"} | ({b"content-type"} if content_type else set())
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() not in replaced]
+    headers.append((b"content-length", str(length).encode()))
+    if content_type:
+        headers.append((b"content-type", content_type.encode()))
+    return {**start, "headers": headers}
+
+
+async def _cut_short(send, start: dict, partial: bytes) -> NoReturn:
+    """Promise more body than is sent, then close the connection (the client sees it cut)."""
+    await send(_with_headers(start, None, len(partial) + 64))
+    await send({"type": "http.response.body", "body": partial, "more_body": True})
+    raise DroppedConnection("connection dropped (injected fault)")

@@ -19,7 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
-from .controls import Fault
+from .controls import Fault, faults_of_kind
 from .errors import EmulatorError, content_type_error, oauth_error, problem
 from .kinds import Kind, kind_for
 from .listing import Expression, Page, parse_filters, parse_orderby
@@ -322,12 +322,24 @@ def create_app(backend: OfferLibraryBackend) -> Any:
 
     @app.post(CONTROL_PREFIX + "faults")
     async def faults(request: Request) -> Response:
+        """`inject_fault` arguments as JSON, or `{"kind": ..., "method", "path_prefix",
+        "slow_seconds"}` for a named fault kind."""
         spec = await json_body(request)
         try:
-            backend.add_fault(Fault(**spec))
+            if not isinstance(spec, dict):
+                raise TypeError("a JSON object")
+            added = faults_of_kind(**spec) if "kind" in spec else [Fault(**spec)]
         except (TypeError, ValueError) as exc:
             raise problem(400, f"fault: {exc}") from exc
+        for fault in added:
+            backend.add_fault(fault)
         return json_response(201, {"status": "added"})
+
+    @app.get(CONTROL_PREFIX + "faults")
+    async def fault_counts() -> Response:
+        with backend.lock:
+            counts = dict(backend.fault_counts)
+        return json_response(200, {"seed": backend.fault_seed, "counts": counts})
 
     @app.get(CONTROL_PREFIX + "config")
     async def config() -> Response:

@@ -13,7 +13,7 @@ import uvicorn
 
 from .backend import OfferLibraryBackend
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, EmulatorConfig
-from .controls import Fault, RecordedRequest
+from .controls import Fault, RecordedRequest, faults_of_kind
 from .responses import create_app
 
 
@@ -121,6 +121,18 @@ class EmulatorServer:
         return self.backend.tokens_issued
 
     @property
+    def fault_counts(self) -> dict[str, int]:
+        """How many requests each named fault kind hit since the last reset."""
+        with self.backend.lock:
+            return dict(self.backend.fault_counts)
+
+    @property
+    def fault_seed(self) -> int:
+        """The seed of the random faults (the configured one, or the one picked); print it to
+        reproduce a run with `configure(fault_seed=...)`."""
+        return self.backend.fault_seed
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         with self.backend.lock:
             return list(self.backend.requests)
@@ -159,8 +171,15 @@ class EmulatorServer:
         retry_after: float | int | str | None = None,
         drop_after_commit: bool = False,
         delay_seconds: float = 0.0,
+        raw_body: str | None = None,
+        content_type: str | None = None,
+        drop_before_commit: bool = False,
+        body_after_commit: str | None = None,
+        delay_after_commit_seconds: float = 0.0,
+        revoke_tokens: bool = False,
     ) -> None:
-        """The next `times` requests matching method ("*" = any) and path prefix misbehave."""
+        """The next `times` requests matching method ("*" = any) and path prefix misbehave
+        (see `controls.Fault`)."""
         self.backend.add_fault(
             Fault(
                 method=method,
@@ -172,8 +191,21 @@ class EmulatorServer:
                 retry_after=retry_after,
                 drop_after_commit=drop_after_commit,
                 delay_seconds=delay_seconds,
+                raw_body=raw_body,
+                content_type=content_type,
+                drop_before_commit=drop_before_commit,
+                body_after_commit=body_after_commit,
+                delay_after_commit_seconds=delay_after_commit_seconds,
+                revoke_tokens=revoke_tokens,
             )
         )
+
+    def inject_fault_kind(
+        self, kind: str, method: str = "*", path_prefix: str = "/", *, slow_seconds: float = 2.0
+    ) -> None:
+        """The next matching request gets one named fault (`controls.FAULT_KINDS`)."""
+        for fault in faults_of_kind(kind, method, path_prefix, slow_seconds=slow_seconds):
+            self.backend.add_fault(fault)
 
 
 def dps_client(

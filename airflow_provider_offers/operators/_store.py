@@ -49,6 +49,9 @@ class HookResourceStore:
     def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict:
         return _json(self.hook.patch_resource(self.kind, entity_id, operations))
 
+    def delete(self, entity_id: str) -> None:
+        self.hook.delete_resource(self.kind, entity_id)
+
 
 class TaskStateJournal:
     """`api.reconcile.Journal` in Airflow's task state store (shared by a task's retries)."""

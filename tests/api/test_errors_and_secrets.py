@@ -22,6 +22,7 @@ from airflow_provider_offers.api.errors import (
     RateLimitedError,
     RequestValidationError,
     ServerError,
+    UnreadableResponseError,
     error_from_response,
 )
 from airflow_provider_offers.api.resources import TAGS
@@ -107,7 +108,8 @@ def test_status_classes_and_rate_limit_detail():
     assert type(_error(418, b"{}")) is OfferLibraryError
     limited = _error(429, b'{"error_code":"429050","message":"Too many requests"}', retry_after=7)
     assert isinstance(limited, RateLimitedError) and limited.retry_after == 7
-    assert (RateLimitedError, ServerError, ConnectionFailedError) == TRANSIENT_ERRORS
+    transient = (RateLimitedError, ServerError, ConnectionFailedError, UnreadableResponseError)
+    assert transient == TRANSIENT_ERRORS
     assert issubclass(InvalidInputError, ValueError) and issubclass(
         InvalidInputError, OfferLibraryError
     )

@@ -26,11 +26,9 @@ def adobe_answering(write: httpx.Response, sent: list[str]) -> httpx.MockTranspo
     [
         httpx.Response(201),
         httpx.Response(200, json={"etag": 1}),
-        httpx.Response(
-            200, text="<html><title>OK</title></html>", headers={"content-type": "text/html"}
-        ),
+        httpx.Response(200, text="OK", headers={"content-type": "text/plain"}),
     ],
-    ids=["empty", "no id", "html"],
+    ids=["empty", "no id", "text"],
 )
 @pytest.mark.parametrize("write", ["create", "patch"])
 def test_a_write_answered_without_a_receipt_is_applied_but_unknown(answer, write, retry):
@@ -48,6 +46,27 @@ def test_a_write_answered_without_a_receipt_is_applied_but_unknown(answer, write
 
     assert isinstance(raised.value, OutcomeUnknownError)  # callers reconcile, as for a lost answer
     assert sent == ["POST" if write == "create" else "PATCH"]  # sent once, never again
+
+
+@pytest.mark.parametrize("write", ["create", "patch"])
+def test_a_write_answered_with_an_html_page_may_not_have_reached_the_api(write, retry):
+    """A page (a proxy's) is not the API's answer: no proof the write was applied."""
+    sent: list[str] = []
+    page = httpx.Response(
+        200, text="<html><title>Maintenance</title></html>", headers={"content-type": "text/html"}
+    )
+
+    with (
+        OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=adobe_answering(page, sent)) as c,
+        pytest.raises(OutcomeUnknownError, match=r"Maintenance.*not re-sent") as raised,
+    ):
+        if write == "create":
+            c.create(TAGS, {"name": "Spring"})
+        else:
+            c.patch(TAGS, "dps:tag:1", [{"op": "remove", "path": "/description"}])
+
+    assert not isinstance(raised.value, ReceiptMissingError)
+    assert len(sent) == 1
 
 
 def test_a_receipt_with_a_string_etag_is_read(retry):

@@ -136,3 +136,25 @@ def test_latency_flag_delays_every_answer(offer_library_emulator):
     with httpx.Client(base_url=offer_library_emulator.url) as http:
         answer = http.post("/ims/token/v3", data={"grant_type": "client_credentials"})
     assert answer.elapsed.total_seconds() >= 0.25
+
+
+def test_random_fault_flags_and_the_printed_seed():
+    flags = ["--fault-rate", "unavailable=0.1", "--fault-rate", "html_200=0.05", "--fault-seed=5"]
+    config = config_from_args(parse_args(flags))
+    assert (config.fault_rates, config.fault_seed) == (
+        {"unavailable": 0.1, "html_200": 0.05},
+        5,
+    )
+    with _cli("--fault-rate", "unavailable=1", "--fault-seed", "9") as (process, url):
+        assert process.stdout.readline().strip() == "Random faults {'unavailable': 1.0}, seed 9"
+        assert httpx.get(url + "/data/core/dps/tags").status_code == 503  # before any check
+        assert httpx.get(url + "/_emulator/faults").json() == {
+            "seed": 9,
+            "counts": {"unavailable": 1},
+        }
+    bad = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_offers.emulator", "--fault-rate", "teapot=1"],
+        capture_output=True,
+        text=True,
+    )
+    assert bad.returncode == 2 and "'teapot' is not one of" in bad.stderr

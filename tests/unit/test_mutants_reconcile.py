@@ -42,7 +42,10 @@ class Store:
         if looks in self.appear_on_look:
             offer = self.appear_on_look.pop(looks)
             self.offers[offer["id"]] = offer
-        return next((dict(o) for o in self.offers.values() if o["name"] == name), None)
+        found = [dict(o) for o in self.offers.values() if o["name"] == name]
+        if len(found) > 1:
+            raise ConflictError("several", conflicting_ids=[o["id"] for o in found])
+        return found[0] if found else None
 
     def get(self, entity_id: str) -> dict[str, Any]:
         self.calls.append("get")
@@ -51,7 +54,8 @@ class Store:
     def create(self, entity: dict[str, Any]) -> dict[str, Any]:
         self.calls.append("create")
         self._maybe_fail("create", before_commit=True)
-        offer = {**entity, "id": f"o-{len(self.offers) + 1}", "etag": 1}
+        number = len(self.offers) + 1
+        offer = {**entity, "id": f"o-{number}", "etag": 1, "created": f"t{number:03d}"}
         self.offers[offer["id"]] = offer
         self._maybe_fail("create", before_commit=False)
         return {"id": offer["id"], "etag": 1}
@@ -64,6 +68,10 @@ class Store:
         self.offers[entity_id] = {**updated, "etag": offer["etag"] + 1}
         self._maybe_fail("patch", before_commit=False)
         return dict(self.offers[entity_id])
+
+    def delete(self, entity_id: str) -> None:
+        self.calls.append("delete")
+        del self.offers[entity_id]
 
     def write_behind_our_back(self, entity_id: str, **members: Any) -> None:
         offer = self.offers[entity_id]
@@ -168,7 +176,7 @@ def test_a_journalled_create_with_a_known_id_is_not_waited_for(sleeps):
     )
 
     assert result.action == "created"
-    assert store.calls == ["find", "create"]
+    assert store.calls == ["find", "create", "find"]  # the last: was it created twice at once?
     sleeps.assert_not_called()
 
 
@@ -179,7 +187,7 @@ def test_a_settle_delay_of_zero_looks_once_per_attempt(sleeps):
     result = reconcile.ensure_by_name(store, {"name": "Summer"}, settle_seconds=0)
 
     assert result.action == "created"
-    assert store.calls == ["find", "create", "find", "create"]
+    assert store.calls == ["find", "create", "find", "create", "find"]
     sleeps.assert_not_called()
 
 
@@ -327,3 +335,33 @@ def test_a_patch_refused_with_nobody_racing_is_raised_as_the_servers_error():
     with pytest.raises(RequestValidationError, match="priority must be positive"):
         reconcile.patch_offer(store, "o-1", PRIORITY_2, expected_etag=1)
     assert store.calls.count("patch") == 1
+
+
+@pytest.mark.parametrize(
+    ("theirs_created", "kept", "left"),
+    [("t999", "o-1", ["o-1", "o-x"]), ("t000", "o-x", ["o-x"])],
+)
+def test_a_name_created_twice_at_once_is_kept_once_the_oldest(theirs_created, kept, left):
+    """Another writer's create of the same name lands next to ours (shows up on our check).
+    Each writer deletes only its own, if it is the newer: theirs is left for them."""
+    store = Store()
+    theirs = {"id": "o-x", "name": "Summer", "etag": 1, "created": theirs_created}
+    store.appear_on_look[2] = theirs
+
+    result = reconcile.ensure_by_name(store, {"name": "Summer", "description": "ours"})
+
+    assert list(store.offers) == left
+    assert store.offers[kept]["description"] == "ours"
+    assert (result.id, result.action) == (kept, "created" if kept == "o-1" else "updated")
+    assert "delete" in store.calls if kept == "o-x" else "delete" not in store.calls
+
+
+def test_a_namesake_that_is_not_ours_is_never_deleted_by_keep_oldest():
+    store = Store(
+        {"id": "o-a", "name": "Summer", "etag": 1, "created": "t001"},
+        {"id": "o-b", "name": "Summer", "etag": 1, "created": "t002"},
+    )
+    final, wrote = reconcile.keep_oldest(
+        store, list(store.offers.values()), {"name": "Summer"}, deletable=lambda o: False
+    )
+    assert (final["id"], wrote, sorted(store.offers)) == ("o-a", False, ["o-a", "o-b"])

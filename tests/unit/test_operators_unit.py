@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
 
 from airflow_provider_offers.api.errors import (
     NotFoundError,
     OutcomeUnknownError,
+    RateLimitedError,
     ReceiptMissingError,
 )
+from airflow_provider_offers.api.retry import RetryPolicy
 from airflow_provider_offers.operators.decisions import (
     CreatePlacementOperator,
     DecisionRequestOperator,
@@ -243,3 +248,51 @@ def test_decision_request_takes_a_templated_item_count(with_hook, hook, context,
 
     assert result == {"xdm:propositionId": "p-1", "xdm:propositions": []}
     assert hook.request_decision.call_args.kwargs["item_count"] == 3
+
+
+def _long_rate_limit(wait: float = 300.0) -> RateLimitedError:
+    """What the client raises for a Retry-After longer than it waits in-process."""
+    error = RateLimitedError("GET /offers failed with HTTP 429", status=429, retry_after=wait)
+    assert not RetryPolicy(max_retry_after=120).should_retry(error)  # marks it beyond the cap
+    return error
+
+
+def test_a_long_rate_limit_defers_until_the_time_asked_then_resumes(with_hook, hook, context):
+    hook.find_resource_by_name.side_effect = [_long_rate_limit(), None, None]
+    hook.create_resource.return_value = receipt(1)
+    task = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER))
+    before = datetime.now(timezone.utc)
+
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute(context)
+
+    trigger = deferred.value.trigger
+    assert isinstance(trigger, DateTimeTrigger)
+    assert before + timedelta(seconds=299) < trigger.moment < before + timedelta(seconds=301)
+    assert deferred.value.method_name == "resume_after_rate_limit"
+    resumed = task.resume_after_rate_limit(context, event=None, **deferred.value.kwargs)
+    assert resumed["action"] == "created"
+
+
+def test_a_rate_limit_longer_than_the_deferrals_allow_fails_naming_the_wait(
+    with_hook, hook, context
+):
+    hook.find_resource_by_name.side_effect = [_long_rate_limit(), _long_rate_limit()]
+    task = with_hook(
+        CreateFallbackOfferOperator(task_id="t", offer=OFFER, max_rate_limit_deferrals=1)
+    )
+    with pytest.raises(TaskDeferred):
+        task.execute(context)
+    with pytest.raises(RateLimitedError) as failed:
+        task.resume_after_rate_limit(context, event=None)  # the count is in the task state store
+    assert str(failed.value).endswith(
+        "rate limited after 1 deferral(s), the most max_rate_limit_deferrals=1 allows: "
+        "the server asked to wait 300 s more"
+    )
+    assert "longer than the 120 s this client waits in-process" in str(failed.value)
+
+
+def test_a_short_or_unstated_rate_limit_is_not_deferred(with_hook, hook, context):
+    hook.find_resource_by_name.side_effect = RateLimitedError("429", status=429, retry_after=5)
+    with pytest.raises(RateLimitedError):
+        with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER)).execute(context)
