@@ -60,7 +60,7 @@ with DAG(
         "sandbox": Param(
             "",
             type="string",
-            pattern=r"^[A-Za-z0-9_-]*$",
+            pattern=r"^([a-z0-9][a-z0-9_-]*)?$",
             title="Sandbox",
             description="Sandbox technical name; empty: the connection's sandbox.",
         ),

@@ -9,6 +9,7 @@ pasted endpoint path is cut off). `ClientConfig.from_fields` turns an Airflow-st
 from __future__ import annotations
 
 import platform
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,11 @@ _CONNECTION_FIELDS = {
     "client_secret": ("client secret", "its password"),
     "org_id": ("IMS Org ID", "the extra field org_id"),
 }
+# Settings a connection names otherwise.
+_CONNECTION_NAMES = {"base_url": "host"}
+_ORG_ID = re.compile(r"[A-Za-z0-9]+@AdobeOrg")
+# Sandbox technical names are lower case (adobe-auth-and-clients.md 3.7); the UI's title is not one.
+_SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
@@ -66,12 +72,44 @@ def _base_url(url: str, pasted_suffix: str) -> str:
     return url if "://" in url else f"https://{url}"
 
 
+def _checked_url(url: str, field: str) -> str:
+    """`url` if it is an http(s) URL with a host name, a valid port and no blanks."""
+    problem = f"{url!r} is not an http(s) URL with a host name, e.g. 'https://platform.adobe.io'"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidInputError(field, problem) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or url.split() != [url]:
+        raise InvalidInputError(field, problem)
+    return url
+
+
 def _with_port(url: str, port: int | None) -> str:
     """The connection's separate port field, unless the host already names one."""
-    parts = urlsplit(url)
+    parts = urlsplit(_checked_url(url, "base_url"))
     if not port or parts.port is not None:
         return url
     return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
+
+
+def _checked_org_id(org_id: str) -> str:
+    if not _ORG_ID.fullmatch(org_id):
+        raise InvalidInputError(
+            "org_id", f"{org_id!r} is not an IMS org id: expected '<id>@AdobeOrg'"
+        )
+    return org_id
+
+
+def _checked_sandbox(name: str) -> str:
+    if not _SANDBOX_NAME.fullmatch(name):
+        lower = " (sandbox technical names are lower case)" if name.lower() != name else ""
+        raise InvalidInputError(
+            "sandbox_name",
+            f"{name!r} is not a sandbox technical name{lower}: lower-case letters, digits, "
+            "'-' and '_', e.g. 'prod' or 'dev-2' (the name, not the title the UI shows)",
+        )
+    return name
 
 
 def _extra(extras: Mapping[str, Any], name: str) -> Any:
@@ -123,10 +161,12 @@ class ClientConfig:
         set_ = object.__setattr__
         set_(self, "client_secrets", secrets)
         set_(self, "client_id", self.client_id.strip())
-        set_(self, "org_id", self.org_id.strip())
-        set_(self, "sandbox_name", sandbox)
-        set_(self, "base_url", _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH))
-        set_(self, "ims_url", _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH))
+        set_(self, "org_id", _checked_org_id(self.org_id.strip()))
+        set_(self, "sandbox_name", _checked_sandbox(sandbox))
+        base_url = _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH)
+        set_(self, "base_url", _checked_url(base_url, "base_url"))
+        ims_url = _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH)
+        set_(self, "ims_url", _checked_url(ims_url, "ims_url"))
         set_(self, "scopes", normalize_scopes(self.scopes))
 
     @classmethod
@@ -153,13 +193,13 @@ class ClientConfig:
         `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
         """
         extras, host = extras or {}, (host or "").strip()
-        settings = {
-            "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
-            "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
-            "ims_url": _extra(extras, "ims_url"),
-            "scopes": _extra(extras, "scopes"),
-        }
         try:
+            settings = {
+                "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
+                "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
+                "ims_url": _extra(extras, "ims_url"),
+                "scopes": _extra(extras, "scopes"),
+            }
             return cls(
                 client_id=login or "",
                 client_secrets=_secrets(password, _extra(extras, "client_secrets")),
@@ -168,10 +208,13 @@ class ClientConfig:
                 **options,
             )
         except InvalidInputError as exc:
-            if exc.field not in _CONNECTION_FIELDS:
-                raise
-            what, where = _CONNECTION_FIELDS[exc.field]
-            raise InvalidInputError(exc.field, f"{source} has no {what}: set {where}") from None
+            if exc.field in _CONNECTION_FIELDS and (exc.detail or "").startswith("required"):
+                what, where = _CONNECTION_FIELDS[exc.field]
+                raise InvalidInputError(exc.field, f"{source} has no {what}: set {where}") from None
+            if exc.field == "sandbox_name" and sandbox_name:
+                source = f"the sandbox_name override of {source}"
+            field = _CONNECTION_NAMES.get(exc.field, exc.field)
+            raise InvalidInputError(field, f"{exc.detail} (in {source})") from None
 
     @property
     def user_agent(self) -> str:
