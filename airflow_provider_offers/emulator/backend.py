@@ -161,6 +161,7 @@ class OfferLibraryBackend:
             self.stores: dict[tuple[str, str], SandboxStore] = {}
             self.tokens: dict[str, Token] = {}
             self.tokens_issued = 0
+            self.issued_tokens: list[str] = []  # every one, revoked or not (secrets scans)
             self.faults: list[Fault] = []
             self.requests: list[RecordedRequest] = []
 
@@ -225,6 +226,7 @@ class OfferLibraryBackend:
                 config.client_id, time.time() + config.token_lifetime_seconds
             )
             self.tokens_issued += 1
+            self.issued_tokens.append(token)
         return {
             "access_token": token,
             "token_type": "bearer",
