@@ -45,6 +45,7 @@ from airflow_provider_offers.operators.offers import (
     CreateOfferOperator,
     DeleteFallbackOfferOperator,
     PatchFallbackOfferOperator,
+    SyncFallbackOffersOperator,
 )
 from airflow_provider_offers.sensors.offers import OfferChangeSensor
 
@@ -72,6 +73,13 @@ class World:
     placement: str
     offer_id: str
     monkeypatch: pytest.MonkeyPatch
+    files: Any  # a folder for catalog files
+
+    def file(self, name: str, text: str) -> str:
+        """A catalog file with this text; its absolute path."""
+        path = self.files / name
+        path.write_text(text)
+        return str(path)
 
     def offer(self, **changes: Any) -> dict[str, Any]:
         """A valid fallback offer (the `dps` fixture's) with `changes` (None deletes a member)."""
@@ -167,6 +175,16 @@ def with_connection(**changes: Any) -> Callable[[World], Any]:
         return CreateFallbackOfferOperator(
             task_id="t", offer=w.offer(), adobe_conn_id=conn_id
         ).execute({})
+
+    return attempt
+
+
+def sync(**kwargs: Any) -> Callable[[World], Any]:
+    """A catalog sync; `offers` / `offers_file` may be functions of the world."""
+
+    def attempt(w: World) -> Any:
+        given = {key: value(w) if callable(value) else value for key, value in kwargs.items()}
+        return SyncFallbackOffersOperator(task_id="t", catalog="bad", **given).execute({})
 
     return attempt
 
@@ -481,6 +499,53 @@ ROWS = [
         ("profile_id: give exactly one of profile_id or identity_map",),
     ),
     Row("decision-id-blank", decide(decision_id=" "), ("decision_id: ' ' is not an id",)),
+    # -- catalog syncs ------------------------------------------------------------------------
+    Row(
+        "sync-duplicate-names",
+        sync(offers=lambda w: [w.offer(), w.offer(description="again")]),
+        ("offers: ", "the name 'Bad input row' is used 2 times (offers[0], offers[1])"),
+    ),
+    Row(
+        "sync-one-bad-offer-among-good",
+        sync(offers=lambda w: [w.offer(name="Good"), w.offer(status="live")]),
+        ("offers[1] ('Bad input row').status", "'draft', 'approved' or 'archived'"),
+    ),
+    Row(
+        "sync-yaml-not-a-list",
+        sync(offers_file=lambda w: w.file("catalog.yaml", "just some words\n")),
+        ("offers_file: ", "catalog.yaml: expected a list of offers, got str"),
+    ),
+    Row(
+        "sync-yaml-broken",
+        sync(offers_file=lambda w: w.file("catalog.yaml", "- name: [unclosed\n")),
+        ("offers_file: ", "catalog.yaml: not valid YAML"),
+    ),
+    Row(
+        "sync-json-broken",
+        sync(offers_file=lambda w: w.file("catalog.json", '[{"name": "x",]')),
+        ("offers_file: ", "catalog.json: not valid JSON"),
+    ),
+    Row(
+        "sync-file-missing",
+        sync(offers_file="/nonexistent/catalog.yaml"),
+        ("offers_file: '/nonexistent/catalog.yaml': no such file or directory",),
+    ),
+    Row(
+        "sync-offers-and-file",
+        sync(offers=[], offers_file="catalog.yaml"),
+        ("offers: give exactly one of offers and offers_file",),
+    ),
+    Row(
+        "sync-concurrency-zero",
+        sync(offers=lambda w: [w.offer()], max_concurrency=0),
+        ("max_concurrency: 0 is less than 1",),
+    ),
+    Row(
+        "sync-placement-unknown",
+        sync(offers=lambda w: [w.representation(placement="dps:offer-placement:nowhere")]),
+        ("dps:offer-placement:nowhere", "nothing was written"),
+        reaches=(IMS, f"{DPS}/offers", f"{DPS}/placements"),
+    ),
     # -- the sensor ---------------------------------------------------------------------------
     Row("sensor-offer-id-blank", sense(offer_id=""), ("offer_id: '' is not an id",)),
     Row("sensor-offer-type-unknown", sense(offer_type="seasonal"), ("offer_type: 'seasonal'",)),
@@ -631,11 +696,11 @@ def state(emulator) -> dict:
 
 
 @pytest.fixture
-def world(offer_library_emulator, adobe_connection, dps, monkeypatch) -> World:
+def world(offer_library_emulator, adobe_connection, dps, monkeypatch, tmp_path) -> World:
     reset_token_cache()  # a row that may send must not lean on an earlier row's token
     placement = dps.create_placement("Homepage banner")
     offer = dps.create_offer(dps.offer_body("Existing offer", placement))
-    return World(offer_library_emulator, dps, placement, offer["id"], monkeypatch)
+    return World(offer_library_emulator, dps, placement, offer["id"], monkeypatch, tmp_path)
 
 
 def test_the_table_is_wide():
