@@ -30,7 +30,7 @@ from airflow_provider_offers.api.auth import reset_token_cache
 from airflow_provider_offers.api.errors import (
     AuthenticationError,
     InvalidInputError,
-    OfferLibraryError,
+    ReceiptMissingError,
     RequestValidationError,
 )
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
@@ -189,10 +189,12 @@ def sync(**kwargs: Any) -> Callable[[World], Any]:
     return attempt
 
 
-def answered_with_html(w: World) -> Any:
-    """Adobe (or a proxy) answers a read 200 with a page, not the offer."""
-    w.emulator.inject_fault("GET", f"{DPS}/offers/{w.offer_id}", status=200, body="<html>hi</html>")
-    return OfferLibraryHook().get_offer(w.offer_id)
+def answered_with_a_string(w: World) -> Any:
+    """A write answered 200 with a JSON string, not a receipt (the fault answers instead of
+    the API, so nothing was applied). A write, not a read: a read would be asked again."""
+    path = f"{DPS}/offers/{w.offer_id}"
+    w.emulator.inject_fault("PATCH", path, status=200, body="<html>Done</html>")
+    return OfferLibraryHook().patch_offer(w.offer_id, [{"op": "remove", "path": "/description"}])
 
 
 def two_capping_rules_too_many(w: World) -> Any:
@@ -604,10 +606,10 @@ ROWS = [
         raises=InvalidInputError,
     ),
     Row(
-        "answer-not-the-documented-body",
-        answered_with_html,
-        ("GET /data/core/dps/offers/", "HTTP 200 but the answer is not the documented body"),
-        raises=OfferLibraryError,
+        "answer-not-a-receipt",
+        answered_with_a_string,
+        ("PATCH /data/core/dps/offers/", "HTTP 200 but the answer is not the documented body"),
+        raises=ReceiptMissingError,
         reaches=(IMS, f"{DPS}/offers/"),
     ),
     # -- the connection: see CONNECTION_ROWS below ---------------------------------------------
