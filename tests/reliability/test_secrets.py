@@ -34,8 +34,13 @@ UI_CONF = {
 }
 
 
-def example(dag_id: str) -> str:
-    return (EXAMPLE_DAGS / f"{dag_id}.py").read_text()
+#: How each example DAG is run (`dag.test()` arguments); a new example must be added here.
+EXAMPLE_RUNS: dict[str, dict[str, object]] = {
+    "example_fallback_offer_setup": {},
+    "example_fallback_offer_daily": {"logical_date": datetime(2026, 11, 2, tzinfo=timezone.utc)},
+    "example_fallback_offer_ui": {"run_conf": UI_CONF},
+    "example_offer_changed_asset": {},  # its watcher and mapped task: watch_and_confirm()
+}
 
 
 async def first_event(trigger) -> dict:
@@ -45,28 +50,20 @@ async def first_event(trigger) -> dict:
 
 
 def run_every_example(run_dag) -> dict[str, object]:
-    """Each example DAG once (the asset-triggered one also through its watcher's trigger and
-    its mapped task's function, as an asset event would start it); returns their runs."""
-    runs = {
-        "setup": run_dag(example("example_fallback_offer_setup"), "example_fallback_offer_setup"),
-        "daily": run_dag(
-            example("example_fallback_offer_daily"),
-            "example_fallback_offer_daily",
-            logical_date=datetime(2026, 11, 2, tzinfo=timezone.utc),
-        ),
-        "ui": run_dag(
-            example("example_fallback_offer_ui"), "example_fallback_offer_ui", run_conf=UI_CONF
-        ),
-        "asset": run_dag(example("example_offer_changed_asset"), "example_offer_changed_asset"),
-    }
-    for name, run in runs.items():
-        assert run.state == "success", (name, run.task_states())
+    """Each example DAG once, in EXAMPLE_RUNS's order; returns their runs by DAG id."""
+    present = {path.stem for path in EXAMPLE_DAGS.glob("example_*.py")}
+    assert present == set(EXAMPLE_RUNS), f"say how to run {present ^ set(EXAMPLE_RUNS)}"
+    runs = {}
+    for dag_id, arguments in EXAMPLE_RUNS.items():
+        source = (EXAMPLE_DAGS / f"{dag_id}.py").read_text()
+        runs[dag_id] = run = run_dag(source, dag_id, **arguments)
+        assert run.state == "success", (dag_id, run.task_states())
     return runs
 
 
 def watch_and_confirm(runs) -> tuple[object, dict, dict]:
     """The asset's watcher reports the setup DAG's offer; the mapped task confirms it."""
-    dag = runs["asset"].dag
+    dag = runs["example_offer_changed_asset"].dag
     (asset,) = dag.timetable.asset_condition.objects
     trigger = asset.watchers[0].trigger
     trigger.poll_interval, trigger.emit_existing = 0.1, True
