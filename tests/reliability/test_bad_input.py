@@ -24,12 +24,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
 from airflow_provider_offers.api.auth import reset_token_cache
 from airflow_provider_offers.api.errors import (
     AuthenticationError,
     InvalidInputError,
+    NotFoundError,
     ReceiptMissingError,
     RequestValidationError,
 )
@@ -446,6 +447,17 @@ ROWS = [
         reaches=(IMS, f"{DPS}/offers/"),
     ),
     Row(
+        "patch-offer-missing",
+        patch([{"op": "remove", "path": "/description"}], offer_id="dps:fallback-offer:gone"),
+        (
+            "PATCH /data/core/dps/offers/dps:fallback-offer:gone",
+            "HTTP 404",
+            "'dps:fallback-offer:gone'",
+        ),
+        raises=NotFoundError,
+        reaches=(IMS, f"{DPS}/offers/"),
+    ),
+    Row(
         "delete-offer-id-blank",
         lambda w: DeleteFallbackOfferOperator(task_id="t", offer_id="").execute({}),
         ("offer_id: '' is not an id",),
@@ -613,6 +625,14 @@ ROWS = [
         reaches=(IMS, f"{DPS}/offers/"),
     ),
     # -- the connection: see CONNECTION_ROWS below ---------------------------------------------
+    Row(
+        "connection-missing",
+        lambda w: CreateFallbackOfferOperator(
+            task_id="t", offer=w.offer(), adobe_conn_id="adobe_no_such_connection"
+        ).execute({}),
+        ("adobe_no_such_connection",),
+        raises=AirflowNotFoundException,
+    ),
     Row(
         "connection-secret-refused",
         with_connection(password="not-the-secret"),
