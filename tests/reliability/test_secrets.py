@@ -83,7 +83,7 @@ def refusals(emulator, connection: dict, monkeypatch) -> list[BaseException]:
     errors.append(refused.value)
 
     hook = OfferLibraryHook()
-    hook.list_resources("placements", limit=1)
+    list(hook.list_resources("placements", limit=1))
     token = hook.client.token_source.cached_token
     echo = (
         f"upstream refused Authorization: Bearer {token} (client_secret={emulator.client_secret})"
@@ -91,6 +91,7 @@ def refusals(emulator, connection: dict, monkeypatch) -> list[BaseException]:
     emulator.inject_fault("GET", "/data/core/dps/tags", status=400, body={"message": echo})
     with pytest.raises(OfferLibraryError) as echoed:
         list(hook.list_resources("tags"))
+    assert "upstream refused Authorization: Bearer *** (client_secret=***)" in str(echoed.value)
     errors.append(echoed.value)
     emulator.inject_fault("GET", "/data/core/dps/tags", status=401, times=2)
     with pytest.raises(OfferLibraryError) as renewed:
@@ -116,8 +117,10 @@ def test_no_secret_or_token_anywhere_after_every_example_dag(
     assert confirmed["served"], confirmed  # the setup's decision serves the changed offer
     errors = refusals(emulator, adobe_connection, monkeypatch)
     emulator.revoke_tokens()  # one more token: renewed after a revocation
+    issued = len(emulator.issued_tokens)
     hook = OfferLibraryHook()
-    hook.list_resources("placements", limit=1)
+    list(hook.list_resources("placements", limit=1))
+    assert len(emulator.issued_tokens) == issued + 1
     aclient = asyncio.run(hook.aget_conn())
 
     scan = SecretsScan.for_emulator(emulator, WRONG_SECRET)
