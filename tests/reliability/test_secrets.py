@@ -12,7 +12,12 @@ token source and the asset watcher's trigger, and the emulator's request log as 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -24,6 +29,7 @@ from airflow_provider_offers.api.errors import OfferLibraryError
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+REVIEWER = Path(__file__).resolve().parents[1] / "example_dags" / "hitl_reviewer.py"
 WRONG_SECRET = "a-secret-that-was-rotated-out"
 UI_CONF = {
     "name": "Secrets scan banner",
@@ -39,8 +45,25 @@ EXAMPLE_RUNS: dict[str, dict[str, object]] = {
     "example_fallback_offer_setup": {},
     "example_fallback_offer_daily": {"logical_date": datetime(2026, 11, 2, tzinfo=timezone.utc)},
     "example_fallback_offer_ui": {"run_conf": UI_CONF},
+    "example_offer_catalog_sync": {},  # see approved_by_a_reviewer()
     "example_offer_changed_asset": {},  # its watcher and mapped task: watch_and_confirm()
 }
+
+
+@contextlib.contextmanager
+def approved_by_a_reviewer(dags: Path, shown: Path) -> Iterator[None]:
+    """The catalog example: its catalog beside the DAG file, and a person (another process,
+    tests/example_dags/hitl_reviewer.py) approving the plan when asked."""
+    shutil.copytree(EXAMPLE_DAGS / "offer_catalog", dags / "offer_catalog")
+    dag_id = "example_offer_catalog_sync"
+    reviewer = subprocess.Popen(
+        [sys.executable, str(REVIEWER), dag_id, "approve", "Approve", shown]
+    )
+    try:
+        yield
+    finally:
+        assert reviewer.wait(timeout=60) == 0
+        shutil.rmtree(dags / "offer_catalog")
 
 
 async def first_event(trigger) -> dict:
@@ -49,14 +72,18 @@ async def first_event(trigger) -> dict:
     raise AssertionError("the trigger ended without an event")
 
 
-def run_every_example(run_dag) -> dict[str, object]:
+def run_every_example(run_dag, dags: Path, tmp_path: Path) -> dict[str, object]:
     """Each example DAG once, in EXAMPLE_RUNS's order; returns their runs by DAG id."""
     present = {path.stem for path in EXAMPLE_DAGS.glob("example_*.py")}
     assert present == set(EXAMPLE_RUNS), f"say how to run {present ^ set(EXAMPLE_RUNS)}"
     runs = {}
     for dag_id, arguments in EXAMPLE_RUNS.items():
         source = (EXAMPLE_DAGS / f"{dag_id}.py").read_text()
-        runs[dag_id] = run = run_dag(source, dag_id, **arguments)
+        around = contextlib.nullcontext()
+        if dag_id == "example_offer_catalog_sync":
+            around = approved_by_a_reviewer(dags, tmp_path / "shown.json")
+        with around:
+            runs[dag_id] = run = run_dag(source, dag_id, **arguments)
         assert run.state == "success", (dag_id, run.task_states())
     return runs
 
@@ -67,6 +94,7 @@ def watch_and_confirm(runs) -> tuple[object, dict, dict]:
     (asset,) = dag.timetable.asset_condition.objects
     trigger = asset.watchers[0].trigger
     trigger.poll_interval, trigger.emit_existing = 0.1, True
+    trigger.names = [runs["example_fallback_offer_setup"].xcom("create_fallback_offer")["name"]]
     event = asyncio.run(asyncio.wait_for(first_event(trigger), timeout=60))
     confirmed = dag.task_dict["confirm_served"].python_callable(event)
     return trigger, event, confirmed
@@ -103,6 +131,8 @@ def refusals(emulator, connection: dict, monkeypatch) -> list[BaseException]:
 
 def test_no_secret_or_token_anywhere_after_every_example_dag(
     run_dag,
+    tmp_dags,
+    tmp_path,
     adobe_connection,
     offer_library_emulator,
     task_output,
@@ -112,7 +142,7 @@ def test_no_secret_or_token_anywhere_after_every_example_dag(
 ):
     emulator = offer_library_emulator
     reset_token_cache()  # tokens from before this test's reset would not be in the scan
-    runs = run_every_example(run_dag)
+    runs = run_every_example(run_dag, tmp_dags, tmp_path)
     trigger, event, confirmed = watch_and_confirm(runs)
     assert confirmed["served"], confirmed  # the setup's decision serves the changed offer
     errors = refusals(emulator, adobe_connection, monkeypatch)
