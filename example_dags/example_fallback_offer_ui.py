@@ -68,7 +68,7 @@ with DAG(
             None,
             type=["null", "string"],
             maxLength=64,
-            pattern=r"^[A-Za-z0-9_-]*$",
+            pattern=r"^([a-z0-9][a-z0-9_-]*)?$",
             title="Sandbox",
             description="Optional sandbox technical name (letters, digits, _ and -); empty: "
             "the connection's sandbox.",

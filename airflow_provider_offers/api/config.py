@@ -24,7 +24,7 @@ from airflow_provider_offers import (
     __version__,
 )
 from airflow_provider_offers.api.errors import InvalidInputError
-from airflow_provider_offers.api.inputs import parse_org_id
+from airflow_provider_offers.api.inputs import parse_org_id, parse_sandbox_name
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -47,6 +47,8 @@ _CONNECTION_FIELDS = {
     "client_secret": ("client secret", "its password"),
     "org_id": ("IMS Org ID", "the extra field org_id"),
 }
+# Settings a connection names otherwise.
+_CONNECTION_NAMES = {"base_url": "host"}
 
 
 def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
@@ -67,13 +69,26 @@ def _base_url(url: str, pasted_suffix: str) -> str:
     return url if "://" in url else f"https://{url}"
 
 
+def _checked_url(url: str, field: str) -> str:
+    """`url` if it is an http(s) URL with a host name, a valid port and no blanks."""
+    problem = f"{url!r} is not an http(s) URL with a host name, e.g. 'https://platform.adobe.io'"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise InvalidInputError(field, problem) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname or url.split() != [url]:
+        raise InvalidInputError(field, problem)
+    return url
+
+
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 def _with_port(url: str, port: int | None) -> str:
     """The connection's separate port field, unless the host already names one or it is the
     scheme's own (the form asks for a port: Airflow 3.3.2's Test button needs one)."""
-    parts = urlsplit(url)
+    parts = urlsplit(_checked_url(url, "base_url"))
     if not port or parts.port is not None or _DEFAULT_PORTS.get(parts.scheme) == port:
         return url
     return f"{parts.scheme}://{parts.hostname}:{port}{parts.path}"
@@ -129,9 +144,11 @@ class ClientConfig:
         set_(self, "client_secrets", secrets)
         set_(self, "client_id", self.client_id.strip())
         set_(self, "org_id", parse_org_id(self.org_id))
-        set_(self, "sandbox_name", sandbox)
-        set_(self, "base_url", _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH))
-        set_(self, "ims_url", _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH))
+        set_(self, "sandbox_name", parse_sandbox_name(sandbox))
+        base_url = _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH)
+        set_(self, "base_url", _checked_url(base_url, "base_url"))
+        ims_url = _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH)
+        set_(self, "ims_url", _checked_url(ims_url, "ims_url"))
         set_(self, "scopes", normalize_scopes(self.scopes))
 
     @classmethod
@@ -158,13 +175,13 @@ class ClientConfig:
         `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
         """
         extras, host = extras or {}, (host or "").strip()
-        settings = {
-            "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
-            "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
-            "ims_url": _extra(extras, "ims_url"),
-            "scopes": _extra(extras, "scopes"),
-        }
         try:
+            settings = {
+                "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
+                "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
+                "ims_url": _extra(extras, "ims_url"),
+                "scopes": _extra(extras, "scopes"),
+            }
             return cls(
                 client_id=login or "",
                 client_secrets=_secrets(password, _extra(extras, "client_secrets")),
@@ -173,10 +190,13 @@ class ClientConfig:
                 **options,
             )
         except InvalidInputError as exc:
-            if exc.field not in _CONNECTION_FIELDS or not (exc.detail or "").startswith("required"):
-                raise
-            what, where = _CONNECTION_FIELDS[exc.field]
-            raise InvalidInputError(exc.field, f"{source} has no {what}: set {where}") from None
+            if exc.field in _CONNECTION_FIELDS and (exc.detail or "").startswith("required"):
+                what, where = _CONNECTION_FIELDS[exc.field]
+                raise InvalidInputError(exc.field, f"{source} has no {what}: set {where}") from None
+            if exc.field == "sandbox_name" and sandbox_name:
+                source = f"the sandbox_name override of {source}"
+            field = _CONNECTION_NAMES.get(exc.field, exc.field)
+            raise InvalidInputError(field, f"{exc.detail} (in {source})") from None
 
     @property
     def user_agent(self) -> str:

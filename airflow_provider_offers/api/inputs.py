@@ -31,6 +31,7 @@ __all__ = [
     "parse_modified",
     "parse_offer_type",
     "parse_org_id",
+    "parse_sandbox_name",
     "same_etag",
 ]
 
@@ -41,6 +42,7 @@ MAX_ITEM_COUNT = 30  # offer-library-api.md 16.1
 _DIGITS = re.compile(r"[0-9]+")
 _FRACTION = re.compile(r"\.([0-9]+)")
 _ORG_ID = re.compile(ORG_ID_PATTERN)
+_SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 
 
 class OfferType(str, Enum):
@@ -88,6 +90,21 @@ def parse_org_id(value: Any, field: str = "org_id") -> str:
             field, value, "is not an IMS org id: expected letters and digits then @AdobeOrg"
         )
     return org_id
+
+
+def parse_sandbox_name(value: Any, field: str = "sandbox_name") -> str:
+    """A sandbox technical name: lower case (adobe-auth-and-clients.md 3.7); the title the UI
+    shows is not one, and the gateway answers another value with a cryptic error."""
+    name = value.strip() if isinstance(value, str) else value
+    if not isinstance(name, str) or not _SANDBOX_NAME.fullmatch(name):
+        lower = " (sandbox technical names are lower case)" if name != str(name).lower() else ""
+        raise _invalid(
+            field,
+            value,
+            f"is not a sandbox technical name{lower}: lower-case letters, digits, '-' and '_', "
+            "e.g. 'prod' or 'dev-2' (the name, not the title the UI shows)",
+        )
+    return name
 
 
 def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, ClassVar, Generic, TypeVar, get_args
+from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -57,15 +58,44 @@ def writing(info: ValidationInfo) -> bool:
     return bool(info.context and info.context.get("input"))
 
 
-def on_write(check: Callable[[Any], Any], problem: str) -> AfterValidator:
-    """A field rule for what we send only: a value read from the server is never refused."""
+def on_write(check: Callable[[Any], Any], problem: str | Callable[[Any], str]) -> AfterValidator:
+    """A field rule for what we send only: a value read from the server is never refused.
+
+    `problem` is the message, or makes it from the refused value."""
 
     def validate(value: Any, info: ValidationInfo) -> Any:
         if writing(info) and value is not None and not check(value):
-            raise ValueError(problem)
+            raise ValueError(problem(value) if callable(problem) else problem)
         return value
 
     return AfterValidator(validate)
+
+
+def at_most(limit: int, what: str) -> AfterValidator:
+    """A list rule for what we send: Adobe's documented guardrail of `limit` `what`."""
+    return on_write(
+        lambda items: len(items) <= limit,
+        lambda items: f"{len(items)} given: at most {limit} {what} (Adobe's guardrail)",
+    )
+
+
+def _is_url(value: str, web: bool) -> bool:
+    parts = urlsplit(value)
+    if web and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
+        return False
+    return bool(parts.scheme) and value.split() == [value]
+
+
+def url_on_write(*, web: bool) -> AfterValidator:
+    """A URL we send, with no blanks: an http(s) URL with a host (`web`), else any absolute
+    URL (a click-through may be an app's deep link, `myapp://promo`)."""
+    kind = "an http(s) URL with a host" if web else "an absolute URL (with a scheme)"
+    return on_write(
+        lambda value: _is_url(value, web),
+        lambda value: (
+            f"{value!r} is not {kind} without blanks, e.g. 'https://cdn.example.com/banner.png'"
+        ),
+    )
 
 
 def _with_offset(value: datetime, info: ValidationInfo) -> datetime:
@@ -137,8 +167,8 @@ class Component(AdobeModel):
     format: str | None = None
     language: list[str] | None = None
     content: str | None = None
-    deliveryURL: str | None = None
-    linkURL: str | None = None
+    deliveryURL: Annotated[str | None, url_on_write(web=True)] = None
+    linkURL: Annotated[str | None, url_on_write(web=False)] = None
 
     def _write_rules(self) -> None:
         _require(
@@ -231,14 +261,18 @@ class _Offer(_Entity):
         str | None,
         on_write(OFFER_STATUSES.__contains__, "Input should be 'draft', 'approved' or 'archived'"),
     ] = None
-    representations: list[Representation] | None = None
+    representations: Annotated[
+        list[Representation] | None, on_write(bool, "at least one representation is required")
+    ] = None
     selectionConstraint: SelectionConstraint | None = None
     rank: Rank | None = None
-    tags: list[str] | None = None
+    tags: Annotated[list[str] | None, at_most(20, "collection qualifiers per offer")] = None
     characteristics: dict[str, str] | None = None
     labels: list[str] | None = None
     cappingConstraint: dict[str, Any] | None = None
-    frequencyCappingConstraints: list[dict[str, Any]] | None = None
+    frequencyCappingConstraints: Annotated[
+        list[dict[str, Any]] | None, at_most(10, "capping rules per offer")
+    ] = None
 
     def _write_rules(self) -> None:
         placements = [r.placement for r in self.representations or ()]
@@ -291,7 +325,7 @@ class OfferCollection(_Entity):
     """Offers picked by tag or listed by id (`/offer-collections`)."""
 
     filterType: str | None = None
-    ids: list[str] | None = None
+    ids: Annotated[list[str] | None, at_most(500, "offers per collection")] = None
     labels: list[str] | None = None
 
 

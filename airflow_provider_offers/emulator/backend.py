@@ -162,6 +162,7 @@ class OfferLibraryBackend:
             self.stores: dict[tuple[str, str], SandboxStore] = {}
             self.tokens: dict[str, Token] = {}
             self.tokens_issued = 0
+            self.issued_tokens: list[str] = []  # every one, revoked or not (secrets scans)
             self.faults: list[Fault] = []
             self.requests: list[RecordedRequest] = []
             self.fault_counts: dict[str, int] = {}
@@ -260,6 +261,7 @@ class OfferLibraryBackend:
                 config.client_id, time.time() + config.token_lifetime_seconds
             )
             self.tokens_issued += 1
+            self.issued_tokens.append(token)
         return {
             "access_token": token,
             "token_type": "bearer",

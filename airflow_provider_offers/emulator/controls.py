@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
+
+#: Stands for a credential when the request log is printed.
+HIDDEN = "***"
+_FORM_SECRET = re.compile(r"(client_secret=)[^&]*")
 
 
 @dataclass
@@ -21,7 +26,20 @@ class RecordedRequest:
     client_port: int | None = None  # tells which requests shared one connection
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The request as the log prints it (`GET /_emulator/requests`): the bearer token and
+        the client secret hidden; tests in-process read the attributes as received."""
+        printed = asdict(self)
+        if "authorization" in self.headers:
+            scheme = self.headers["authorization"].partition(" ")[0]
+            printed["headers"]["authorization"] = f"{scheme} {HIDDEN}"
+        if self.form and "client_secret" in self.form:
+            printed["form"]["client_secret"] = HIDDEN
+        printed["text"] = _FORM_SECRET.sub(rf"\g<1>{HIDDEN}", self.text) if self.form else self.text
+        return printed
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in self.to_dict().items())
+        return f"RecordedRequest({fields})"
 
 
 #: An HTML error page, as a proxy or load balancer in front of the API sends it.

@@ -364,6 +364,11 @@ def create_app(backend: OfferLibraryBackend) -> Any:
 
     @app.get(CONTROL_PREFIX + "tokens")
     async def tokens() -> Response:
-        return json_response(200, {"tokens_issued": backend.tokens_issued})
+        with backend.lock:
+            issued = {
+                "tokens_issued": backend.tokens_issued,
+                "access_tokens": backend.issued_tokens,
+            }
+            return json_response(200, issued)
 
     return RecordAndFault(app, backend)

@@ -133,6 +133,12 @@ class EmulatorServer:
         return self.backend.fault_seed
 
     @property
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued since the last reset, revoked or expired ones too."""
+        with self.backend.lock:
+            return list(self.backend.issued_tokens)
+
+    @property
     def requests(self) -> list[RecordedRequest]:
         with self.backend.lock:
             return list(self.backend.requests)

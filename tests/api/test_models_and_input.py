@@ -205,3 +205,39 @@ def test_bad_arguments_fail_before_any_request(emulator, client, call, field):
         call(client)
     assert caught.value.field == field
     assert api_requests(emulator) == []
+
+
+def test_write_rules_never_refuse_what_the_server_sends():
+    """Strict on write, lenient on read: an offer made elsewhere that breaks our write rules
+    (no representation, a relative image URL, more tags than the guardrail) is still read."""
+    made_elsewhere = {
+        **_offer(representations=[], tags=[f"dps:tag:{i}" for i in range(25)]),
+        "id": "dps:fallback-offer:1",
+        "etag": 1,
+    }
+    offer = FallbackOffer.model_validate(made_elsewhere)
+    assert offer.representations == [] and len(offer.tags) == 25
+    component = {"type": "imagelink", "deliveryURL": "/relative.png", "linkURL": "shop now"}
+    read = FallbackOffer.model_validate(
+        {**made_elsewhere, "representations": [{"placement": "p", "components": [component]}]}
+    )
+    assert read.representations[0].components[0].deliveryURL == "/relative.png"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"base_url": "HTTPS://Platform.adobe.io/"}, ("base_url", "HTTPS://Platform.adobe.io")),
+        ({"base_url": "localhost:8080"}, ("base_url", "https://localhost:8080")),
+        ({"ims_url": "http://127.0.0.1:8080"}, ("ims_url", "http://127.0.0.1:8080")),
+        ({"sandbox_name": " dev_2-eu "}, ("sandbox_name", "dev_2-eu")),
+        ({"org_id": "0123456789ABCDEF01234567@AdobeOrg"}, ("org_id", None)),
+    ],
+)
+def test_the_settings_people_use_are_accepted(fields, expected):
+    from airflow_provider_offers.api.config import ClientConfig
+
+    settings = {"client_id": "c", "client_secrets": ("s",), "org_id": "ORG@AdobeOrg", **fields}
+    config = ClientConfig(**settings)
+    name, value = expected
+    assert getattr(config, name) == (value if value is not None else fields[name])

@@ -123,7 +123,11 @@ def test_http_control_endpoints(emulator, api, http):
     assert [r["path"] for r in logged][-1] == DPS + "/placements"
     assert logged[-1]["status"] == 418
     assert all(not r["path"].startswith("/_emulator/") for r in logged)
-    assert http.get("/_emulator/tokens").json() == {"tokens_issued": 1}
+    assert http.get("/_emulator/tokens").json() == {
+        "tokens_issued": 1,
+        "access_tokens": emulator.issued_tokens,
+    }
+    assert len(emulator.issued_tokens) == 1
     assert http.post("/_emulator/revoke-tokens").status_code == 200
     assert api.call("GET", "/placements").status_code == 401
     assert http.post("/_emulator/reset").status_code == 200

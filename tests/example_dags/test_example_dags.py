@@ -22,6 +22,7 @@ EXPECTED_DAG_IDS = {
     "example_fallback_offer_daily",
     "example_fallback_offer_ui",
     "example_offer_changed_asset",
+    "example_offer_catalog_sync",
 }
 PUBLIC_MODULES = (
     "airflow_provider_offers.operators.offers",

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 from airflow_stack import AirflowStack, stack_on_emulator
+from secrets_scan import SecretsScan
 
 from airflow_provider_offers.emulator.server import dps_client
 
@@ -206,3 +207,22 @@ def test_daily_dag_backfilled_twice_keeps_one_offer_per_day(system: System):
         and any("Example daily fallback" in p for p in r["query"].get("property", []))
     ]
     assert len(lookups) == 6, lookups
+
+
+def test_no_secret_or_token_in_the_task_logs_or_any_file_the_stack_wrote(system: System):
+    """After the runs above (this module's tests run in file order): neither the client
+    secret nor any access token the emulator issued is in a task log file, a component's log,
+    the metadata DB (XCom, rendered template fields) or any other file in the stack's home."""
+    from airflow_provider_offers.emulator.config import DEFAULT_CLIENT_SECRET
+
+    home = system.stack.home
+    tokens = httpx.get(f"{system.emulator.url}/_emulator/tokens", timeout=10).json()
+    secrets = {f"access token {i + 1}": t for i, t in enumerate(tokens["access_tokens"])}
+    assert secrets, "no token was issued: run the whole module, the runs above make them"
+    scan = SecretsScan({"client secret": DEFAULT_CLIENT_SECRET, **secrets})
+
+    scan.files(home)
+
+    assert list((home / "logs").rglob("*.log")), "no task log file was written"
+    print(scan.summary())
+    scan.assert_clean()

@@ -22,7 +22,9 @@ def offer(name: str, **fields) -> dict:
             {
                 "channel": WEB,
                 "placement": "dps:offer-placement:1",
-                "components": [{"type": "imagelink", "format": "image/png", "deliveryURL": "u"}],
+                "components": [
+                    {"type": "imagelink", "format": "image/png", "deliveryURL": "https://cdn/u.png"}
+                ],
             }
         ],
         **fields,

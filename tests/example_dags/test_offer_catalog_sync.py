@@ -1,0 +1,91 @@
+"""example_offer_catalog_sync through `dag.test()`: plan, a person's answer, apply.
+
+`dag.test()` keeps a human-in-the-loop task waiting until an answer is recorded in the
+metadata DB; a reviewer process (`hitl_reviewer.py`) records it through the Airflow API
+server's own handler for the "Required Actions" form (the call the UI makes).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
+REVIEWER = Path(__file__).with_name("hitl_reviewer.py")
+DAG_ID = "example_offer_catalog_sync"
+OFFERS = "/data/core/dps/offers"
+NAMES = ["Example catalog homepage fallback", "Example catalog homepage fallback (night)"]
+
+
+@pytest.fixture
+def catalog_beside_the_dag(tmp_dags):
+    """The example's catalog directory, where `run_dag` puts the DAG file."""
+    target = tmp_dags / "offer_catalog"
+    shutil.copytree(EXAMPLE_DAGS / "offer_catalog", target)
+    yield target
+    shutil.rmtree(target)
+
+
+def run_answered(run_dag, tmp_path: Path, answer: str) -> tuple[object, dict]:
+    """Run the example while a reviewer (another process) gives `answer`; what they saw."""
+    shown = tmp_path / f"{answer}.json"
+    reviewer = subprocess.Popen(
+        [sys.executable, str(REVIEWER), DAG_ID, "approve", answer, str(shown)]
+    )
+    try:
+        run = run_dag((EXAMPLE_DAGS / f"{DAG_ID}.py").read_text(), DAG_ID)
+    finally:
+        assert reviewer.wait(timeout=60) == 0
+    return run, json.loads(shown.read_text())
+
+
+def offer_writes(requests) -> list:
+    return [r for r in requests if r.path.startswith(OFFERS) and r.method != "GET"]
+
+
+def test_rejected_plan_writes_nothing_and_approved_plan_is_applied(
+    run_dag, tmp_path, catalog_beside_the_dag, adobe_connection, offer_library_emulator, dps
+):
+    emulator = offer_library_emulator
+    placement = dps.create_placement("Somewhere else")
+    hand_made = dps.create_offer(dps.offer_body("Made by hand", placement))
+    before = len(emulator.requests)
+
+    rejected, shown = run_answered(run_dag, tmp_path, "Reject")
+
+    assert rejected.task_states() == {
+        "homepage_placement": "success",
+        "plan": "success",
+        "approve": "success",
+        "apply": "skipped",
+    }
+    assert offer_writes(emulator.requests[before:]) == []
+    assert [o["name"] for o in dps.offers()] == ["Made by hand"]
+    assert shown["subject"] == "Apply offer catalog 'example-homepage' to sandbox prod?"
+    assert shown["body"].splitlines()[:4] == [
+        "**2 created**",
+        "",
+        "| action | name | id | fields | etag |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    assert f"| create | {NAMES[0]} | - |" in shown["body"]
+
+    approved, shown = run_answered(run_dag, tmp_path, "Approve")
+
+    assert approved.state == "success", approved.task_states()
+    assert approved.xcom("apply")["counts"]["created"] == 2
+    stored = {o["name"]: o for o in dps.offers()}
+    assert sorted(stored) == sorted([*NAMES, "Made by hand"])
+    assert stored[NAMES[0]]["characteristics"] == {"airflow-offer-catalog": "example-homepage"}
+    placement_ids = {o["representations"][0]["placement"] for n, o in stored.items() if n in NAMES}
+    assert placement_ids == {approved.xcom("homepage_placement")["id"]}
+    assert [r.method for r in offer_writes(emulator.requests[before:]) if r.status < 300] == [
+        "POST",
+        "POST",
+    ]
+    assert dps.get_offer(hand_made["id"])["etag"] == hand_made["etag"]
