@@ -60,11 +60,19 @@ class CatalogError(Exception):
     placement); raised before anything was written."""
 
 
+_LISTED = 10  # failures named in the exception; the log names every one
+
+
 class ApplyError(Exception):
     """Some writes failed; the others were applied. `failures` maps offer name to the error."""
 
     def __init__(self, failures: Mapping[str, BaseException], counts: Mapping[str, int]):
-        listed = "; ".join(f"{name!r}: {error}" for name, error in sorted(failures.items()))
+        named = sorted(failures.items())
+        listed = "; ".join(f"{name!r}: {error}" for name, error in named[:_LISTED])
+        if len(named) > _LISTED:
+            listed += f"; and {len(named) - _LISTED} more (see the log)"
+        for name, error in named:
+            log.error("Offer %r could not be written: %s", name, error)
         super().__init__(
             f"{len(failures)} offer(s) could not be written ({listed}); done: {dict(counts)}"
         )

@@ -1,9 +1,11 @@
 """A person answering a human-in-the-loop task, in a process of its own (run as a script).
 
-`python hitl_reviewer.py DAG_ID TASK_ID ANSWER OUTPUT.json` waits until the task awaits input
-in the metadata DB of this environment's AIRFLOW_HOME, records ANSWER through the Airflow API
-server's own handler for the "Required Actions" form (what the UI calls), and writes what the
-form showed (`subject`, `body`) to OUTPUT.json. `dag.test()` keeps such a task waiting until
+`python hitl_reviewer.py DAG_ID TASK_ID ANSWER[,ANSWER...] OUTPUT.json` waits until the task
+awaits input in the metadata DB of this environment's AIRFLOW_HOME, records the first ANSWER
+through the Airflow API server's own handler for the "Required Actions" form (what the UI
+calls), then the next ANSWER for the next run, and so on; it writes what each form showed
+(`subject`, `body`), as a JSON list, to OUTPUT.json. One process for several runs: importing
+Airflow costs seconds. `dag.test()` keeps such a task waiting until
 an answer appears in the DB, and then runs it on.
 
 A process, not a thread: while `dag.test()` runs tasks in-process, a thread of the test
@@ -28,7 +30,9 @@ class Reviewer:
         return "Reviewer"
 
 
-def review(dag_id: str, task_id: str, answer: str, output: Path, timeout: float = 240.0) -> None:
+def review(
+    dag_id: str, task_id: str, answers: list[str], output: Path, timeout: float = 240.0
+) -> None:
     from airflow.api_fastapi.core_api.datamodels.hitl import UpdateHITLDetailPayload
     from airflow.api_fastapi.core_api.routes.public.hitl import update_hitl_detail
     from airflow.models import TaskInstance
@@ -38,7 +42,8 @@ def review(dag_id: str, task_id: str, answer: str, output: Path, timeout: float 
     from sqlalchemy import select
 
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    shown: list[dict] = []
+    while time.monotonic() < deadline and len(shown) < len(answers):
         with create_session() as session:
             waiting = session.scalars(
                 select(TaskInstance).where(
@@ -49,20 +54,23 @@ def review(dag_id: str, task_id: str, answer: str, output: Path, timeout: float 
             ).first()
             if waiting is not None:
                 form = session.scalar(select(HITLDetail).where(HITLDetail.ti_id == waiting.id))
-                shown = {"subject": form.subject, "body": form.body}
+                shown.append({"subject": form.subject, "body": form.body})
                 update_hitl_detail(
                     dag_id=dag_id,
                     dag_run_id=waiting.run_id,
                     task_id=task_id,
-                    update_hitl_detail_payload=UpdateHITLDetailPayload(chosen_options=[answer]),
+                    update_hitl_detail_payload=UpdateHITLDetailPayload(
+                        chosen_options=[answers[len(shown) - 1]]
+                    ),
                     user=Reviewer(),
                     session=session,
                 )
                 output.write_text(json.dumps(shown))
-                return
+                continue
         time.sleep(0.2)
-    raise SystemExit(f"{dag_id}.{task_id} never awaited input within {timeout} s")
+    if len(shown) < len(answers):
+        raise SystemExit(f"{dag_id}.{task_id} did not await input {len(answers)} times")
 
 
 if __name__ == "__main__":
-    review(sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4]))
+    review(sys.argv[1], sys.argv[2], sys.argv[3].split(","), Path(sys.argv[4]))

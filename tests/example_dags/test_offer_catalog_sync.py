@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,17 +32,28 @@ def catalog_beside_the_dag(tmp_dags):
     shutil.rmtree(target)
 
 
-def run_answered(run_dag, tmp_path: Path, answer: str) -> tuple[object, dict]:
-    """Run the example while a reviewer (another process) gives `answer`; what they saw."""
-    shown = tmp_path / f"{answer}.json"
-    reviewer = subprocess.Popen(
-        [sys.executable, str(REVIEWER), DAG_ID, "approve", answer, str(shown)]
-    )
-    try:
-        run = run_dag((EXAMPLE_DAGS / f"{DAG_ID}.py").read_text(), DAG_ID)
-    finally:
-        assert reviewer.wait(timeout=60) == 0
-    return run, json.loads(shown.read_text())
+@pytest.fixture
+def reviewer(tmp_path):
+    """`reviewer(*answers)`: a person (another process) giving these answers to the approval
+    of successive runs; returns the forms they saw once every answer was given."""
+    started: list[subprocess.Popen] = []
+    shown = tmp_path / "shown.json"
+
+    def start(*answers: str) -> Callable[[], list[dict]]:
+        command = [sys.executable, str(REVIEWER), DAG_ID, "approve", ",".join(answers), shown]
+        started.append(subprocess.Popen([str(part) for part in command]))
+
+        def forms() -> list[dict]:
+            assert started[-1].wait(timeout=60) == 0
+            return json.loads(shown.read_text())
+
+        return forms
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 def offer_writes(requests) -> list:
@@ -49,14 +61,16 @@ def offer_writes(requests) -> list:
 
 
 def test_rejected_plan_writes_nothing_and_approved_plan_is_applied(
-    run_dag, tmp_path, catalog_beside_the_dag, adobe_connection, offer_library_emulator, dps
+    run_dag, reviewer, catalog_beside_the_dag, adobe_connection, offer_library_emulator, dps
 ):
     emulator = offer_library_emulator
     placement = dps.create_placement("Somewhere else")
     hand_made = dps.create_offer(dps.offer_body("Made by hand", placement))
     before = len(emulator.requests)
+    forms = reviewer("Reject", "Approve")
+    source = (EXAMPLE_DAGS / f"{DAG_ID}.py").read_text()
 
-    rejected, shown = run_answered(run_dag, tmp_path, "Reject")
+    rejected = run_dag(source, DAG_ID)
 
     assert rejected.task_states() == {
         "homepage_placement": "success",
@@ -66,16 +80,9 @@ def test_rejected_plan_writes_nothing_and_approved_plan_is_applied(
     }
     assert offer_writes(emulator.requests[before:]) == []
     assert [o["name"] for o in dps.offers()] == ["Made by hand"]
-    assert shown["subject"] == "Apply offer catalog 'example-homepage' to sandbox prod?"
-    assert shown["body"].splitlines()[:4] == [
-        "**2 created**",
-        "",
-        "| action | name | id | fields | etag |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    assert f"| create | {NAMES[0]} | - |" in shown["body"]
 
-    approved, shown = run_answered(run_dag, tmp_path, "Approve")
+    approved = run_dag(source, DAG_ID)
+    rejected_form, approved_form = forms()
 
     assert approved.state == "success", approved.task_states()
     assert approved.xcom("apply")["counts"]["created"] == 2
@@ -89,3 +96,14 @@ def test_rejected_plan_writes_nothing_and_approved_plan_is_applied(
         "POST",
     ]
     assert dps.get_offer(hand_made["id"])["etag"] == hand_made["etag"]
+    # What the reviewer saw: the plan as a Markdown table, the same both times (the rejected
+    # run wrote nothing).
+    assert rejected_form == approved_form
+    assert rejected_form["subject"] == "Apply offer catalog 'example-homepage' to sandbox prod?"
+    assert rejected_form["body"].splitlines()[:4] == [
+        "**2 created**",
+        "",
+        "| action | name | id | fields | etag |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    assert f"| create | {NAMES[0]} | - |" in rejected_form["body"]

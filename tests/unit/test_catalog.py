@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -9,7 +10,9 @@ import pytest
 
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.catalog import MARKER, CatalogError, compute_plan, drift
-from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.errors import InvalidInputError, RequestValidationError
+from airflow_provider_offers.api.models import Receipt
+from airflow_provider_offers.api.retry import RetryPolicy
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 
@@ -265,3 +268,49 @@ def test_progress_is_logged_at_most_every_few_seconds_and_at_the_end(caplog):
         "Applied 3/5 writes (0.5/s)",
         "Applied 5/5 writes (0.6/s)",
     ]
+
+
+# -- the apply ----------------------------------------------------------------------------------
+
+
+def test_a_wait_one_worker_is_told_holds_every_worker(monkeypatch):
+    now = [0.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(catalog.asyncio, "sleep", fake_sleep)
+    gate = catalog.BackoffGate(clock=lambda: now[0])
+    policy = gate.policy(RetryPolicy(max_attempts=3))
+    assert (policy.max_attempts, policy.async_sleep) == (3, gate.sleep)
+
+    asyncio.run(policy.async_sleep(2.0))  # one worker's 429 said "Retry-After: 2"
+    now[0] = 0.5  # another worker, about to send, half a second after the 429
+    asyncio.run(gate.wait())
+    now[0] = 3.0  # once the time is up nobody waits
+    asyncio.run(gate.wait())
+
+    assert slept == [2.0, 1.5]
+
+
+def test_a_failed_write_does_not_stop_the_others_and_is_named(mocker):
+    async def create(resource, body):
+        if body["name"] == "Refused":
+            raise RequestValidationError("POST /offers failed with HTTP 400", status=400)
+        return Receipt(id=f"id-{body['name']}", etag=1)
+
+    client = mocker.Mock(create=create)
+    plan = compute_plan("c", [offer("Fine"), offer("Refused"), offer("Also fine")], [])
+
+    with pytest.raises(catalog.ApplyError) as raised:
+        asyncio.run(
+            catalog.apply_plan(
+                client, plan, offer_type="fallback", gate=catalog.BackoffGate(), max_concurrency=2
+            )
+        )
+
+    assert list(raised.value.failures) == ["Refused"]
+    assert raised.value.counts["created"] == 2
+    assert "'Refused': POST /offers failed with HTTP 400" in str(raised.value)

@@ -24,6 +24,7 @@ from airflow_provider_offers.operators.offers import (
     CreateOfferOperator,
     DeleteFallbackOfferOperator,
     PatchFallbackOfferOperator,
+    SyncFallbackOffersOperator,
 )
 
 OFFER_ID = "dps:fallback-offer:1"
@@ -182,6 +183,26 @@ def test_a_lost_create_is_found_by_name_and_journalled_as_ours(lost, with_hook, 
                 task_id="t", decision_id="d", placement_id="p", profile_id="v", item_count=31
             ),
             "item_count: 31 is not between 1 and 30",
+        ),
+        (
+            SyncFallbackOffersOperator(task_id="t", offers=[], offers_file="catalog.yaml"),
+            "offers: give exactly one of offers and offers_file",
+        ),
+        (
+            SyncFallbackOffersOperator(task_id="t", offers_file="no/such/catalog"),
+            "offers_file: 'no/such/catalog': no such file or directory",
+        ),
+        (
+            SyncFallbackOffersOperator(task_id="t", offers=[], catalog=" "),
+            "catalog: ' ' is not a name",
+        ),
+        (
+            SyncFallbackOffersOperator(task_id="t", offers=[], catalog="c", max_concurrency=0),
+            "max_concurrency: 0 is less than 1",
+        ),
+        (
+            SyncFallbackOffersOperator(task_id="t", offers=[], catalog="c", expected_plan="{"),
+            "expected_plan: not valid JSON",
         ),
     ],
     ids=lambda value: value.task_type if hasattr(value, "task_type") else None,
