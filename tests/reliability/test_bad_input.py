@@ -654,7 +654,7 @@ CONNECTION_ROWS = [
     (
         "org-id-malformed",
         {"extra_org_id": "0123456789ABCDEF01234567"},
-        "org_id: '0123456789ABCDEF01234567' is not an IMS org id: expected letters and digits then @AdobeOrg",
+        "org_id: '0123456789ABCDEF01234567' is not an IMS org id: expected letters and digits",
     ),
     (
         "sandbox-with-a-blank",
