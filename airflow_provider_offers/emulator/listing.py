@@ -45,7 +45,8 @@ def _compare(actual: Any, raw: str) -> int | None:
         except ValueError:
             return None
     elif isinstance(actual, str):
-        left, right = parse_datetime(actual), parse_datetime(raw)
+        right = parse_datetime(raw)
+        left = parse_datetime(actual) if right is not None else None
         if left is not None and right is not None:
             actual, other = left, right
         else:
