@@ -26,6 +26,7 @@ __all__ = [
     "parse_id",
     "parse_if_exists",
     "parse_item_count",
+    "parse_max_concurrency",
     "parse_modified",
     "parse_offer_type",
     "same_etag",
@@ -82,15 +83,27 @@ def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:
     return value
 
 
-def parse_item_count(value: Any, field: str = "item_count") -> int:
-    """How many options a decision returns: a whole number from 1 to 30 (int or digits)."""
+def _whole_number(value: Any, field: str) -> int:
     if isinstance(value, bool) or not (
         isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value.strip()))
     ):
         raise _invalid(field, value, "is not a whole number")
-    count = int(value)
+    return int(value)
+
+
+def parse_item_count(value: Any, field: str = "item_count") -> int:
+    """How many options a decision returns: a whole number from 1 to 30 (int or digits)."""
+    count = _whole_number(value, field)
     if not 1 <= count <= MAX_ITEM_COUNT:
         raise _invalid(field, value, f"is not between 1 and {MAX_ITEM_COUNT}")
+    return count
+
+
+def parse_max_concurrency(value: Any, field: str = "max_concurrency") -> int:
+    """How many writes a sync sends at once: a whole number, at least 1 (int or digits)."""
+    count = _whole_number(value, field)
+    if count < 1:
+        raise _invalid(field, value, "is less than 1")
     return count
 
 

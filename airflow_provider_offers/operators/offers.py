@@ -251,3 +251,181 @@ class DeleteFallbackOfferOperator(DeleteOfferOperator):
 
     def __init__(self, *, offer_id: str, **kwargs: Any) -> None:
         super().__init__(offer_id=offer_id, offer_type="fallback", **kwargs)
+
+
+class SyncOffersOperator(_OfferOperator):
+    """Keep the sandbox's offers of one `offer_type` in line with a catalog kept as code.
+
+    The catalog is `offers` (a templated list of offers) or `offers_file` (a JSON or YAML file,
+    or a directory of them; relative to the DAG file's folder, or an object storage URL such
+    as `s3://bucket/catalog/`, read with `ObjectStoragePath`); each file is rendered as a Jinja
+    template first, so it can name ids that differ between sandboxes (`{{ params.placement }}`,
+    an upstream task's XCom). Offers are matched by name
+    against one paged listing of the sandbox: missing ones are created (carrying a marker
+    naming `catalog` among their `characteristics`), differing ones get the smallest guarded
+    JSON Patch (the rule of `CreateOfferOperator`), the rest is left alone. With `prune`, the
+    offers carrying this catalog's marker that the catalog no longer lists are deleted; never
+    an offer made by hand or by another catalog, and never one a decision still serves as its
+    fallback: the task then fails naming the decision, unless `skip_blocked`.
+
+    `dry_run` computes and returns the plan and writes nothing. `expected_plan` (a plan, or
+    the result of a dry run) applies only if the plan computed now is the same, writes already
+    made by an earlier run of that plan aside; otherwise the task fails naming what drifted,
+    writing nothing. Duplicate names, invalid offers and unknown placements fail before any
+    write. Writes run through the async client, `max_concurrency` at a time; a 429 holds every
+    worker for its `Retry-After`; a lost answer is reconciled by name.
+
+    Returns `{"catalog", "sandbox", "dry_run", "counts": {"created", "updated", "unchanged",
+    "deleted", "blocked"}, "plan": [{"name", "id", "action", "fields", "etag"}, ...]}`.
+
+    :param catalog: the catalog's name, in the marker (default: "<dag_id>.<task_id>"; give the
+        same name to every task that plans or applies one catalog).
+    """
+
+    template_fields: Sequence[str] = (
+        "offers",
+        "offers_file",
+        "catalog",
+        "expected_plan",
+        *TASK_TEMPLATE_FIELDS,
+    )
+    template_fields_renderers = {"offers": "json", "expected_plan": "json"}
+
+    def __init__(
+        self,
+        *,
+        offers: Any = None,
+        offers_file: str | None = None,
+        catalog: str | None = None,
+        prune: bool = False,
+        dry_run: bool = False,
+        expected_plan: Any = None,
+        max_concurrency: int = 8,
+        skip_blocked: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.offers = offers
+        self.offers_file = offers_file
+        self.catalog = catalog
+        self.prune = prune
+        # Not `self.dry_run`: BaseOperator.dry_run() is Airflow's own (`airflow tasks test`).
+        self.plan_only = dry_run
+        self.expected_plan = expected_plan
+        self.max_concurrency = max_concurrency
+        self.skip_blocked = skip_blocked
+
+    def _catalog_name(self) -> str:
+        from airflow_provider_offers.api.errors import InvalidInputError
+
+        name = self.catalog if self.catalog is not None else f"{self.dag_id}.{self.task_id}"
+        if not isinstance(name, str) or not name.strip():
+            raise InvalidInputError("catalog", f"{name!r} is not a name")
+        return name.strip()
+
+    def _catalog_offers(self, context: Context) -> Any:
+        """The offers given inline, or read from `offers_file` (each file a Jinja template)."""
+        from pathlib import Path
+
+        from airflow_provider_offers.api.catalog import offers_from_text
+        from airflow_provider_offers.api.errors import InvalidInputError
+
+        if (self.offers is None) == (self.offers_file is None):
+            raise InvalidInputError("offers", "give exactly one of offers and offers_file")
+        if self.offers is not None:
+            return as_json_value(self.offers, "offers")
+        location = str(self.offers_file)
+        root: Any
+        if "://" in location:
+            from airflow.sdk import ObjectStoragePath
+
+            root = ObjectStoragePath(location)
+        else:
+            root = Path(location)
+            if not root.is_absolute() and self.has_dag() and self.dag.fileloc:
+                root = Path(self.dag.fileloc).parent / root
+        if not root.exists():
+            raise InvalidInputError("offers_file", f"{location!r}: no such file or directory")
+        files = [root]
+        if root.is_dir():
+            files = sorted(
+                (f for f in root.iterdir() if f.suffix.lower() in (".json", ".yaml", ".yml")),
+                key=lambda f: f.name,
+            )
+        offers: list[Any] = []
+        for file in files:
+            text = self.render_template(file.read_text(), context)
+            offers.extend(offers_from_text(text, str(file)))
+        return offers
+
+    def _execute(self, context: Context) -> dict[str, Any]:
+        import asyncio
+
+        from airflow_provider_offers.api import catalog
+        from airflow_provider_offers.api.inputs import parse_max_concurrency
+
+        offer_type = self.checked_offer_type
+        name = self._catalog_name()
+        bodies = catalog.parse_catalog(self._catalog_offers(context), offer_type, name)
+        max_concurrency = parse_max_concurrency(self.max_concurrency)
+        if self.expected_plan is not None:
+            catalog.plan_entries(self.expected_plan)  # a malformed plan fails before any request
+        gate = catalog.BackoffGate()
+        self.hook.retry_policy = gate.policy(self.hook.retry_policy)
+        sandbox = self.hook.sandbox_name
+
+        async def sync() -> dict[str, Any]:
+            async with await self.hook.aget_conn() as client:
+                plan = await catalog.plan_catalog(
+                    client, bodies, offer_type=offer_type, catalog=name, prune=bool(self.prune)
+                )
+                self.log.info(
+                    "Plan for catalog %r in sandbox %r: %s",
+                    name,
+                    sandbox,
+                    catalog.plan_table(plan.entries),
+                )
+                catalog.check_plan(
+                    plan, expected=self.expected_plan, skip_blocked=bool(self.skip_blocked)
+                )
+                counts = plan.counts()
+                if not self.plan_only:
+                    counts = await catalog.apply_plan(
+                        client,
+                        plan,
+                        offer_type=offer_type,
+                        gate=gate,
+                        max_concurrency=max_concurrency,
+                    )
+                    self.log.info("Catalog %r applied to sandbox %r: %s", name, sandbox, counts)
+                return {
+                    "catalog": name,
+                    "sandbox": sandbox,
+                    "dry_run": bool(self.plan_only),
+                    "counts": counts,
+                    "plan": plan.entries,
+                }
+
+        try:
+            return asyncio.run(sync())
+        except catalog.CatalogError as exc:
+            raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
+
+
+def plan_markdown(plan: Any) -> str:
+    """A sync's plan (its result, its entries, or their JSON) as a Markdown table.
+
+    For Airflow's `ApprovalOperator` body, as a Jinja filter:
+    `DAG(..., user_defined_filters={"plan_markdown": plan_markdown})`, then
+    `body="{{ ti.xcom_pull(task_ids='plan') | plan_markdown }}"`.
+    """
+    from airflow_provider_offers.api import catalog
+
+    return catalog.plan_markdown(catalog.plan_entries(plan))
+
+
+class SyncFallbackOffersOperator(SyncOffersOperator):
+    """`SyncOffersOperator` for fallback offers."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(offer_type="fallback", **kwargs)
