@@ -166,6 +166,11 @@ def request_kind(entry: dict[str, Any]) -> str:
         return "look-up" if entry["query"].get("property") else "list"
     if path.startswith(f"{DPS}/offers") and method in KINDS:
         return method
+    if path.startswith(f"{DPS}/"):
+        resource, *entity = path[len(DPS) + 1 :].split("/")
+        if method == "GET" and not entity:
+            return f"{resource} list"  # e.g. the placements the offers name
+        return f"{method} {resource}"
     return "other"
 
 
@@ -180,7 +185,8 @@ class RequestCounts:
     def of(cls, entries: list[dict[str, Any]]) -> RequestCounts:
         counter = collections.Counter(request_kind(e) for e in entries)
         refused = sum(1 for e in entries if (e.get("status") or 0) >= 400)
-        return cls({kind: counter[kind] for kind in KINDS if counter[kind]}, refused)
+        ordered = sorted(counter, key=lambda k: KINDS.index(k) if k in KINDS else len(KINDS))
+        return cls({kind: counter[kind] for kind in ordered}, refused)
 
     @property
     def total(self) -> int:
