@@ -213,15 +213,20 @@ def _interleaved(hook: Any, endpoint: Endpoint, headers: dict, offer_id: str, sp
     raw_times, hook_times = [], []
     with httpx.Client(base_url=endpoint.url, headers=headers) as http:
         http.get(f"{DPS}/offers/{offer_id}", params=FALLBACK).raise_for_status()
-        for _ in range(spec["rounds"]):
-            started = time.perf_counter()
-            for _ in range(calls):
-                http.get(f"{DPS}/offers/{offer_id}", params=FALLBACK).raise_for_status().json()
-            raw_times.append((time.perf_counter() - started) / calls)
-            started = time.perf_counter()
-            for _ in range(calls):
-                hook.get_offer(offer_id)
-            hook_times.append((time.perf_counter() - started) / calls)
+
+        def raw_call() -> None:
+            http.get(f"{DPS}/offers/{offer_id}", params=FALLBACK).raise_for_status().json()
+
+        def hook_call() -> None:
+            hook.get_offer(offer_id)
+
+        pairs = [(raw_call, raw_times), (hook_call, hook_times)]
+        for turn in range(spec["rounds"]):
+            for call, times in pairs if turn % 2 == 0 else pairs[::-1]:  # alternate who is first
+                started = time.perf_counter()
+                for _ in range(calls):
+                    call()
+                times.append((time.perf_counter() - started) / calls)
     hook.close()
     raw, ours = statistics.median(raw_times), statistics.median(hook_times)
     return {"result": {"raw_ms": raw * 1000, "hook_ms": ours * 1000, "calls": calls}}
