@@ -4,7 +4,8 @@ The second approach is what ad-hoc scripts do (and what Adobe asks integrations 
 IMS may throttle clients that mint too many tokens). Both run against the in-process emulator,
 in the same process and run, with one keep-alive HTTP connection each, so the difference is the
 token round trip. On the real service IMS is a remote host, so the real gap is larger than
-this local one. Prints the ratio measured now; it asserts nothing.
+this local one. Prints the ratio measured now; it asserts nothing. `benchmarks/run.py` calls
+`measure` against its emulator process (with its per-request latency) for the summary table.
 
     .venv/bin/python benchmarks/bench_token_cache.py [--calls 300] [--rounds 3]
 """
@@ -65,24 +66,36 @@ def with_a_token_per_call(emulator, calls: int) -> float:
     return time.perf_counter() - started
 
 
+def measure(emulator, calls: int, rounds: int) -> dict[str, float]:
+    """Medians over `rounds`; `emulator` has url, credentials, `reset()` and `tokens_issued`."""
+    ours, naive, tokens = [], [], []
+    for _ in range(rounds):
+        emulator.reset()
+        ours.append(with_our_client(emulator, calls))
+        tokens_ours = emulator.tokens_issued
+        naive.append(with_a_token_per_call(emulator, calls))
+        tokens.append((tokens_ours, emulator.tokens_issued - tokens_ours))
+    return {
+        "calls": calls,
+        "ours_s": statistics.median(ours),
+        "naive_s": statistics.median(naive),
+        "tokens_ours": tokens[-1][0],
+        "tokens_naive": tokens[-1][1],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
 
-    ours, naive, tokens = [], [], []
     with run_emulator() as emulator:
-        for _ in range(args.rounds):
-            emulator.reset()
-            ours.append(with_our_client(emulator, args.calls))
-            tokens_ours = emulator.tokens_issued
-            naive.append(with_a_token_per_call(emulator, args.calls))
-            tokens.append((tokens_ours, emulator.tokens_issued - tokens_ours))
-    ours_s, naive_s = statistics.median(ours), statistics.median(naive)
+        figures = measure(emulator, args.calls, args.rounds)
+    ours_s, naive_s = figures["ours_s"], figures["naive_s"]
     print(f"{args.calls} list calls per approach, median of {args.rounds} rounds")
-    print(f"  our client (cached token):  {ours_s:.3f} s, tokens minted {tokens[-1][0]}")
-    print(f"  a token per call:           {naive_s:.3f} s, tokens minted {tokens[-1][1]}")
+    print(f"  our client (cached token):  {ours_s:.3f} s, tokens minted {figures['tokens_ours']}")
+    print(f"  a token per call:           {naive_s:.3f} s, tokens minted {figures['tokens_naive']}")
     print(f"  ratio (token per call / ours): {naive_s / ours_s:.2f}x")
 
 

@@ -14,6 +14,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -26,7 +27,7 @@ from .controls import IMS_TOKEN_PATH, Fault, RecordedRequest, faults_of_kind
 from .entities import Validator, parse_datetime
 from .errors import gateway_error, oauth_error, problem
 from .kinds import KINDS, SERVER_FIELDS, Kind, references
-from .listing import Expression, Page, paginate
+from .listing import Expression, Page, page_of, sort_documents
 
 JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
 #: Members the `extra_members` style adds to representations: names Adobe's pages show on
@@ -37,7 +38,7 @@ EXTRA_MEMBERS = ("repo:createdDate", "repo:lastModifiedDate", "_repo", "_experie
 
 def iso(moment: datetime, offset: str = "Z") -> str:
     """Adobe's timestamp style: milliseconds, then `Z` (receipts) or `+00:00` (examples)."""
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}{offset}"
+    return moment.replace(tzinfo=None).isoformat(timespec="milliseconds") + offset
 
 
 def adobe_date(value: str) -> str:
@@ -78,8 +79,14 @@ class Record:
     modified_by: str
     modified_by_client: str
 
-    def representation(self, config: EmulatorConfig, *, styled: bool = True) -> dict[str, Any]:
-        """`GET /{resource}/{id}`; `styled=False` keeps the etag an integer and no extras."""
+    def representation(
+        self, config: EmulatorConfig, *, styled: bool = True, shared: bool = False
+    ) -> dict[str, Any]:
+        """`GET /{resource}/{id}`; `styled=False` keeps the etag an integer and no extras.
+
+        `shared=True` shares the stored members instead of copying them: only for reading
+        (a list filters and sorts every object of a kind; copying each made that slow).
+        """
         offset = "+00:00" if config.normalise_dates else "Z"
         document = {
             "created": iso(self.created, offset),
@@ -89,7 +96,7 @@ class Record:
             "createdBy": self.created_by,
             "lastModifiedBy": self.modified_by,
             "id": self.id,
-            **copy.deepcopy(self.entity),
+            **(self.entity if shared else copy.deepcopy(self.entity)),
         }
         if styled and config.string_etags:
             document["etag"] = str(self.etag)
@@ -128,6 +135,15 @@ class SandboxStore:
     name: str
     records: dict[str, dict[str, Record]] = field(default_factory=lambda: {k: {} for k in KINDS})
     last_moment: datetime | None = None
+    #: Bumped by every write; the sorted listings below are only valid for one generation.
+    generation: int = 0
+    #: (kind, filters, order) -> (generation, config, sorted pairs): the pages of one listing
+    #: are cut from one sort instead of filtering and sorting every object again per page.
+    listings: dict[tuple[str, str, str], tuple[int, Any, list]] = field(default_factory=dict)
+
+    def changed(self) -> None:
+        self.generation += 1
+        self.listings.clear()
 
     @property
     def sandbox_id(self) -> str:
@@ -361,6 +377,7 @@ class OfferLibraryBackend:
                 modified_by_client=identity.client_id,
             )
             store.records[kind.name][ident] = record
+            store.changed()
             return record.receipt(self.config, store.sandbox_id, update=False)
 
     def get(self, identity: Identity, kind: Kind, ident: str) -> dict[str, Any]:
@@ -384,6 +401,7 @@ class OfferLibraryBackend:
                         409, f"id: {ident!r} is still referenced by {', '.join(users)}", code=1009
                     )
             del store.records[kind.name][ident]
+            store.changed()
 
     def patch(self, identity: Identity, kind: Kind, ident: str, operations: Any) -> dict[str, Any]:
         """RFC 6902 on the representation as answered (so `test` sees what GET shows)."""
@@ -408,6 +426,7 @@ class OfferLibraryBackend:
             record.modified = self._tick(store)
             record.modified_by = identity.user_id
             record.modified_by_client = identity.client_id
+            store.changed()
             return record.receipt(self.config, store.sandbox_id, update=True)
 
     def list(
@@ -426,10 +445,19 @@ class OfferLibraryBackend:
         """
         with self.lock:
             config = self.config
-            records = {r.id: r for r in self.store(identity).records[kind.name].values()}
-            documents = [r.representation(config, styled=False) for r in records.values()]
-            documents = [d for d in documents if all(f.matches(d) for f in filters)]
-            page = paginate(documents, order, limit, start)
+            store = self.store(identity)
+            records = store.records[kind.name]
+            listing = (kind.name, repr(filters), repr(order))
+            cached = store.listings.get(listing)
+            if cached is not None and cached[0] == store.generation and cached[1] is config:
+                keyed = cached[2]
+            else:
+                documents = _filtered(records.values(), filters, config)
+                keyed = sort_documents(documents, order)
+                if len(store.listings) >= 32:  # look-ups by name each add one; keep a few
+                    store.listings.pop(next(iter(store.listings)))
+                store.listings[listing] = (store.generation, config, keyed)
+            page = page_of(keyed, order, limit, start)
             page.results = [records[d["id"]].representation(config) for d in page.results]
             return page
 
@@ -439,6 +467,20 @@ class OfferLibraryBackend:
 
         with self.lock:
             return decide(self.store(identity), self.config, request)
+
+
+def _filtered(records: Iterable[Record], filters: list[Expression], config: EmulatorConfig):
+    """The plain representations of the records the filters match.
+
+    A filter on an entity member sees the same values in the stored entity as in the
+    representation (server fields never enter an entity), so those are tried on the entity
+    first and only the matches are represented: a look-up by name stays cheap in a big sandbox.
+    """
+    if all(f.path[0] not in SERVER_FIELDS for f in filters):
+        chosen = [r for r in records if all(f.matches(r.entity) for f in filters)]
+        return [r.representation(config, styled=False, shared=True) for r in chosen]
+    documents = [r.representation(config, styled=False, shared=True) for r in records]
+    return [d for d in documents if all(f.matches(d) for f in filters)]
 
 
 def _check_patch_document(operations: Any, read_only: tuple[str, ...]) -> None:

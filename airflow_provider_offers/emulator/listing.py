@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import bisect
 import functools
 import json
 import re
@@ -44,7 +45,8 @@ def _compare(actual: Any, raw: str) -> int | None:
         except ValueError:
             return None
     elif isinstance(actual, str):
-        left, right = parse_datetime(actual), parse_datetime(raw)
+        right = parse_datetime(raw)
+        left = parse_datetime(actual) if right is not None else None
         if left is not None and right is not None:
             actual, other = left, right
         else:
@@ -183,19 +185,21 @@ class Page:
     prev_start: str | None  # "" means: the first page (no start parameter)
 
 
-def paginate(
-    documents: list[dict], order: list[tuple[str, bool]], limit: int, start: str | None
+def sort_documents(documents: list[dict], order: list[tuple[str, bool]]) -> list[tuple[list, dict]]:
+    """(cursor key, document) pairs in list order: what `page_of` cuts pages from."""
+    by_key = functools.cmp_to_key(key_comparator(order))
+    return sorted(((sort_key(d, order), d) for d in documents), key=lambda pair: by_key(pair[0]))
+
+
+def page_of(
+    keyed: list[tuple[list, dict]], order: list[tuple[str, bool]], limit: int, start: str | None
 ) -> Page:
-    """Sort, then take `limit` documents strictly after the cursor (keyset paging)."""
-    compare = key_comparator(order)
-    keyed = sorted(
-        ((sort_key(d, order), d) for d in documents),
-        key=lambda pair: functools.cmp_to_key(compare)(pair[0]),
-    )
+    """The `limit` documents strictly after the cursor (keyset paging) of sorted pairs."""
+    by_key = functools.cmp_to_key(key_comparator(order))
     index = 0
     if start is not None:
-        cursor = decode_cursor(start, len(order) + 1)
-        index = next((i for i, (k, _) in enumerate(keyed) if compare(k, cursor) > 0), len(keyed))
+        cursor = by_key(decode_cursor(start, len(order) + 1))
+        index = bisect.bisect_right(keyed, cursor, key=lambda pair: by_key(pair[0]))
     page = keyed[index : index + limit]
     next_start = encode_cursor(page[-1][0]) if index + limit < len(keyed) and page else None
     prev_start = None
