@@ -454,7 +454,7 @@ def test_an_org_id_that_cannot_work_is_named_by_the_test_button_before_any_reque
     assert not ok
     assert reason == (
         f"The connection's settings cannot work: org_id: {org_id!r} is not an IMS org id: "
-        "expected letters and digits then @AdobeOrg"
+        "expected letters and digits then @AdobeOrg (in connection 'adobe_org')"
     )
     assert offer_library_emulator.requests == []
     with pytest.raises(InvalidInputError, match="org_id"):
