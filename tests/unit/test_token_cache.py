@@ -1,4 +1,5 @@
-"""The machine token cache file on its own: sealing, what it refuses, locking, the extras."""
+"""The machine token cache: the file on its own (sealing, what it refuses, locking), the
+extras, and token sources sharing it as separate processes would (IMS and API mocked)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import os
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 
+from airflow_provider_offers.api.auth import ImsAuth, ImsTokenSource
 from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.token_cache import (
@@ -201,3 +204,67 @@ def test_bad_extras_are_refused_naming_the_field(extras, field, problem):
         )
     assert raised.value.field == field
     assert problem in str(raised.value)
+
+
+# -- two token sources (as two processes would hold) over one cache directory -----------------
+
+
+class Ims:
+    """IMS mints `token-N`; the API refuses the bearer tokens in `revoked` with a 401."""
+
+    def __init__(self) -> None:
+        self.minted = 0
+        self.revoked: set[str] = set()
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/ims/token/v3":
+            self.minted += 1
+            return httpx.Response(
+                200, json={"access_token": f"token-{self.minted}", "expires_in": 86399}
+            )
+        bearer = request.headers["authorization"].removeprefix("Bearer ")
+        return httpx.Response(401 if bearer in self.revoked else 200, text=bearer)
+
+
+def call(ims: Ims, source: ImsTokenSource) -> str:
+    """One API call through `source`; the bearer token the API accepted."""
+    with httpx.Client(transport=httpx.MockTransport(ims), auth=ImsAuth(source)) as client:
+        response = client.get("https://api.example/data/core/dps/offers")
+    assert response.status_code == 200
+    return response.text
+
+
+def test_a_second_process_uses_the_first_ones_token(tmp_path):
+    ims, shared = Ims(), config(token_cache_dir=str(tmp_path))
+
+    assert call(ims, ImsTokenSource(shared)) == call(ims, ImsTokenSource(shared)) == "token-1"
+    assert ims.minted == 1
+
+
+def test_a_refused_token_is_replaced_once_for_every_process(tmp_path):
+    ims, shared = Ims(), config(token_cache_dir=str(tmp_path))
+    first, second = ImsTokenSource(shared), ImsTokenSource(shared)
+    assert call(ims, first) == call(ims, second) == "token-1"
+    ims.revoked.add("token-1")
+
+    assert call(ims, first) == "token-2"  # renews, and the file now holds token-2
+    assert call(ims, second) == "token-2"  # its 401 finds token-2: no second renewal
+    assert ims.minted == 2
+
+
+def test_a_token_sealed_with_a_rotated_out_secret_is_replaced(tmp_path):
+    ims = Ims()
+    call(ims, ImsTokenSource(config(token_cache_dir=str(tmp_path))))
+
+    rotated = config(token_cache_dir=str(tmp_path), client_secrets=(OTHER_SECRET,))
+    assert call(ims, ImsTokenSource(rotated)) == "token-2"
+    both = config(token_cache_dir=str(tmp_path), client_secrets=(SECRET, OTHER_SECRET))
+    assert call(ims, ImsTokenSource(both)) == "token-2"  # opened with the second secret
+    assert ims.minted == 2
+
+
+def test_with_the_process_cache_each_process_mints(tmp_path):
+    ims, alone = Ims(), config(token_cache="process", token_cache_dir=str(tmp_path))
+
+    assert call(ims, ImsTokenSource(alone)) != call(ims, ImsTokenSource(alone))
+    assert ims.minted == 2
