@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,11 +52,11 @@ for executor in {EXECUTORS!r}:
         ):
 
             @task
-            def offers(run_id=None, dag_run=None):
-                placement = dag_run.conf["placement"]
+            def offers(dag_run=None):
+                placement, prefix = dag_run.conf["placement"], dag_run.conf["prefix"]
                 return [
                     {{
-                        "name": f"{{run_id}} offer {{n:03d}}",
+                        "name": f"{{prefix}}-offer-{{n:03d}}",
                         "status": "approved",
                         "representations": [
                             {{
@@ -131,7 +132,9 @@ def run_mapped_creates(deployment: Deployment, executor: str, cache: str) -> Fig
     """Trigger the DAG, wait for success; what the emulator received during the run."""
     stack, emulator = deployment.stack, deployment.emulator
     seen = len(emulator.requests())
-    run_id = stack.trigger(dag_id(executor, cache), {"placement": deployment.placement})
+    prefix = f"{executor}-{cache}-{time.monotonic_ns()}".lower()  # letters, digits, dashes
+    conf = {"placement": deployment.placement, "prefix": prefix}
+    run_id = stack.trigger(dag_id(executor, cache), conf)
     stack.wait_for_run(dag_id(executor, cache), run_id, timeout=1200)
     received = emulator.requests()[seen:]
     creates = [
@@ -139,9 +142,7 @@ def run_mapped_creates(deployment: Deployment, executor: str, cache: str) -> Fig
         for r in received
         if r["method"] == "POST" and r["path"] == OFFERS_PATH and r["status"] == 201
     ]
-    stored = [
-        o["name"] for o in emulator.fallback_offers(limit=1000) if o["name"].startswith(run_id)
-    ]
+    stored = [o["name"] for o in emulator.fallback_offers(property=f"name~{prefix}-offer-.*")]
     assert sorted(creates) == sorted(stored), "a create the emulator answered is not stored"
     return Figures(
         ims_token_requests=sum(1 for r in received if r["path"] == TOKEN_PATH),
@@ -150,10 +151,10 @@ def run_mapped_creates(deployment: Deployment, executor: str, cache: str) -> Fig
     )
 
 
-def report(request: pytest.FixtureRequest, line: str) -> None:
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(line)
+def report(capsys: pytest.CaptureFixture[str], line: str) -> None:
+    """A figure on the terminal, past pytest's capture."""
+    with capsys.disabled():
+        print(f"\n{line}")
 
 
 @pytest.fixture(scope="module")
@@ -163,11 +164,11 @@ def deployment(tmp_path_factory) -> Iterator[Deployment]:
 
 
 @pytest.mark.parametrize("executor", EXECUTORS)
-def test_mapped_creates_share_one_token_per_machine(deployment, executor, request):
+def test_mapped_creates_share_one_token_per_machine(deployment, executor, capsys):
     figures = run_mapped_creates(deployment, executor, "machine")
 
     report(
-        request,
+        capsys,
         f"{executor}: {figures.ims_token_requests} IMS token request(s) for {TASKS} mapped "
         "create tasks (machine token cache)",
     )
