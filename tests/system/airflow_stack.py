@@ -301,6 +301,8 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # The machine token cache (and any other user cache) in the stack's home, not ~.
+            "XDG_CACHE_HOME": str(home / "cache"),
             **dict(extra_env),
         }
         self.processes: list[Process] = []
