@@ -55,6 +55,15 @@ def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_AIRFLOW_HOME, ignore_errors=True)
 
 
+@pytest.fixture(autouse=True)
+def machine_token_cache(tmp_path_factory, monkeypatch) -> Path:
+    """A machine token cache of this test's own (the default directory is under
+    $XDG_CACHE_HOME): the emulator forgets its tokens between tests, so must the cache."""
+    cache_home = tmp_path_factory.mktemp("cache-home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
+    return cache_home / "airflow-provider-offers" / "ims-tokens"
+
+
 @pytest.fixture(scope="session")
 def airflow_home() -> Path:
     return _AIRFLOW_HOME

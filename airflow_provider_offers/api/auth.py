@@ -7,6 +7,12 @@ or coroutines find it stale at once, exactly one of them asks IMS and the others
 answer. A 401 from the API means the token was revoked or expired early: the auth flow renews it
 once and replays the request once; a second 401 surfaces as `AuthenticationError`.
 
+With `token_cache="machine"` (the default) the token is also shared by every process of the
+machine through an encrypted file (`token_cache.MachineTokenCache`): the process renewing it
+holds that file's lock, so N task processes starting together mint one token, and a token the
+API refused is replaced for all of them at once. `"process"` keeps tokens in this process only;
+`"off"` shares nothing beyond one client.
+
 A credential may hold several client secrets (Adobe allows two, for rotation); when IMS answers
 `invalid_client`, the next secret is tried and the one that works is remembered.
 
@@ -38,6 +44,7 @@ from airflow_provider_offers.api.errors import (
     error_from_response,
 )
 from airflow_provider_offers.api.retry import transport_error
+from airflow_provider_offers.api.token_cache import MachineTokenCache, SharedToken
 
 __all__ = ["ImsAuth", "ImsTokenSource", "reset_token_cache"]
 
@@ -54,6 +61,8 @@ _TRY_NEXT_SECRET = frozenset({"invalid_client"})
 class _Token:
     value: str
     renew_at: float  # `ImsTokenSource.clock()` after which the token is renewed
+    expires_at: float  # `ImsTokenSource.wall_clock()` at which IMS lets it expire
+    lifetime: float  # seconds, as IMS gave it
 
 
 #: What the flows ask their driver to do: send a request (and send back the read response),
@@ -68,12 +77,14 @@ class _RenewalAbandoned(Exception):
 class ImsTokenSource:
     """Process-wide cache and single-flight renewal of one credential's IMS token."""
 
-    _registry: dict[tuple[str, str, str], ImsTokenSource] = {}
+    _registry: dict[tuple[str, str, str, str, str | None], ImsTokenSource] = {}
     _registry_lock = threading.Lock()
     #: Seconds a sync caller waits for another caller's renewal before renewing itself.
     follower_patience = 30.0
     #: The clock token lifetimes are measured on (tests replace it).
     clock: Callable[[], float] = staticmethod(time.monotonic)
+    #: The clock of the expiry kept in the machine cache, shared by processes (tests replace it).
+    wall_clock: Callable[[], float] = staticmethod(time.time)
 
     def __init__(self, config: ClientConfig) -> None:
         """The token source for `config`'s credential (IMS URL, client id, scopes, secrets)."""
@@ -87,6 +98,7 @@ class ImsTokenSource:
         self._token: _Token | None = None
         self._inflight: concurrent.futures.Future[str] | None = None
         self.tokens_minted = 0
+        self._machine = MachineTokenCache.open(config)
 
     def __repr__(self) -> str:
         return (
@@ -99,9 +111,18 @@ class ImsTokenSource:
         """The process-wide source for `config`'s (IMS URL, client id, scopes).
 
         Created on first use (with that config's refresh margin and timeout); a later config's
-        secrets replace the stored ones, so a rotated secret takes effect.
+        secrets replace the stored ones, so a rotated secret takes effect. With
+        `token_cache="off"` every call gets a source of its own.
         """
-        key = (config.ims_url, config.client_id, config.scopes)
+        if config.token_cache == "off":
+            return cls(config)
+        key = (
+            config.ims_url,
+            config.client_id,
+            config.scopes,
+            config.token_cache,
+            config.token_cache_dir,
+        )
         with cls._registry_lock:
             source = cls._registry.get(key)
             if source is None:
@@ -192,7 +213,7 @@ class ImsTokenSource:
                     # inside an event loop): rather than deadlock, renew here.
                     pass
             try:
-                minted = yield from self._mint()
+                minted = yield from self._renew(stale)
             except BaseException as exc:
                 self._forget(stale)  # refused by the API: the next attempt renews first
                 self._settle(future, exc)
@@ -200,11 +221,38 @@ class ImsTokenSource:
             self._settle(future, minted)
             return minted.value
 
+    def _renew(self, stale: str | None) -> Generator[httpx.Request, httpx.Response, _Token]:
+        """This process's renewal: the machine's token if another process has a fresh one
+        (not `stale`), else a new one from IMS, written for the others; under the file lock."""
+        machine = self._machine
+        if machine is None:
+            return (yield from self._mint())
+        with machine.locked():
+            shared = machine.read(self._secrets)
+            if shared is not None and shared.value != stale:
+                minted_at = shared.expires_at - shared.lifetime
+                started = (self.clock() - (self.wall_clock() - minted_at), minted_at)
+                token = self._token_for(shared.value, shared.lifetime, started)
+                if self.clock() < token.renew_at:
+                    log.info("Using the IMS access token cached on this machine")
+                    return token
+            minted = yield from self._mint()
+            shared = SharedToken(minted.value, minted.expires_at, minted.lifetime)
+            machine.write(shared, self._secrets[0])
+            return minted
+
+    def _token_for(self, value: str, lifetime: float, started: tuple[float, float]) -> _Token:
+        """The token minted at `started` (`clock()`, `wall_clock()`), renewed `refresh_margin`
+        seconds before it expires."""
+        # A margin as long as the lifetime would renew on every call: use half-life then.
+        margin = self.refresh_margin if self.refresh_margin < lifetime else lifetime / 2
+        return _Token(value, started[0] + lifetime - margin, started[1] + lifetime, lifetime)
+
     # -- talking to IMS -------------------------------------------------------------------
 
     def _mint(self) -> Generator[httpx.Request, httpx.Response, _Token]:
         """Ask IMS, trying the next secret on `invalid_client`."""
-        started, secrets = self.clock(), list(self._secrets)
+        started, secrets = (self.clock(), self.wall_clock()), list(self._secrets)
         for index, secret in enumerate(secrets):
             response = yield self._token_request(secret)
             if not self._try_next_secret(response, index, secrets):
@@ -251,7 +299,11 @@ class ImsTokenSource:
         )
 
     def _result(
-        self, response: httpx.Response, secret: str, secrets: list[str], started: float
+        self,
+        response: httpx.Response,
+        secret: str,
+        secrets: list[str],
+        started: tuple[float, float],
     ) -> _Token:
         if not response.is_success:
             status = response.status_code
@@ -280,11 +332,9 @@ class ImsTokenSource:
         if secret != secrets[0]:
             log.warning("IMS accepted a later client secret; it will be tried first from now on")
             self._secrets = [secret, *[s for s in secrets if s != secret]]
-        # A margin as long as the lifetime would renew on every call: use half-life then.
-        margin = self.refresh_margin if self.refresh_margin < lifetime else lifetime / 2
         self.tokens_minted += 1
         log.info("Obtained an IMS access token from %s (valid %.0f s)", self.ims_url, lifetime)
-        return _Token(value=value, renew_at=started + lifetime - margin)
+        return self._token_for(value, lifetime, started)
 
 
 class ImsAuth(httpx.Auth):

@@ -8,6 +8,7 @@ pasted endpoint path is cut off). `ClientConfig.from_fields` turns an Airflow-st
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ __all__ = [
     "DEFAULT_REFRESH_MARGIN",
     "DEFAULT_TIMEOUT",
     "DPS_PATH",
+    "TOKEN_CACHE_MODES",
     "TOKEN_PATH",
     "ClientConfig",
     "normalize_scopes",
@@ -39,6 +41,9 @@ DPS_PATH = "/data/core/dps"
 TOKEN_PATH = "/ims/token/v3"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # adobe.io's gateway gives up after 60 s
 DEFAULT_REFRESH_MARGIN = 300.0  # seconds; Adobe's own libraries use 5-10 minutes
+#: Where IMS tokens are shared: by the processes of the machine (an encrypted file), within
+#: one process, or not beyond one client.
+TOKEN_CACHE_MODES = ("machine", "process", "off")
 
 _LEGACY_PREFIX = "extra__adobe_offers__"
 # Required settings: what a connection calls them and where it sets them.
@@ -114,6 +119,27 @@ def _secrets(password: str | None, extra_secrets: Any) -> tuple[str, ...]:
     return tuple(secrets)
 
 
+def _token_cache_mode(mode: Any) -> str:
+    cleaned = mode.strip().lower() if isinstance(mode, str) else mode
+    if cleaned not in TOKEN_CACHE_MODES:
+        raise InvalidInputError(
+            "token_cache", f"must be one of {', '.join(TOKEN_CACHE_MODES)}; got {mode!r}"
+        )
+    return cleaned
+
+
+def _token_cache_dir(directory: Any) -> str | None:
+    """None (the default directory) or an absolute path: a worker's working directory varies."""
+    if directory is None or (isinstance(directory, str) and not directory.strip()):
+        return None
+    path = os.path.expanduser(str(directory).strip())
+    if not os.path.isabs(path):
+        raise InvalidInputError(
+            "token_cache_dir", f"must be an absolute path (or start with ~); got {directory!r}"
+        )
+    return path
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Where and as whom to call; the secrets never appear in `repr`."""
@@ -128,6 +154,8 @@ class ClientConfig:
     timeout: httpx.Timeout | float = field(default_factory=lambda: DEFAULT_TIMEOUT)
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
     user_agent_suffix: str | None = None
+    token_cache: str = "machine"
+    token_cache_dir: str | None = None
 
     def __post_init__(self) -> None:
         secrets = self.client_secrets
@@ -150,6 +178,8 @@ class ClientConfig:
         ims_url = _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH)
         set_(self, "ims_url", _checked_url(ims_url, "ims_url"))
         set_(self, "scopes", normalize_scopes(self.scopes))
+        set_(self, "token_cache", _token_cache_mode(self.token_cache))
+        set_(self, "token_cache_dir", _token_cache_dir(self.token_cache_dir))
 
     @classmethod
     def from_fields(
@@ -169,9 +199,10 @@ class ClientConfig:
         host is the API base URL (a bare host gets `https://`; `port` is added unless the host
         names one), login the client id, password the client secret. `extras`: `org_id`,
         `sandbox_name`, `scopes`, `ims_url`, `client_secrets` (list or comma string, tried
-        after the password), each also under its legacy key `extra__adobe_offers__<name>`;
-        "" counts as unset. `sandbox_name` overrides the extra. `options` are the other
-        fields (`timeout`, `user_agent_suffix`, ...). A missing required field raises
+        after the password), `token_cache` (machine, process, off), `token_cache_dir`, each
+        also under its legacy key `extra__adobe_offers__<name>`; "" counts as unset.
+        `sandbox_name` overrides the extra. `options` are the other fields (`timeout`,
+        `user_agent_suffix`, ...). A missing required field raises
         `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
         """
         extras, host = extras or {}, (host or "").strip()
@@ -181,6 +212,8 @@ class ClientConfig:
                 "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
                 "ims_url": _extra(extras, "ims_url"),
                 "scopes": _extra(extras, "scopes"),
+                "token_cache": _extra(extras, "token_cache"),
+                "token_cache_dir": _extra(extras, "token_cache_dir"),
             }
             return cls(
                 client_id=login or "",

@@ -113,6 +113,7 @@ class FakeClock:
 def clock(monkeypatch) -> FakeClock:
     fake = FakeClock()
     monkeypatch.setattr(ImsTokenSource, "clock", fake)
+    monkeypatch.setattr(ImsTokenSource, "wall_clock", fake)  # the machine cache's expiry
     return fake
 
 

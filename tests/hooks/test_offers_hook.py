@@ -290,15 +290,17 @@ def test_a_secret_only_in_the_client_secrets_extra_is_masked(
 
 
 async def test_the_triggers_async_path_masks_its_token_and_secrets(
-    offer_library_emulator, monkeypatch, fresh_masker
+    offer_library_emulator, monkeypatch, fresh_masker, tmp_path
 ):
     emulator = offer_library_emulator
     extra_secret_connection(monkeypatch, emulator, "adobe_async", "async-extra-s3cret")
     setup = OfferLibraryHook(adobe_conn_id="adobe_async")
     receipt = setup.create_offer(offer(setup.create_resource(PLACEMENTS, BANNER).id))
     setup.close()
-    # What the sync setup masked must not vouch for the async path.
+    # What the sync setup masked must not vouch for the async path: no token in this process,
+    # nor in this machine's token cache.
     reset_token_cache()
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
     from airflow.sdk._shared.secrets_masker import _secrets_masker
 
     _secrets_masker.cache_clear()

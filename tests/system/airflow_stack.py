@@ -1,5 +1,8 @@
 """Start and stop the real Airflow stack (and the emulator) as separate processes.
 
+LocalExecutor by default; with `celery_workers` the stack runs the CeleryExecutor too (Redis,
+Debian's `redis-server`, on a free port; that many `airflow celery worker`s).
+
 Each component runs in its own process session, so a stop kills its whole process group (the
 scheduler's LocalExecutor workers, the API server's uvicorn workers) and nothing a component
 does can signal the test process. Every wait is bounded; a timeout raises an AssertionError
@@ -12,12 +15,13 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -25,6 +29,7 @@ from typing import Any, TypeVar
 import httpx
 
 from airflow_provider_offers.emulator.__main__ import LISTENING
+from airflow_provider_offers.emulator.server import dps_client
 
 T = TypeVar("T")
 
@@ -149,6 +154,90 @@ def start_emulator(log_dir: Path, timeout: float = 60.0) -> tuple[Process, str]:
     return process, url
 
 
+def start_redis(log_dir: Path, timeout: float = 30.0) -> tuple[Process, str]:
+    """Debian's `redis-server` on a free loopback port, nothing persisted; (process, URL)."""
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    if not Path(binary).exists():
+        raise AssertionError("redis-server is missing: run `bash scripts/debian_packages.sh`")
+    port = free_port()
+    process = Process(
+        "redis",
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        log_dir / "redis.log",
+        dict(os.environ),
+    )
+    process.start()
+
+    def ready() -> bool:
+        if process.exit_code() is not None:
+            raise AssertionError(f"redis-server exited:\n{tail(process.log_path)}")
+        return "Ready to accept connections" in process.log_path.read_text(errors="replace")
+
+    try:
+        wait_until(ready, timeout=timeout, what="redis-server", interval=0.1)
+    except BaseException:
+        process.stop()
+        raise
+    return process, f"redis://127.0.0.1:{port}"
+
+
+def celery_settings(redis_url: str, concurrency: int) -> dict[str, str]:
+    """CeleryExecutor (LocalExecutor stays available to tasks that name it) over Redis."""
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor,LocalExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": f"{redis_url}/0",
+        "AIRFLOW__CELERY__RESULT_BACKEND": f"{redis_url}/1",
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(concurrency),
+        "AIRFLOW__CORE__PARALLELISM": str(2 * concurrency),
+    }
+
+
+def celery_workers_of(count: int, concurrency: int) -> list[tuple[str, list[str]]]:
+    """`airflow celery worker` components; several on one host need their own names and no
+    log server each (it would take the same port)."""
+    return [
+        (
+            f"celery-worker-{n}",
+            [
+                "celery",
+                "worker",
+                "--concurrency",
+                str(concurrency),
+                "--skip-serve-logs",
+                "--celery-hostname",
+                f"worker{n}@%h",
+                "--without-gossip",
+                "--without-mingle",
+            ],
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+class EmulatorView:
+    """The emulator seen from outside over plain HTTP (not through our client)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.dps = dps_client(url)
+
+    def fallback_offers(self, **filters: str) -> list[dict]:
+        """The first 100 fallback offers (`filters`: more query parameters, `property=...`)."""
+        params = {"offer-type": "fallback", "limit": 100, **filters}
+        return self.dps.get("/offers", params=params).raise_for_status().json()["results"]
+
+    def requests(self) -> list[dict]:
+        return httpx.get(f"{self.url}/_emulator/requests", timeout=10).raise_for_status().json()
+
+    def inject_fault(self, **fault: object) -> None:
+        httpx.post(f"{self.url}/_emulator/faults", json=fault, timeout=10).raise_for_status()
+
+    def issued_tokens(self) -> list[str]:
+        """Every access token the emulator issued since its last reset."""
+        answer = httpx.get(f"{self.url}/_emulator/tokens", timeout=10).raise_for_status()
+        return answer.json()["access_tokens"]
+
+
 def wait_until(
     check: Callable[[], T | None],
     *,
@@ -176,10 +265,19 @@ def wait_until(
 
 
 class AirflowStack:
-    """scheduler + dag-processor + triggerer + api-server on SQLite, in `home`."""
+    """scheduler + dag-processor + triggerer + api-server on SQLite, in `home`, and any
+    `extra_components` (name, `airflow` arguments): Celery workers, say."""
 
-    def __init__(self, home: Path, dags_folder: Path, extra_env: Mapping[str, str] = ()) -> None:
+    def __init__(
+        self,
+        home: Path,
+        dags_folder: Path,
+        extra_env: Mapping[str, str] = (),
+        extra_components: Sequence[tuple[str, list[str]]] = (),
+    ) -> None:
         self.home = home
+        self.components = [(name, [name]) for name in AIRFLOW_COMPONENTS]
+        self.components += extra_components
         self.dags_folder = dags_folder
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -188,7 +286,6 @@ class AirflowStack:
         bin_dir = str(Path(sys.executable).parent)
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")},
-            **dict(extra_env),
             "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
             "AIRFLOW_HOME": str(home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
@@ -209,6 +306,9 @@ class AirflowStack:
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "2",
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+            # The machine token cache (and any other user cache) in the stack's home, not ~.
+            "XDG_CACHE_HOME": str(home / "cache"),
+            **dict(extra_env),
         }
         self.processes: list[Process] = []
         self._token: str | None = None
@@ -231,10 +331,10 @@ class AirflowStack:
 
     def start(self) -> None:
         self.migrate()
-        for name in AIRFLOW_COMPONENTS:
+        for name, args in self.components:
             process = Process(
                 name,
-                [sys.executable, "-m", "airflow", name],
+                [sys.executable, "-m", "airflow", *args],
                 self.log_dir / f"{name}.log",
                 self.env,
             )
@@ -380,34 +480,55 @@ class AirflowStack:
 
 @contextlib.contextmanager
 def stack_on_emulator(
-    home: Path, dags_folder: Path, extra_env: Mapping[str, str] = ()
+    home: Path,
+    dags_folder: Path,
+    extra_env: Mapping[str, str] = (),
+    *,
+    connections: Mapping[str, Mapping[str, Any]] = (),
+    celery_workers: int = 0,
+    concurrency: int = 4,
 ) -> Iterator[tuple[AirflowStack, str]]:
     """The emulator and a started stack whose `adobe_offers_default` points at it: (stack, the
-    emulator's URL). Everything is stopped on the way out, also when the start fails."""
+    emulator's URL). `connections`: more connection ids, each the default one with these
+    extras added. `celery_workers`: run the CeleryExecutor too, with Redis and that many
+    workers of `concurrency`. Everything is stopped on the way out, also when the start fails."""
     from airflow_provider_offers.emulator.config import (
         DEFAULT_CLIENT_ID,
         DEFAULT_CLIENT_SECRET,
         DEFAULT_ORG_ID,
     )
 
-    (home / "component-logs").mkdir(exist_ok=True)
-    emulator, url = start_emulator(home / "component-logs")
-    connection = {
-        "conn_type": "adobe_offers",
-        "host": url,
-        "login": DEFAULT_CLIENT_ID,
-        "password": DEFAULT_CLIENT_SECRET,
-        "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
-    }
-    env = {"AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection), **dict(extra_env)}
+    log_dir = home / "component-logs"
+    log_dir.mkdir(exist_ok=True)
+    started: list[Process] = []
     stack = None
     try:
-        stack = AirflowStack(home, dags_folder, env)
-        stack.add_process(emulator)
+        emulator, url = start_emulator(log_dir)
+        started.append(emulator)
+        connection = {
+            "conn_type": "adobe_offers",
+            "host": url,
+            "login": DEFAULT_CLIENT_ID,
+            "password": DEFAULT_CLIENT_SECRET,
+            "extra": {"org_id": DEFAULT_ORG_ID, "sandbox_name": "prod", "ims_url": url},
+        }
+        env = {"AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT": json.dumps(connection)}
+        for conn_id, extras in dict(connections).items():
+            more = {**connection, "extra": {**connection["extra"], **extras}}
+            env[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(more)
+        components: list[tuple[str, list[str]]] = []
+        if celery_workers:
+            redis, redis_url = start_redis(log_dir)
+            started.append(redis)
+            env.update(celery_settings(redis_url, concurrency))
+            components = celery_workers_of(celery_workers, concurrency)
+        stack = AirflowStack(home, dags_folder, {**env, **dict(extra_env)}, components)
+        for process in started:
+            stack.add_process(process)
         stack.start()
         yield stack, url
     finally:
-        if stack is None:  # the stack could not even be built: the emulator is ours to stop
-            emulator.stop()
+        if stack is None:  # the stack could not even be built: the helpers are ours to stop
+            stop_all(started)
         else:
             stack.stop()

@@ -16,36 +16,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
-from airflow_stack import AirflowStack, stack_on_emulator
+from airflow_stack import AirflowStack, EmulatorView, stack_on_emulator
 from secrets_scan import SecretsScan
-
-from airflow_provider_offers.emulator.server import dps_client
 
 # The real stack is slow on a loaded 2-core machine; every wait inside is bounded anyway.
 pytestmark = pytest.mark.timeout(900)
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 DPS = "/data/core/dps"
-
-
-class EmulatorView:
-    """The emulator seen from outside over plain HTTP (not through our client)."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.dps = dps_client(url)
-
-    def fallback_offers(self) -> list[dict]:
-        params = {"offer-type": "fallback", "limit": 100}
-        return self.dps.get("/offers", params=params).raise_for_status().json()["results"]
-
-    def requests(self) -> list[dict]:
-        return httpx.get(f"{self.url}/_emulator/requests", timeout=10).raise_for_status().json()
-
-    def inject_fault(self, **fault: object) -> None:
-        httpx.post(f"{self.url}/_emulator/faults", json=fault, timeout=10).raise_for_status()
 
 
 @dataclass
@@ -217,8 +196,8 @@ def test_no_secret_or_token_in_the_task_logs_or_any_file_the_stack_wrote(system:
     from airflow_provider_offers.emulator.config import DEFAULT_CLIENT_SECRET
 
     home = system.stack.home
-    tokens = httpx.get(f"{system.emulator.url}/_emulator/tokens", timeout=10).json()
-    secrets = {f"access token {i + 1}": t for i, t in enumerate(tokens["access_tokens"])}
+    tokens = system.emulator.issued_tokens()
+    secrets = {f"access token {i + 1}": t for i, t in enumerate(tokens)}
     assert secrets, "no token was issued: run the whole module, the runs above make them"
     scan = SecretsScan({"client secret": DEFAULT_CLIENT_SECRET, **secrets})
 

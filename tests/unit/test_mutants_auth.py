@@ -70,6 +70,7 @@ def source(secrets=("s1",), refresh_margin: float = 0.0) -> ImsTokenSource:
 def clock(monkeypatch) -> Clock:
     clock = Clock()
     monkeypatch.setattr(ImsTokenSource, "clock", clock)
+    monkeypatch.setattr(ImsTokenSource, "wall_clock", clock)  # the machine cache's expiry
     return clock
 
 
