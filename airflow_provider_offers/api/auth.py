@@ -229,7 +229,9 @@ class ImsTokenSource:
             return (yield from self._mint())
         with machine.locked():
             shared = machine.read(self._secrets)
-            if shared is not None and shared.value != stale:
+            if shared is not None and shared.value == stale:
+                machine.discard()  # refused by the API: never handed out again, even if IMS fails
+            elif shared is not None:
                 minted_at = shared.expires_at - shared.lifetime
                 started = (self.clock() - (self.wall_clock() - minted_at), minted_at)
                 token = self._token_for(shared.value, shared.lifetime, started)

@@ -202,6 +202,11 @@ class MachineTokenCache:
         log.info("IMS token cache: ignoring %s (no configured secret opens it)", self.path)
         return None
 
+    def discard(self) -> None:
+        """Remove the entry (call it holding `locked()`, after reading the token it holds)."""
+        with contextlib.suppress(OSError):
+            self.path.unlink()
+
     def write(self, token: SharedToken, secret: str) -> None:
         """Seal `token` with `secret` and replace the file atomically (a failure is logged)."""
         salt, nonce = os.urandom(_SALT_BYTES), os.urandom(_NONCE_BYTES)
