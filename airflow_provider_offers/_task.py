@@ -11,8 +11,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 if TYPE_CHECKING:
@@ -31,6 +31,10 @@ class OfferLibraryTask(BaseOperator):
 
     :param adobe_conn_id: an `adobe_offers` connection (templated).
     :param sandbox_name: overrides the connection's sandbox (templated).
+    :param request_timeout: seconds to wait for each HTTP request; overrides the connection's
+        extra ``timeout`` (default 60 s).
+    :param max_attempts: tries of a retryable request (429, 502-504, network) in all, 1 for no
+        retry; overrides the connection's extra ``max_attempts`` (default 5).
     """
 
     def __init__(
@@ -38,15 +42,26 @@ class OfferLibraryTask(BaseOperator):
         *,
         adobe_conn_id: str = OfferLibraryHook.default_conn_name,
         sandbox_name: str | None = None,
+        request_timeout: float | None = None,
+        max_attempts: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.adobe_conn_id = adobe_conn_id
         self.sandbox_name = sandbox_name
+        self.request_timeout = request_timeout
+        self.max_attempts = max_attempts
 
     @cached_property
     def hook(self) -> OfferLibraryHook:
-        return OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+        from airflow_provider_offers.api.inputs import parse_max_attempts, parse_timeout
+
+        return OfferLibraryHook(
+            adobe_conn_id=self.adobe_conn_id,
+            sandbox_name=self.sandbox_name,
+            timeout=parse_timeout(self.request_timeout, "request_timeout"),
+            max_attempts=parse_max_attempts(self.max_attempts, "max_attempts"),
+        )
 
     def execute(self, context: Context) -> Any:
         from airflow_provider_offers.api.errors import InvalidInputError

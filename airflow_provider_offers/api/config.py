@@ -24,6 +24,7 @@ from airflow_provider_offers import (
     __version__,
 )
 from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import parse_max_attempts, parse_timeout
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -32,6 +33,7 @@ __all__ = [
     "TOKEN_PATH",
     "ClientConfig",
     "normalize_scopes",
+    "request_timeout",
 ]
 
 DPS_PATH = "/data/core/dps"
@@ -94,6 +96,15 @@ def _secrets(password: str | None, extra_secrets: Any) -> tuple[str, ...]:
     return tuple(secrets)
 
 
+def request_timeout(seconds: float | None) -> httpx.Timeout:
+    """The httpx timeout for `seconds` per request: connecting never waits longer than
+    `DEFAULT_TIMEOUT` does (10 s), the rest takes the whole of it; None is the default."""
+    if seconds is None:
+        return DEFAULT_TIMEOUT
+    connect = DEFAULT_TIMEOUT.connect or seconds
+    return httpx.Timeout(seconds, connect=min(connect, seconds))
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Where and as whom to call; the secrets never appear in `repr`."""
@@ -108,6 +119,8 @@ class ClientConfig:
     timeout: httpx.Timeout | float = field(default_factory=lambda: DEFAULT_TIMEOUT)
     refresh_margin: float = DEFAULT_REFRESH_MARGIN
     user_agent_suffix: str | None = None
+    #: Tries of a retryable request in all (the `RetryPolicy` default when None).
+    max_attempts: int | None = None
 
     def __post_init__(self) -> None:
         secrets = self.client_secrets
@@ -128,6 +141,9 @@ class ClientConfig:
         set_(self, "base_url", _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH))
         set_(self, "ims_url", _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH))
         set_(self, "scopes", normalize_scopes(self.scopes))
+        if not isinstance(self.timeout, httpx.Timeout):
+            set_(self, "timeout", request_timeout(parse_timeout(self.timeout)))
+        set_(self, "max_attempts", parse_max_attempts(self.max_attempts))
 
     @classmethod
     def from_fields(
@@ -147,10 +163,13 @@ class ClientConfig:
         host is the API base URL (a bare host gets `https://`; `port` is added unless the host
         names one), login the client id, password the client secret. `extras`: `org_id`,
         `sandbox_name`, `scopes`, `ims_url`, `client_secrets` (list or comma string, tried
-        after the password), each also under its legacy key `extra__adobe_offers__<name>`;
-        "" counts as unset. `sandbox_name` overrides the extra. `options` are the other
-        fields (`timeout`, `user_agent_suffix`, ...). A missing required field raises
-        `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
+        after the password), `timeout` (seconds per HTTP request) and `max_attempts` (tries of
+        a retryable request in all), each also under its legacy key
+        `extra__adobe_offers__<name>`; "" counts as unset. `sandbox_name` overrides the extra.
+        `options` are the other fields (`timeout`, `max_attempts`, `user_agent_suffix`, ...)
+        and win over the extras when not None. A missing required field or a bad `timeout` or
+        `max_attempts` raises `InvalidInputError` naming it and where `source`
+        (e.g. "connection 'x'") sets it.
         """
         extras, host = extras or {}, (host or "").strip()
         settings = {
@@ -158,14 +177,18 @@ class ClientConfig:
             "base_url": _with_port(_base_url(host, DPS_PATH), port) if host else None,
             "ims_url": _extra(extras, "ims_url"),
             "scopes": _extra(extras, "scopes"),
+            "timeout": parse_timeout(_extra(extras, "timeout"), f"{source} extra timeout"),
+            "max_attempts": parse_max_attempts(
+                _extra(extras, "max_attempts"), f"{source} extra max_attempts"
+            ),
         }
+        settings.update({name: value for name, value in options.items() if value is not None})
         try:
             return cls(
                 client_id=login or "",
                 client_secrets=_secrets(password, _extra(extras, "client_secrets")),
                 org_id=_extra(extras, "org_id") or "",
                 **{name: value for name, value in settings.items() if value is not None},
-                **options,
             )
         except InvalidInputError as exc:
             if exc.field not in _CONNECTION_FIELDS:

@@ -26,8 +26,10 @@ __all__ = [
     "parse_id",
     "parse_if_exists",
     "parse_item_count",
+    "parse_max_attempts",
     "parse_modified",
     "parse_offer_type",
+    "parse_timeout",
     "same_etag",
 ]
 
@@ -51,6 +53,15 @@ class OfferType(str, Enum):
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_whole_number(value: Any) -> bool:
+    """An int (not a bool) or a string of digits, as a template renders one."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (
+        isinstance(value, str) and bool(_DIGITS.fullmatch(value.strip()))
+    )
 
 
 def _invalid(field: str, value: Any, problem: str) -> InvalidInputError:
@@ -84,14 +95,38 @@ def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:
 
 def parse_item_count(value: Any, field: str = "item_count") -> int:
     """How many options a decision returns: a whole number from 1 to 30 (int or digits)."""
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value.strip()))
-    ):
+    if not _is_whole_number(value):
         raise _invalid(field, value, "is not a whole number")
     count = int(value)
     if not 1 <= count <= MAX_ITEM_COUNT:
         raise _invalid(field, value, f"is not between 1 and {MAX_ITEM_COUNT}")
     return count
+
+
+def parse_timeout(value: Any, field: str = "timeout") -> float | None:
+    """Seconds to wait for one HTTP request: a positive number (or its string); blank is None."""
+    if _is_blank(value):
+        return None
+    if not isinstance(value, bool):
+        try:
+            seconds = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is not None and 0 < seconds < float("inf"):
+            return seconds
+    raise _invalid(field, value, "is not a timeout: expected a positive number of seconds")
+
+
+def parse_max_attempts(value: Any, field: str = "max_attempts") -> int | None:
+    """How often a retryable request is tried in all: a whole number from 1 (int or digits);
+    blank is None."""
+    if _is_blank(value):
+        return None
+    if not _is_whole_number(value):
+        raise _invalid(field, value, "is not a whole number of attempts")
+    if int(value) < 1:
+        raise _invalid(field, value, "is not at least 1 (1 means no retry)")
+    return int(value)
 
 
 def parse_etag(value: Any, field: str = "since_etag") -> int | None:

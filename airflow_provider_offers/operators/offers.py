@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from airflow_provider_offers._compat import AirflowFailException, AirflowNotFoundException
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,

@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow.sdk.exceptions import (
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
+
+from airflow_provider_offers._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    conf,
 )
-
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask
 
 if TYPE_CHECKING:
@@ -187,6 +188,8 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             sandbox_name=self.sandbox_name,
             poll_interval=self.poke_interval,
             deadline=deadline.isoformat(),
+            request_timeout=self.request_timeout,
+            max_attempts=self.max_attempts,
         )
 
     def _not_found_message(self, error: object) -> str:

@@ -96,7 +96,7 @@ def same_instant(a: str, b: str) -> bool:
 
 
 def test_serialize_round_trips_through_json_and_serde():
-    from airflow.sdk.serde import deserialize, serialize
+    from airflow_compat import deserialize, serialize
 
     trigger = OfferChangeEventTrigger(
         adobe_conn_id="my_adobe",

@@ -66,8 +66,7 @@ def test_reschedule_without_a_task_state_store_fails_before_any_request():
     its own. On 3.3.2 the only way to see that is a context without one (hence no dag.test());
     the sensor must say so rather than silently re-take its baseline on every reschedule. No
     connection exists here: had it sent a request, the error would be a different one."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from airflow_provider_offers._compat import AirflowFailException
     from airflow_provider_offers.sensors.offers import OfferChangeSensor
 
     sensor = OfferChangeSensor(task_id="wait", offer_id="offer-1", mode="reschedule")

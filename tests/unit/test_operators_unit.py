@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers.api.errors import (
     NotFoundError,
     OutcomeUnknownError,

@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import (
+from airflow_compat import TaskDeferred
+
+from airflow_provider_offers._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
-    TaskDeferred,
 )
-
 from airflow_provider_offers.api.change import given_baseline, observe, poll_delay
 from airflow_provider_offers.api.errors import NotFoundError, ServerError
 from airflow_provider_offers.sensors.offers import BASELINE_KEY, OfferChangeSensor
