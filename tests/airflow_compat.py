@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pytest
+
 from airflow_provider_offers._compat import AIRFLOW_VERSION
 
 if TYPE_CHECKING or not AIRFLOW_VERSION.startswith("3.1."):
@@ -20,6 +22,13 @@ else:
 #: one poll between watchers (shared streams); before it, the package takes its fallbacks.
 HAS_STATE_STORES = not AIRFLOW_VERSION.startswith(("3.1.", "3.2."))
 
+#: A test of what only Airflow 3.3 offers (the fallback before it has tests of its own); the
+#: 3.3 run of `scripts/dev.sh test` runs it.
+needs_airflow_3_3 = pytest.mark.skipif(
+    not HAS_STATE_STORES,
+    reason=f"Airflow {AIRFLOW_VERSION} has no task/asset state store or shared streams (3.3+)",
+)
+
 __all__ = [
     "HAS_STATE_STORES",
     "DagBag",
@@ -27,6 +36,7 @@ __all__ = [
     "TaskDeferred",
     "deserialize",
     "forget_masked_secrets",
+    "needs_airflow_3_3",
     "serialize",
 ]
 

@@ -63,9 +63,9 @@ class OfferLibraryOperator(OfferLibraryTask):
         store = context.get("task_state_store")
         if store is None:
             self.log.warning(
-                "Airflow %s has no task state store (3.3+): a retry of this task cannot tell "
-                "its own earlier write from someone else's (never two objects with one name "
-                "still holds).",
+                "No task state store (Airflow %s; 3.3+ gives tasks one): a retry of this task "
+                "cannot tell its own earlier write from someone else's (never two objects with "
+                "one name still holds).",
                 AIRFLOW_VERSION,
             )
             return None

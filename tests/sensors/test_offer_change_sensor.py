@@ -7,6 +7,7 @@ sensor's XCom, its log lines, and what the emulator was asked.
 from __future__ import annotations
 
 import pytest
+from airflow_compat import needs_airflow_3_3
 
 from airflow_provider_offers.api.change import parse_modified
 
@@ -105,6 +106,7 @@ def test_poke_mode_waits_for_a_change_made_elsewhere(
     assert "unchanged (etag 1)" in task_output()
 
 
+@needs_airflow_3_3
 @pytest.mark.usefixtures("adobe_connection")
 def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
     etag, run_dag, offer, dps, when_received

@@ -243,3 +243,19 @@ def test_decision_request_takes_a_templated_item_count(with_hook, hook, context,
 
     assert result == {"xdm:propositionId": "p-1", "xdm:propositions": []}
     assert hook.request_decision.call_args.kwargs["item_count"] == 3
+
+
+def test_without_a_task_state_store_the_create_still_runs_and_says_why(
+    with_hook, hook, context, capfd, caplog
+):
+    """Airflow before 3.3 hands tasks no task state store: the journal-less path, said once."""
+    del context["task_state_store"]
+    hook.find_resource_by_name.return_value = None
+    hook.create_resource.return_value = receipt(1)
+
+    result = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER)).execute(context)
+
+    assert result["action"] == "created"
+    output = capfd.readouterr().out + caplog.text  # Airflow's logging goes to either
+    assert output.count("No task state store") == 1
+    assert "cannot tell its own earlier write" in output
