@@ -96,6 +96,8 @@ class CreateByNameOperator(OfferLibraryOperator):
 
     Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}`, action being
     `created`, `updated` or `unchanged`.
+
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` (templated).
     """
 
     field: str

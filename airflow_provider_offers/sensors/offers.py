@@ -45,6 +45,10 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
     :param adobe_conn_id: the ``adobe_offers`` connection (templated).
     :param sandbox_name: overrides the connection's sandbox (templated).
     :param deferrable: wait in the triggerer instead of holding a worker slot.
+    :param request_timeout: seconds per HTTP request, here and in the trigger (overrides the
+        connection's extra ``timeout``).
+    :param max_attempts: tries of a retryable request, here and in the trigger (overrides the
+        connection's extra ``max_attempts``).
 
     Returns (XCom) ``{"id", "etag", "modified", "previous_etag"}``; ``previous_etag`` is the etag
     compared against (``since_etag``, else the first check's), or None when only

@@ -31,6 +31,16 @@ class OfferChangeTrigger(BaseTrigger):
 
     Events carry ``offer_id`` and ``status``: ``changed`` (with ``change``, the sensor's result,
     and ``message``), ``timeout``, ``not_found`` or ``error`` (with ``message``).
+
+    :param offer_id: the offer to watch.
+    :param offer_type: ``fallback`` or ``personalized``.
+    :param baseline: what "unchanged" means, as `api.change` builds it (None: the first read).
+    :param adobe_conn_id: the ``adobe_offers`` connection.
+    :param sandbox_name: overrides the connection's sandbox.
+    :param poll_interval: seconds between two reads.
+    :param deadline: ISO-8601 time after which the trigger reports ``timeout``.
+    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
+    :param max_attempts: tries of a retryable request (overrides the connection's).
     """
 
     def __init__(
@@ -150,6 +160,15 @@ class OfferChangeEventTrigger(BaseEventTrigger):
     Event payloads: `id`, `name`, `etag` (the server's form), `modified` (ISO-8601), `sandbox`,
     `offer_type`. Errors never end the watch: transient ones are retried by the client and
     then at the next poll; refused credentials are logged and retried with a growing delay.
+
+    :param adobe_conn_id: the ``adobe_offers`` connection.
+    :param sandbox_name: overrides the connection's sandbox.
+    :param offer_type: ``fallback`` or ``personalized`` (checked on the first look).
+    :param names: watch only offers with these names (None: every offer of the type).
+    :param poll_interval: seconds between two listings.
+    :param emit_existing: report the offers already there on the first start, once each.
+    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
+    :param max_attempts: tries of a retryable request (overrides the connection's).
     """
 
     def __init__(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from airflow_provider_offers._compat import AirflowFailException
@@ -259,3 +261,26 @@ def test_without_a_task_state_store_the_create_still_runs_and_says_why(
     output = capfd.readouterr().out + caplog.text  # Airflow's logging goes to either
     assert output.count("No task state store") == 1
     assert "cannot tell its own earlier write" in output
+
+
+def test_request_timeout_and_max_attempts_reach_the_client_or_fail_naming_the_field(
+    context, monkeypatch
+):
+    connection = {
+        "conn_type": "adobe_offers",
+        "login": "client",
+        "password": "secret-value",
+        "extra": {"org_id": "ORG@AdobeOrg", "timeout": 60, "max_attempts": 5},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT", json.dumps(connection))
+
+    task = CreateFallbackOfferOperator(
+        task_id="t", offer=OFFER, request_timeout="12.5", max_attempts="2"
+    )
+    config = task.hook.config  # what the client is built from: the task's settings win
+    assert (config.timeout.read, config.timeout.connect, config.max_attempts) == (12.5, 10.0, 2)
+
+    for argument, value in (("request_timeout", "soon"), ("max_attempts", 0)):
+        bad = CreateFallbackOfferOperator(task_id="t", offer=OFFER, **{argument: value})
+        with pytest.raises(AirflowFailException, match=f"nothing was sent: {argument}: "):
+            bad.execute(context)
