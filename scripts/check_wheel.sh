@@ -10,8 +10,9 @@ cd "$root"
 rm -rf dist build/wheel-env
 .venv/bin/python -m build --sdist --wheel --outdir dist . >/dev/null
 .venv/bin/twine check --strict dist/*
-for member in LICENSE CHANGELOG.md README.md; do
-    tar -tzf dist/*.tar.gz | grep -q "/$member\$" || { echo "sdist lacks $member" >&2; exit 1; }
+sdist_files="$(tar -tzf dist/*.tar.gz)"
+for member in LICENSE CHANGELOG.md README.md airflow_provider_offers/py.typed; do
+    grep -q "/$member\$" <<<"$sdist_files" || { echo "the sdist lacks $member" >&2; exit 1; }
 done
 .venv/bin/uv venv --quiet --python .venv/bin/python build/wheel-env
 .venv/bin/uv pip install --quiet --python build/wheel-env/bin/python dist/*.whl
