@@ -31,6 +31,10 @@ for needed in ("airflow_provider_offers/py.typed", "airflow_provider_offers/emul
     assert needed in files, f"the wheel lacks {needed}"
 print("installed from the wheel:", airflow_provider_offers.__file__, airflow_provider_offers.__version__)
 PY
-AIRFLOW_HOME="$away/airflow" "$env/airflow" providers list --output plain 2>/dev/null \
-    | grep -q "airflow-provider-offers" || { echo "airflow providers list: provider missing" >&2; exit 1; }
+providers="$(AIRFLOW_HOME="$away/airflow" "$env/airflow" providers list --output plain 2>&1)"
+grep -q "airflow-provider-offers" <<<"$providers" || {
+    echo "airflow providers list does not show the provider:" >&2
+    echo "$providers" | tail -n 20 >&2
+    exit 1
+}
 "$env/python" "$root/scripts/demo.py"

@@ -508,7 +508,8 @@ def test_importing_the_operators_stays_cheap():
         "from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink\n"
         "before = set(sys.modules)\n"
         "import airflow_provider_offers.operators.offers\n"
-        "print(sorted(set(sys.modules) - before))"
+        # The import-light root package is loaded with airflow.sdk on some releases, not others.
+        "print(sorted(set(sys.modules) - before - {'airflow_provider_offers'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(
