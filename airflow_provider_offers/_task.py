@@ -15,8 +15,8 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
+from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 if TYPE_CHECKING:
@@ -37,6 +37,10 @@ class OfferLibraryTask(BaseOperator):
 
     :param adobe_conn_id: an `adobe_offers` connection (templated).
     :param sandbox_name: overrides the connection's sandbox (templated).
+    :param request_timeout: seconds to wait for each HTTP request; overrides the connection's
+        extra ``timeout`` (default 60 s).
+    :param max_attempts: tries of a retryable request (429, 502-504, network) in all, 1 for no
+        retry; overrides the connection's extra ``max_attempts`` (default 5).
     :param max_retry_after: the longest `Retry-After` (seconds) waited in-process, holding the
         worker slot; the client's default (120 s) when None. A longer one defers the task.
     :param max_rate_limit_deferrals: how many times a task deferred by a long rate limit may
@@ -48,6 +52,8 @@ class OfferLibraryTask(BaseOperator):
         *,
         adobe_conn_id: str = OfferLibraryHook.default_conn_name,
         sandbox_name: str | None = None,
+        request_timeout: float | None = None,
+        max_attempts: int | None = None,
         max_retry_after: float | None = None,
         max_rate_limit_deferrals: int = 3,
         **kwargs: Any,
@@ -55,11 +61,15 @@ class OfferLibraryTask(BaseOperator):
         super().__init__(**kwargs)
         self.adobe_conn_id = adobe_conn_id
         self.sandbox_name = sandbox_name
+        self.request_timeout = request_timeout
+        self.max_attempts = max_attempts
         self.max_retry_after = max_retry_after
         self.max_rate_limit_deferrals = max_rate_limit_deferrals
 
     @cached_property
     def hook(self) -> OfferLibraryHook:
+        from airflow_provider_offers.api.inputs import parse_max_attempts, parse_timeout
+
         retry_policy = None
         if self.max_retry_after is not None:
             from airflow_provider_offers.api.retry import RetryPolicy
@@ -69,6 +79,8 @@ class OfferLibraryTask(BaseOperator):
             adobe_conn_id=self.adobe_conn_id,
             sandbox_name=self.sandbox_name,
             retry_policy=retry_policy,
+            timeout=parse_timeout(self.request_timeout, "request_timeout"),
+            max_attempts=parse_max_attempts(self.max_attempts, "max_attempts"),
         )
 
     def execute(self, context: Context) -> Any:

@@ -28,7 +28,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import DAG, task
-from airflow.sdk.exceptions import AirflowFailException
+
+try:
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 3.1
+    from airflow.exceptions import AirflowFailException
 
 from airflow_provider_offers.operators.decisions import (
     CreateDecisionOperator,

@@ -4,7 +4,7 @@
 
 1. prepares a temporary AIRFLOW_HOME (SQLite, `airflow db migrate`) with the example DAG in
    its dags folder,
-2. starts the Offer Library emulator (`python -m airflow_provider_offers.emulator`) in its
+2. starts the Offer Library emulator (the `offers-emulator` console script) in its
    own process session and points the `adobe_offers_default` connection at it,
 3. runs the DAG with `airflow dags test` (Airflow's `dag.test()`: every task in this process
    tree, the deferred sensor's trigger inline),
@@ -100,7 +100,7 @@ def start_emulator(log: Path) -> tuple[subprocess.Popen, str]:
     """The emulator on a port it picks itself, in its own session; (process, URL)."""
     with log.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "airflow_provider_offers.emulator", "--port", "0"],
+            [str(Path(sys.executable).parent / "offers-emulator"), "--port", "0"],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet = None if args.verbose else logs / "airflow.log"
         run([sys.executable, "-m", "airflow", "db", "migrate"], env, quiet, "airflow db migrate")
 
-        step("Starting the Offer Library emulator (python -m airflow_provider_offers.emulator)")
+        step("Starting the Offer Library emulator (offers-emulator)")
         emulator, url = start_emulator(logs / "emulator.log")
         print(f"    listening on {url}")
         env["AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT"] = json.dumps(

@@ -18,9 +18,37 @@ PY
 if [ ! -x .venv/bin/python ]; then
     "$python" -m venv .venv
 fi
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e '.[test]'
+# uv installs (and makes the other environments) several times faster than pip.
+.venv/bin/python -m pip install --quiet --upgrade pip uv
+.venv/bin/uv pip install --quiet --python .venv/bin/python -e '.[test,docs]'
 export PATH="$PWD/.venv/bin:$PATH"
+
+# The older Airflow releases the suite also runs against (the newest of each minor on PyPI),
+# each in its own environment made by uv, with the pins in scripts/airflow-<minor>-pins.txt.
+AIRFLOW_MATRIX="3.1.8 3.2.2"
+
+older_airflow() {  # older_airflow 3.1.8: install, then the suite (no system tests, strict style)
+    local version="$1" minor="${1%.*}" env=".venv-af${1%.*}" pins=()
+    if [ ! -x "$env/bin/python" ]; then
+        .venv/bin/uv venv --quiet --python .venv/bin/python "$env" || return
+    fi
+    if [ -f "scripts/airflow-$minor-pins.txt" ]; then
+        pins=(--constraint "scripts/airflow-$minor-pins.txt")
+    fi
+    .venv/bin/uv pip install --quiet --python "$env/bin/python" -e '.[test]' \
+        "apache-airflow==$version" "${pins[@]}" || return
+    # Airflow 3.1's dag.test() is several times slower per task than 3.3's: a longer limit.
+    "$env/bin/python" -m pytest --ignore=tests/system --answer-styles=strict -q -p no:cacheprovider \
+        --timeout=900
+}
+
+timed() {  # timed NAME command...: run it, log to build/test-logs/NAME.log, record its time
+    local name="$1" start=$SECONDS rc=0
+    shift
+    "$@" >"build/test-logs/$name.log" 2>&1 || rc=$?
+    echo "$name $rc $((SECONDS - start))" >>build/test-logs/summary
+    return "$rc"
+}
 
 case "$job" in
 test)
@@ -28,15 +56,42 @@ test)
     .venv/bin/ruff check .
     .venv/bin/ruff format --check .
     .venv/bin/python -m mypy airflow_provider_offers
-    set +e
-    .venv/bin/python -m pytest "$@"
-    rc=$?
-    set -e
-    if [ "$rc" -eq 5 ]; then
-        echo "pytest collected no tests: treating that as a failure" >&2
-        exit 1
+    if [ "$#" -gt 0 ]; then  # a chosen part of the suite: the main environment only
+        set +e
+        .venv/bin/python -m pytest "$@"
+        rc=$?
+        set -e
+        [ "$rc" -eq 5 ] && { echo "pytest collected no tests: treating that as a failure" >&2; exit 1; }
+        exit "$rc"
     fi
-    exit "$rc"
+    started=$SECONDS
+    rm -rf build/test-logs && mkdir -p build/test-logs
+    # The older releases run one after the other, next to the main run (2 cores: two pytest
+    # processes at a time); see README "Compatibility" for the measured times.
+    (for version in $AIRFLOW_MATRIX; do
+        timed "airflow-${version%.*}" older_airflow "$version" || true
+    done) &
+    matrix=$!
+    set +e
+    .venv/bin/python -m pytest
+    rc=$?
+    [ "$rc" -eq 5 ] && { echo "pytest collected no tests: treating that as a failure" >&2; rc=1; }
+    echo "airflow-3.3 $rc $((SECONDS - started))" >>build/test-logs/summary
+    timed docs .venv/bin/python -m sphinx -W --keep-going -q -b html docs build/docs
+    timed wheel bash scripts/check_wheel.sh
+    wait "$matrix"
+    set -e
+    echo "== scripts/dev.sh test: name, exit code, seconds (logs in build/test-logs/)"
+    cat build/test-logs/summary
+    echo "total $((SECONDS - started)) s"
+    failed=0
+    while read -r name code _; do
+        if [ "$code" -ne 0 ]; then
+            failed=1
+            [ -f "build/test-logs/$name.log" ] && { echo "== $name failed:"; tail -n 60 "build/test-logs/$name.log"; }
+        fi
+    done <build/test-logs/summary
+    exit "$failed"
     ;;
 demo)
     exec .venv/bin/python scripts/demo.py "$@"

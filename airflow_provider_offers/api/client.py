@@ -18,6 +18,7 @@ Usage::
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import ssl
@@ -78,6 +79,8 @@ class _ClientCore(Calls):
     ) -> None:
         super().__init__(config)
         self.retry = retry or RetryPolicy()
+        if config.max_attempts is not None:  # the connection's or the task's choice wins
+            self.retry = dataclasses.replace(self.retry, max_attempts=config.max_attempts)
         self.token_source = ImsTokenSource.shared(config)
         self.auth = ImsAuth(self.token_source, on_token=on_token)
 

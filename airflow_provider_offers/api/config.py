@@ -25,7 +25,12 @@ from airflow_provider_offers import (
     __version__,
 )
 from airflow_provider_offers.api.errors import InvalidInputError
-from airflow_provider_offers.api.inputs import parse_org_id, parse_sandbox_name
+from airflow_provider_offers.api.inputs import (
+    parse_max_attempts,
+    parse_org_id,
+    parse_sandbox_name,
+    parse_timeout,
+)
 
 __all__ = [
     "DEFAULT_REFRESH_MARGIN",
@@ -35,6 +40,7 @@ __all__ = [
     "TOKEN_PATH",
     "ClientConfig",
     "normalize_scopes",
+    "request_timeout",
 ]
 
 DPS_PATH = "/data/core/dps"
@@ -140,6 +146,15 @@ def _token_cache_dir(directory: Any) -> str | None:
     return path
 
 
+def request_timeout(seconds: float | None) -> httpx.Timeout:
+    """The httpx timeout for `seconds` per request: connecting never waits longer than
+    `DEFAULT_TIMEOUT` does (10 s), the rest takes the whole of it; None is the default."""
+    if seconds is None:
+        return DEFAULT_TIMEOUT
+    connect = DEFAULT_TIMEOUT.connect or seconds
+    return httpx.Timeout(seconds, connect=min(connect, seconds))
+
+
 @dataclass(frozen=True)
 class ClientConfig:
     """Where and as whom to call; the secrets never appear in `repr`."""
@@ -156,6 +171,8 @@ class ClientConfig:
     user_agent_suffix: str | None = None
     token_cache: str = "machine"
     token_cache_dir: str | None = None
+    #: Tries of a retryable request in all (the `RetryPolicy` default when None).
+    max_attempts: int | None = None
 
     def __post_init__(self) -> None:
         secrets = self.client_secrets
@@ -180,6 +197,9 @@ class ClientConfig:
         set_(self, "scopes", normalize_scopes(self.scopes))
         set_(self, "token_cache", _token_cache_mode(self.token_cache))
         set_(self, "token_cache_dir", _token_cache_dir(self.token_cache_dir))
+        if not isinstance(self.timeout, httpx.Timeout):
+            set_(self, "timeout", request_timeout(parse_timeout(self.timeout)))
+        set_(self, "max_attempts", parse_max_attempts(self.max_attempts))
 
     @classmethod
     def from_fields(
@@ -199,11 +219,13 @@ class ClientConfig:
         host is the API base URL (a bare host gets `https://`; `port` is added unless the host
         names one), login the client id, password the client secret. `extras`: `org_id`,
         `sandbox_name`, `scopes`, `ims_url`, `client_secrets` (list or comma string, tried
-        after the password), `token_cache` (machine, process, off), `token_cache_dir`, each
-        also under its legacy key `extra__adobe_offers__<name>`; "" counts as unset.
+        after the password), `token_cache` (machine, process, off), `token_cache_dir`,
+        `timeout` (seconds per HTTP request) and `max_attempts` (tries of a retryable request in
+        all), each also under its legacy key `extra__adobe_offers__<name>`; "" counts as unset.
         `sandbox_name` overrides the extra. `options` are the other fields (`timeout`,
-        `user_agent_suffix`, ...). A missing required field raises
-        `InvalidInputError` naming it and where `source` (e.g. "connection 'x'") sets it.
+        `max_attempts`, `user_agent_suffix`, ...) and win over the extras when not None. A
+        missing or bad field raises `InvalidInputError` naming it and where `source`
+        (e.g. "connection 'x'") sets it.
         """
         extras, host = extras or {}, (host or "").strip()
         try:
@@ -214,13 +236,15 @@ class ClientConfig:
                 "scopes": _extra(extras, "scopes"),
                 "token_cache": _extra(extras, "token_cache"),
                 "token_cache_dir": _extra(extras, "token_cache_dir"),
+                "timeout": parse_timeout(_extra(extras, "timeout")),
+                "max_attempts": parse_max_attempts(_extra(extras, "max_attempts")),
             }
+            settings.update({name: value for name, value in options.items() if value is not None})
             return cls(
                 client_id=login or "",
                 client_secrets=_secrets(password, _extra(extras, "client_secrets")),
                 org_id=_extra(extras, "org_id") or "",
                 **{name: value for name, value in settings.items() if value is not None},
-                **options,
             )
         except InvalidInputError as exc:
             if exc.field in _CONNECTION_FIELDS and (exc.detail or "").startswith("required"):

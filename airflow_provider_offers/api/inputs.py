@@ -27,11 +27,13 @@ __all__ = [
     "parse_id",
     "parse_if_exists",
     "parse_item_count",
+    "parse_max_attempts",
     "parse_max_concurrency",
     "parse_modified",
     "parse_offer_type",
     "parse_org_id",
     "parse_sandbox_name",
+    "parse_timeout",
     "same_etag",
 ]
 
@@ -57,6 +59,15 @@ class OfferType(str, Enum):
 
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _is_whole_number(value: Any) -> bool:
+    """An int (not a bool) or a string of digits, as a template renders one."""
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (
+        isinstance(value, str) and bool(_DIGITS.fullmatch(value.strip()))
+    )
 
 
 def _invalid(field: str, value: Any, problem: str) -> InvalidInputError:
@@ -115,9 +126,7 @@ def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:
 
 
 def _whole_number(value: Any, field: str) -> int:
-    if isinstance(value, bool) or not (
-        isinstance(value, int) or (isinstance(value, str) and _DIGITS.fullmatch(value.strip()))
-    ):
+    if not _is_whole_number(value):
         raise _invalid(field, value, "is not a whole number")
     return int(value)
 
@@ -136,6 +145,32 @@ def parse_max_concurrency(value: Any, field: str = "max_concurrency") -> int:
     if count < 1:
         raise _invalid(field, value, "is less than 1")
     return count
+
+
+def parse_timeout(value: Any, field: str = "timeout") -> float | None:
+    """Seconds to wait for one HTTP request: a positive number (or its string); blank is None."""
+    if _is_blank(value):
+        return None
+    if not isinstance(value, bool):
+        try:
+            seconds = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is not None and 0 < seconds < float("inf"):
+            return seconds
+    raise _invalid(field, value, "is not a timeout: expected a positive number of seconds")
+
+
+def parse_max_attempts(value: Any, field: str = "max_attempts") -> int | None:
+    """How often a retryable request is tried in all: a whole number from 1 (int or digits);
+    blank is None."""
+    if _is_blank(value):
+        return None
+    if not _is_whole_number(value):
+        raise _invalid(field, value, "is not a whole number of attempts")
+    if int(value) < 1:
+        raise _invalid(field, value, "is not at least 1 (1 means no retry)")
+    return int(value)
 
 
 def parse_etag(value: Any, field: str = "since_etag") -> int | None:

@@ -45,6 +45,10 @@ class OfferLibraryHook(BaseHook):
     :param adobe_conn_id: the Airflow connection id.
     :param sandbox_name: overrides the connection's sandbox (technical name, e.g. "dev").
     :param retry_policy: backoff numbers (see `airflow_provider_offers.api.retry`).
+    :param timeout: seconds to wait for each HTTP request; overrides the connection's extra
+        ``timeout`` (default 60 s, connecting at most 10 s).
+    :param max_attempts: tries of a retryable request in all (1: no retry); overrides the
+        connection's extra ``max_attempts`` and ``retry_policy``'s (default 5).
 
     Offers and patch operations may be given as dicts or as the `api.models` models. Every
     method raises a subclass of `api.errors.OfferLibraryError`; `InvalidInputError` before any
@@ -62,11 +66,14 @@ class OfferLibraryHook(BaseHook):
         sandbox_name: str | None = None,
         *,
         retry_policy: RetryPolicy | None = None,
+        timeout: float | str | None = None,
+        max_attempts: int | str | None = None,
     ) -> None:
         super().__init__()
         self.adobe_conn_id = adobe_conn_id
         self._sandbox_override = sandbox_name.strip() if sandbox_name else None
         self.retry_policy = retry_policy
+        self._request_options = {"timeout": timeout, "max_attempts": max_attempts}
         self._session_client: AsyncOfferLibraryClient | None = None
 
     def __repr__(self) -> str:
@@ -87,8 +94,14 @@ class OfferLibraryHook(BaseHook):
 
     def _config(self, conn: Connection) -> ClientConfig:
         from airflow_provider_offers.api.config import ClientConfig
+        from airflow_provider_offers.api.inputs import parse_max_attempts, parse_timeout
 
+        # Checked before the connection's fields, so an error names what the caller gave.
+        timeout = parse_timeout(self._request_options["timeout"], "timeout")
+        max_attempts = parse_max_attempts(self._request_options["max_attempts"], "max_attempts")
         return ClientConfig.from_fields(
+            timeout=timeout,
+            max_attempts=max_attempts,
             host=conn.host,
             port=conn.port,
             login=conn.login,
@@ -111,7 +124,7 @@ class OfferLibraryHook(BaseHook):
 
     async def aconfig(self) -> ClientConfig:
         """`config`, resolved without blocking the event loop (triggers)."""
-        from airflow.sdk.log import amask_secret
+        from airflow_provider_offers._compat import amask_secret
 
         if "config" not in self.__dict__:
             config = self._config(await self.aconnection())
@@ -142,8 +155,7 @@ class OfferLibraryHook(BaseHook):
 
     async def aget_conn(self) -> AsyncOfferLibraryClient:
         """A new async client; use `async with` (its pool belongs to the running loop)."""
-        from airflow.sdk.log import amask_secret
-
+        from airflow_provider_offers._compat import amask_secret
         from airflow_provider_offers.api.client import AsyncOfferLibraryClient
 
         return AsyncOfferLibraryClient(

@@ -12,8 +12,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from airflow.sdk.exceptions import AirflowFailException
-
+from airflow_provider_offers._compat import AIRFLOW_VERSION, AirflowFailException
 from airflow_provider_offers._task import OfferLibraryTask
 
 if TYPE_CHECKING:
@@ -63,7 +62,12 @@ class OfferLibraryOperator(OfferLibraryTask):
         """Task-retry memory in Airflow's task state store (3.3+); None where there is none."""
         store = context.get("task_state_store")
         if store is None:
-            self.log.info("No task state store: retries cannot recognise this task's own writes")
+            self.log.warning(
+                "No task state store (Airflow %s; 3.3+ gives tasks one): a retry of this task "
+                "cannot tell its own earlier write from someone else's (never two objects with "
+                "one name still holds).",
+                AIRFLOW_VERSION,
+            )
             return None
         from airflow_provider_offers.operators._store import TaskStateJournal
 
@@ -92,6 +96,8 @@ class CreateByNameOperator(OfferLibraryOperator):
 
     Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}`, action being
     `created`, `updated` or `unchanged`.
+
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` (templated).
     """
 
     field: str

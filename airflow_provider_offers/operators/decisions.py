@@ -30,7 +30,12 @@ if TYPE_CHECKING:
 class CreatePlacementOperator(CreateByNameOperator):
     """Make sure a placement (a channel + content-type slot) with this name exists.
 
-    `placement` is Adobe's placement JSON (a dict or `api.models.Placement`), templated.
+    :param placement: Adobe's placement JSON (a dict or `api.models.Placement`; templated).
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     resource_kind = "placements"
@@ -44,7 +49,15 @@ class CreatePlacementOperator(CreateByNameOperator):
 
 
 class CreateTagOperator(CreateByNameOperator):
-    """Make sure a collection qualifier (tag) with this name exists."""
+    """Make sure a collection qualifier (tag) with this name exists.
+
+    :param tag: Adobe's tag JSON (``{"name": ...}``; templated).
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    """
 
     resource_kind = "tags"
     field = "tag"
@@ -61,6 +74,13 @@ class CreateOfferRuleOperator(CreateByNameOperator):
 
     Personalized offers name it in `selectionConstraint.eligibilityRule`; a decision's
     criterion can use it as its `profileConstraint`.
+
+    :param rule: Adobe's rule JSON (`name`, `condition`; templated).
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     resource_kind = "offer-rules"
@@ -74,7 +94,16 @@ class CreateOfferRuleOperator(CreateByNameOperator):
 
 
 class CreateOfferCollectionOperator(CreateByNameOperator):
-    """Make sure a collection (offers picked by tag, or listed by id) with this name exists."""
+    """Make sure a collection (offers picked by tag, or listed by id) with this name exists.
+
+    :param collection: Adobe's collection JSON (`name`, `filterType` with `ids` or `labels`;
+        templated).
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    """
 
     resource_kind = "offer-collections"
     field = "collection"
@@ -91,6 +120,13 @@ class CreateDecisionOperator(CreateByNameOperator):
 
     `decision` is Adobe's decision JSON (`status`, `fallback`, `criteria[]` with `placements`
     and `optionSelection.filter`), templated, so ids can come from upstream XComs.
+
+    :param decision: Adobe's decision JSON (templated).
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     resource_kind = "offer-decisions"
@@ -112,6 +148,20 @@ class DecisionRequestOperator(OfferLibraryOperator):
 
     Returns Adobe's response as JSON (`xdm:propositions`: per placement, the ranked
     `xdm:options`, or the decision's `xdm:fallback` when no personalized offer qualified).
+
+    :param decision_id: the decision (activity) to ask (templated).
+    :param placement_id: the placement to fill (templated).
+    :param profile_id: the visitor's id in `identity_namespace` (templated); give it or
+        `identity_map`.
+    :param identity_namespace: the namespace of `profile_id` (default ``ECID``; templated).
+    :param identity_map: a whole identity map instead of `profile_id` (templated).
+    :param item_count: how many options to return, 1 to 30 (templated).
+    :param include_content: return each option's content (its representations).
+    :param include_metadata: return each option's metadata.
+    :param context_data: XDM context items sent with the request (templated).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     template_fields: Sequence[str] = (

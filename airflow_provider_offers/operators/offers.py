@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from airflow_provider_offers._compat import AirflowFailException, AirflowNotFoundException
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,
@@ -99,6 +99,15 @@ class CreateOfferOperator(_OfferOperator, CreateByNameOperator):
 
     Returns `{"id", "name", "etag", "lastModifiedDate", "sandbox", "action"}` with action
     `created`, `updated` or `unchanged`.
+
+    :param offer: the offer as Adobe's JSON (a dict, a JSON string or an `api.models` offer;
+        templated); its `name` is the key.
+    :param offer_type: ``fallback`` or ``personalized`` (any case).
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     field = "offer"
@@ -131,6 +140,15 @@ class PatchOfferOperator(_OfferOperator):
     for exactly-once.
 
     Returns `{"id", "etag", "lastModifiedDate", "sandbox"}`.
+
+    :param offer_id: the offer to patch (templated).
+    :param operations: JSON Patch operations (a list of dicts or a JSON string; templated).
+    :param expected_etag: patch only the offer at this version (int or digit string;
+        templated); makes the patch exactly-once.
+    :param offer_type: ``fallback`` or ``personalized`` (any case).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     template_fields: Sequence[str] = (
@@ -190,6 +208,12 @@ class DeleteOfferOperator(_OfferOperator):
     """Delete one offer; an offer that is already gone counts as success (idempotent clean-up).
 
     Returns `{"id", "sandbox", "deleted"}`: `deleted` is False when there was nothing to delete.
+
+    :param offer_id: the offer to delete (templated).
+    :param offer_type: ``fallback`` or ``personalized`` (any case).
+
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
+    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
     """
 
     template_fields: Sequence[str] = ("offer_id", *TASK_TEMPLATE_FIELDS)
@@ -220,14 +244,24 @@ class DeleteOfferOperator(_OfferOperator):
 
 
 class CreateFallbackOfferOperator(CreateOfferOperator):
-    """`CreateOfferOperator` for fallback offers (the offer a decision serves when none fits)."""
+    """`CreateOfferOperator` for fallback offers (the offer a decision serves when none fits).
+
+    :param offer: the fallback offer as Adobe's JSON (templated); its `name` is the key.
+    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
+        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
+    """
 
     def __init__(self, *, offer: Any, if_exists: str = "update", **kwargs: Any) -> None:
         super().__init__(offer=offer, offer_type="fallback", if_exists=if_exists, **kwargs)
 
 
 class PatchFallbackOfferOperator(PatchOfferOperator):
-    """`PatchOfferOperator` for fallback offers."""
+    """`PatchOfferOperator` for fallback offers.
+
+    :param offer_id: the offer to patch (templated).
+    :param operations: JSON Patch operations (templated).
+    :param expected_etag: patch only the offer at this version (templated).
+    """
 
     def __init__(
         self,
@@ -247,7 +281,10 @@ class PatchFallbackOfferOperator(PatchOfferOperator):
 
 
 class DeleteFallbackOfferOperator(DeleteOfferOperator):
-    """`DeleteOfferOperator` for fallback offers."""
+    """`DeleteOfferOperator` for fallback offers.
+
+    :param offer_id: the offer to delete (templated).
+    """
 
     def __init__(self, *, offer_id: str, **kwargs: Any) -> None:
         super().__init__(offer_id=offer_id, offer_type="fallback", **kwargs)

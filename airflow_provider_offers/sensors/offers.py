@@ -6,14 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue, conf
-from airflow.sdk.exceptions import (
+from airflow.sdk import BaseSensorOperator, Context, PokeReturnValue
+
+from airflow_provider_offers._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
+    conf,
 )
-
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask
 
 if TYPE_CHECKING:
@@ -44,6 +45,10 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
     :param adobe_conn_id: the ``adobe_offers`` connection (templated).
     :param sandbox_name: overrides the connection's sandbox (templated).
     :param deferrable: wait in the triggerer instead of holding a worker slot.
+    :param request_timeout: seconds per HTTP request, here and in the trigger (overrides the
+        connection's extra ``timeout``).
+    :param max_attempts: tries of a retryable request, here and in the trigger (overrides the
+        connection's extra ``max_attempts``).
 
     Returns (XCom) ``{"id", "etag", "modified", "previous_etag"}``; ``previous_etag`` is the etag
     compared against (``since_etag``, else the first check's), or None when only
@@ -187,6 +192,8 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             sandbox_name=self.sandbox_name,
             poll_interval=self.poke_interval,
             deadline=deadline.isoformat(),
+            request_timeout=self.request_timeout,
+            max_attempts=self.max_attempts,
         )
 
     def _not_found_message(self, error: object) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
+from airflow_provider_offers._compat import AIRFLOW_VERSION, asset_state_store
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
 
@@ -30,6 +31,16 @@ class OfferChangeTrigger(BaseTrigger):
 
     Events carry ``offer_id`` and ``status``: ``changed`` (with ``change``, the sensor's result,
     and ``message``), ``timeout``, ``not_found`` or ``error`` (with ``message``).
+
+    :param offer_id: the offer to watch.
+    :param offer_type: ``fallback`` or ``personalized``.
+    :param baseline: what "unchanged" means, as `api.change` builds it (None: the first read).
+    :param adobe_conn_id: the ``adobe_offers`` connection.
+    :param sandbox_name: overrides the connection's sandbox.
+    :param poll_interval: seconds between two reads.
+    :param deadline: ISO-8601 time after which the trigger reports ``timeout``.
+    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
+    :param max_attempts: tries of a retryable request (overrides the connection's).
     """
 
     def __init__(
@@ -42,6 +53,8 @@ class OfferChangeTrigger(BaseTrigger):
         sandbox_name: str | None = None,
         poll_interval: float = 60.0,
         deadline: str | None = None,
+        request_timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         super().__init__()
         self.offer_id = offer_id
@@ -51,6 +64,8 @@ class OfferChangeTrigger(BaseTrigger):
         self.sandbox_name = sandbox_name
         self.poll_interval = poll_interval
         self.deadline = deadline
+        self.request_timeout = request_timeout
+        self.max_attempts = max_attempts
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -63,6 +78,8 @@ class OfferChangeTrigger(BaseTrigger):
                 "sandbox_name": self.sandbox_name,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
+                "request_timeout": self.request_timeout,
+                "max_attempts": self.max_attempts,
             },
         )
 
@@ -79,7 +96,12 @@ class OfferChangeTrigger(BaseTrigger):
         )
         from airflow_provider_offers.api.inputs import parse_modified
 
-        hook = OfferLibraryHook(adobe_conn_id=self.adobe_conn_id, sandbox_name=self.sandbox_name)
+        hook = OfferLibraryHook(
+            adobe_conn_id=self.adobe_conn_id,
+            sandbox_name=self.sandbox_name,
+            timeout=self.request_timeout,
+            max_attempts=self.max_attempts,
+        )
         deadline = parse_modified(self.deadline, "deadline")
         baseline = self.baseline
         async with hook.asession():
@@ -138,6 +160,15 @@ class OfferChangeEventTrigger(BaseEventTrigger):
     Event payloads: `id`, `name`, `etag` (the server's form), `modified` (ISO-8601), `sandbox`,
     `offer_type`. Errors never end the watch: transient ones are retried by the client and
     then at the next poll; refused credentials are logged and retried with a growing delay.
+
+    :param adobe_conn_id: the ``adobe_offers`` connection.
+    :param sandbox_name: overrides the connection's sandbox.
+    :param offer_type: ``fallback`` or ``personalized`` (checked on the first look).
+    :param names: watch only offers with these names (None: every offer of the type).
+    :param poll_interval: seconds between two listings.
+    :param emit_existing: report the offers already there on the first start, once each.
+    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
+    :param max_attempts: tries of a retryable request (overrides the connection's).
     """
 
     def __init__(
@@ -149,6 +180,8 @@ class OfferChangeEventTrigger(BaseEventTrigger):
         names: list[str] | None = None,
         poll_interval: float = 60.0,
         emit_existing: bool = False,
+        request_timeout: float | None = None,
+        max_attempts: int | None = None,
     ) -> None:
         super().__init__()
         self.adobe_conn_id = adobe_conn_id
@@ -157,6 +190,8 @@ class OfferChangeEventTrigger(BaseEventTrigger):
         self.names = sorted(set([names] if isinstance(names, str) else names)) if names else None
         self.poll_interval = float(poll_interval)
         self.emit_existing = emit_existing
+        self.request_timeout = request_timeout
+        self.max_attempts = max_attempts
         self._memory_cursor: dict[str, Any] | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -169,6 +204,8 @@ class OfferChangeEventTrigger(BaseEventTrigger):
                 "names": self.names,
                 "poll_interval": self.poll_interval,
                 "emit_existing": self.emit_existing,
+                "request_timeout": self.request_timeout,
+                "max_attempts": self.max_attempts,
             },
         )
 
@@ -180,6 +217,8 @@ class OfferChangeEventTrigger(BaseEventTrigger):
             self.sandbox_name or "",
             self.offer_type,
             str(self.poll_interval),
+            str(self.request_timeout),
+            str(self.max_attempts),
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -206,7 +245,10 @@ class OfferChangeEventTrigger(BaseEventTrigger):
         while True:
             # A new hook after refused credentials: the connection is read again (rotated secret).
             hook = OfferLibraryHook(
-                adobe_conn_id=kwargs["adobe_conn_id"], sandbox_name=kwargs["sandbox_name"]
+                adobe_conn_id=kwargs["adobe_conn_id"],
+                sandbox_name=kwargs["sandbox_name"],
+                timeout=kwargs.get("request_timeout"),
+                max_attempts=kwargs.get("max_attempts"),
             )
             async with hook.asession():
                 while True:
@@ -291,10 +333,16 @@ class OfferChangeEventTrigger(BaseEventTrigger):
     async def _load_cursor(self) -> dict[str, Any] | None:
         from airflow_provider_offers.api.change import stored_cursor
 
-        if self.asset_state_store is None:
+        store = asset_state_store(self)
+        if store is None:  # Airflow before 3.3, or run outside a triggerer
+            self.log.warning(
+                "Offer watcher: no asset state store (Airflow %s; 3.3+ gives a watcher one): "
+                "the cursor is kept in memory, so a triggerer restart takes a new baseline.",
+                AIRFLOW_VERSION,
+            )
             return self._memory_cursor
         try:
-            value = await self.asset_state_store.aget(self.cursor_key)
+            value = await store.aget(self.cursor_key)
         except ValueError as error:  # one trigger watched by several assets: no single store
             self.log.warning("Offer watcher: keeping the cursor in memory (%s).", error)
             self.asset_state_store = None
@@ -306,5 +354,6 @@ class OfferChangeEventTrigger(BaseEventTrigger):
 
     async def _save_cursor(self, cursor: dict[str, Any]) -> None:
         self._memory_cursor = cursor
-        if self.asset_state_store is not None:
-            await self.asset_state_store.aset(self.cursor_key, cursor)
+        store = asset_state_store(self)
+        if store is not None:
+            await store.aset(self.cursor_key, cursor)

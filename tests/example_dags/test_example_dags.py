@@ -53,7 +53,7 @@ def no_network(monkeypatch):
 
 
 def test_examples_parse_with_no_import_errors_and_no_network(no_network, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
+    from airflow_compat import DagBag
 
     # No connection is defined at all: parsing must not need one.
     monkeypatch.delenv("AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT", raising=False)
@@ -117,8 +117,7 @@ def _validated(dag, conf: dict) -> dict:
 
 def test_ui_params_are_validated_by_json_schema():
     """What the trigger form refuses: the params' JSON schema, checked by Airflow itself."""
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.sdk.exceptions import ParamValidationError
+    from airflow_compat import DagBag, ParamValidationError
 
     dag = DagBag(dag_folder=str(EXAMPLE_DAGS)).dags["example_fallback_offer_ui"]
     good = {

@@ -7,13 +7,16 @@ import json
 
 import pytest
 from airflow.sdk.log import redact
+from airflow_compat import forget_masked_secrets
 
 from airflow_provider_offers import DEFAULT_API_URL, DEFAULT_IMS_URL
 from airflow_provider_offers.api.auth import reset_token_cache
 from airflow_provider_offers.api.errors import (
     ConflictError,
+    ConnectionFailedError,
     InvalidInputError,
     NotFoundError,
+    ServerError,
 )
 from airflow_provider_offers.api.models import (
     FallbackOffer,
@@ -48,11 +51,9 @@ def fresh_token_cache():
 def fresh_masker():
     """A secrets masker of this test's own: the masker is process-global, so an assertion that
     something is masked could otherwise pass thanks to an earlier test."""
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-    _secrets_masker.cache_clear()
+    forget_masked_secrets()
     yield
-    _secrets_masker.cache_clear()
+    forget_masked_secrets()
 
 
 def set_connection(monkeypatch, conn_id: str, **fields) -> None:
@@ -301,9 +302,7 @@ async def test_the_triggers_async_path_masks_its_token_and_secrets(
     # nor in this machine's token cache.
     reset_token_cache()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
-    from airflow.sdk._shared.secrets_masker import _secrets_masker
-
-    _secrets_masker.cache_clear()
+    forget_masked_secrets()
     before = len(emulator.requests)
 
     hook = OfferLibraryHook(adobe_conn_id="adobe_async")  # as the trigger builds it
@@ -423,6 +422,66 @@ def test_host_forms(monkeypatch, host, port, expected):
     config = OfferLibraryHook(adobe_conn_id="adobe_hosts").config
     assert config.base_url == expected
     assert config.ims_url == DEFAULT_IMS_URL
+
+
+def offer_reads(emulator) -> list[int | None]:
+    """The statuses of the offer reads the emulator received (None: it never answered)."""
+    return [
+        r.status
+        for r in emulator.requests
+        if r.method == "GET" and r.path.startswith("/data/core/dps/offers/")
+    ]
+
+
+def test_timeout_and_max_attempts_extras_bound_every_request(offer_library_emulator, monkeypatch):
+    emulator = offer_library_emulator
+    extra = {"org_id": emulator.org_id, "ims_url": emulator.url}
+    impatient = {**extra, "timeout": "0.3", "max_attempts": "1"}  # as the UI form saves them
+    set_connection(monkeypatch, "adobe_impatient", **emulator_connection(emulator, extra=impatient))
+    emulator.inject_fault("GET", "/data/core/dps/offers/", delay_seconds=1.5)
+
+    with pytest.raises(ConnectionFailedError, match="ReadTimeout"):
+        OfferLibraryHook(adobe_conn_id="adobe_impatient").get_offer("dps:fallback-offer:1")
+    assert len(offer_reads(emulator)) == 1  # one attempt: not retried
+
+    emulator.inject_fault("GET", "/data/core/dps/offers/", status=503)
+    with pytest.raises(ServerError):
+        OfferLibraryHook(adobe_conn_id="adobe_impatient").get_offer("dps:fallback-offer:1")
+    assert offer_reads(emulator)[1:] == [503]
+
+    # The hook's (the task's) settings win over the connection's: a second try, then the answer.
+    emulator.inject_fault("GET", "/data/core/dps/offers/", status=503)
+    hook = OfferLibraryHook(adobe_conn_id="adobe_impatient", timeout=10, max_attempts="2")
+    with pytest.raises(NotFoundError):
+        hook.get_offer("dps:fallback-offer:1")
+    assert offer_reads(emulator)[2:] == [503, 404]
+
+
+@pytest.mark.parametrize(
+    ("extra", "hook_options", "field"),
+    [
+        ({"timeout": "soon"}, {}, "timeout"),
+        ({"max_attempts": "0"}, {}, "max_attempts"),
+        ({"max_attempts": 2.5}, {}, "max_attempts"),
+        ({}, {"timeout": -1}, "timeout"),
+        ({}, {"max_attempts": 0}, "max_attempts"),
+    ],
+)
+def test_a_bad_timeout_or_max_attempts_is_named_before_any_request(
+    offer_library_emulator, monkeypatch, extra, hook_options, field
+):
+    emulator = offer_library_emulator
+    extra = {"org_id": emulator.org_id, "ims_url": emulator.url, **extra}
+    set_connection(monkeypatch, "adobe_odd", **emulator_connection(emulator, extra=extra))
+    hook = OfferLibraryHook(adobe_conn_id="adobe_odd", **hook_options)
+
+    with pytest.raises(InvalidInputError) as caught:
+        hook.get_offer("dps:fallback-offer:1")
+
+    assert caught.value.field == field
+    assert emulator.requests == []
+    ok, reason = hook.test_connection()
+    assert not ok and field in reason
 
 
 def test_test_connection_reports_the_sandbox_or_the_reason(offer_library_emulator, monkeypatch):

@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+from airflow_compat import needs_airflow_3_3
 
 DPS_OFFERS = "/data/core/dps/offers"
 SECRET_FREE = ("offers-emulator-secret",)
@@ -204,6 +205,7 @@ def test_if_exists_modes_and_personalized_offers(
     assert link(run, "personalized").endswith(f"/offers/personalized/{stored['id']}")
 
 
+@needs_airflow_3_3
 def test_lost_writes_are_reconciled_within_the_task_and_across_retries(
     etag,
     run_dag,
@@ -506,11 +508,13 @@ def test_importing_the_operators_stays_cheap():
         "from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink\n"
         "before = set(sys.modules)\n"
         "import airflow_provider_offers.operators.offers\n"
-        "print(sorted(set(sys.modules) - before))"
+        # The import-light root package is loaded with airflow.sdk on some releases, not others.
+        "print(sorted(set(sys.modules) - before - {'airflow_provider_offers'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == str(
         [
+            "airflow_provider_offers._compat",
             "airflow_provider_offers._task",
             "airflow_provider_offers.hooks",
             "airflow_provider_offers.hooks.offers",

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException
 
+from airflow_provider_offers._compat import AirflowFailException, AirflowNotFoundException
 from airflow_provider_offers.api.auth import reset_token_cache
 from airflow_provider_offers.api.errors import (
     AuthenticationError,

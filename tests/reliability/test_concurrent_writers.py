@@ -10,9 +10,9 @@ reads the version the first one read: the race is forced, not hoped for.
 from __future__ import annotations
 
 import pytest
-from airflow.sdk.exceptions import AirflowFailException
 from reliability_helpers import run_together, task_context
 
+from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers.operators.offers import (
     CreateFallbackOfferOperator,
     PatchFallbackOfferOperator,

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 import pytest
+from airflow_compat import needs_airflow_3_3
 
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import parse_modified
@@ -96,7 +97,7 @@ def same_instant(a: str, b: str) -> bool:
 
 
 def test_serialize_round_trips_through_json_and_serde():
-    from airflow.sdk.serde import deserialize, serialize
+    from airflow_compat import deserialize, serialize
 
     trigger = OfferChangeEventTrigger(
         adobe_conn_id="my_adobe",
@@ -217,6 +218,7 @@ async def test_without_a_store_a_new_watcher_starts_from_the_present(
     assert events == []
 
 
+@needs_airflow_3_3
 async def test_two_watchers_share_one_poll_and_each_keeps_its_names(
     existing, dps, when_received, offer_library_emulator
 ):
@@ -320,6 +322,7 @@ async def test_refused_credentials_are_logged_and_retried_until_they_work(
     assert "check its credentials" in task_output()
 
 
+@needs_airflow_3_3
 async def test_one_watcher_for_two_assets_keeps_its_cursor_in_memory(
     existing, dps, etag, when_received, offer_library_emulator, task_output
 ):

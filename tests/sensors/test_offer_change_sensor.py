@@ -7,6 +7,7 @@ sensor's XCom, its log lines, and what the emulator was asked.
 from __future__ import annotations
 
 import pytest
+from airflow_compat import needs_airflow_3_3
 
 from airflow_provider_offers.api.change import parse_modified
 
@@ -66,8 +67,7 @@ def test_reschedule_without_a_task_state_store_fails_before_any_request():
     its own. On 3.3.2 the only way to see that is a context without one (hence no dag.test());
     the sensor must say so rather than silently re-take its baseline on every reschedule. No
     connection exists here: had it sent a request, the error would be a different one."""
-    from airflow.sdk.exceptions import AirflowFailException
-
+    from airflow_provider_offers._compat import AirflowFailException
     from airflow_provider_offers.sensors.offers import OfferChangeSensor
 
     sensor = OfferChangeSensor(task_id="wait", offer_id="offer-1", mode="reschedule")
@@ -106,6 +106,7 @@ def test_poke_mode_waits_for_a_change_made_elsewhere(
     assert "unchanged (etag 1)" in task_output()
 
 
+@needs_airflow_3_3
 @pytest.mark.usefixtures("adobe_connection")
 def test_reschedule_mode_keeps_the_first_baseline_across_reschedules(
     etag, run_dag, offer, dps, when_received

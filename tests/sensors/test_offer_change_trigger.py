@@ -37,7 +37,7 @@ async def events_of(trigger: OfferChangeTrigger, within: float = 30.0) -> list[d
 
 
 def test_serialize_round_trips_through_json_and_serde():
-    from airflow.sdk.serde import deserialize, serialize
+    from airflow_compat import deserialize, serialize
 
     trigger = OfferChangeTrigger(
         offer_id="offer-1",

@@ -10,8 +10,10 @@ from airflow_provider_offers.api.inputs import (
     parse_id,
     parse_if_exists,
     parse_item_count,
+    parse_max_attempts,
     parse_offer_type,
     parse_org_id,
+    parse_timeout,
 )
 
 
@@ -37,6 +39,14 @@ def test_offer_type_takes_any_case_and_sends_lower_case(value):
         (parse_org_id, "1234ABCD@adobeorg", "org_id: '1234ABCD@adobeorg' is not an IMS org id"),
         (parse_org_id, "12 34@AdobeOrg", "org_id: '12 34@AdobeOrg' is not an IMS org id"),
         (parse_org_id, None, "org_id: None is not an IMS org id"),
+        (parse_timeout, "soon", "timeout: 'soon' is not a timeout: expected a positive number"),
+        (parse_timeout, 0, "timeout: 0 is not a timeout"),
+        (parse_timeout, "-1", "timeout: '-1' is not a timeout"),
+        (parse_timeout, "inf", "timeout: 'inf' is not a timeout"),
+        (parse_timeout, True, "timeout: True is not a timeout"),
+        (parse_max_attempts, 2.5, "max_attempts: 2.5 is not a whole number of attempts"),
+        (parse_max_attempts, False, "max_attempts: False is not a whole number"),
+        (parse_max_attempts, "0", "max_attempts: '0' is not at least 1"),
     ],
 )
 def test_each_rule_names_the_field_and_the_value(parse, value, message):
@@ -49,3 +59,13 @@ def test_ids_and_counts_from_templates_are_cleaned():
     assert parse_item_count(" 30 ") == 30
     assert parse_item_count(1) == 1
     assert parse_org_id(" 1234ABCD5678EF90@AdobeOrg\n") == "1234ABCD5678EF90@AdobeOrg"
+
+
+def test_timeouts_and_attempts_from_templates_and_extras_are_read():
+    assert parse_timeout(" 2.5 ") == 2.5
+    assert parse_timeout(30) == 30.0
+    assert parse_max_attempts(" 3 ") == 3
+    assert parse_max_attempts(1) == 1
+    for blank in (None, "", "  "):  # unset: the default applies
+        assert parse_timeout(blank) is None
+        assert parse_max_attempts(blank) is None

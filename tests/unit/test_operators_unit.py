@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
 from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-from airflow.sdk.exceptions import AirflowFailException, TaskDeferred
+from airflow_compat import TaskDeferred
 
+from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers.api.errors import (
     NotFoundError,
     OutcomeUnknownError,
@@ -317,3 +319,42 @@ def test_a_short_or_unstated_rate_limit_is_not_deferred(with_hook, hook, context
     hook.find_resource_by_name.side_effect = RateLimitedError("429", status=429, retry_after=5)
     with pytest.raises(RateLimitedError):
         with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER)).execute(context)
+
+
+def test_without_a_task_state_store_the_create_still_runs_and_says_why(
+    with_hook, hook, context, capfd, caplog
+):
+    """Airflow before 3.3 hands tasks no task state store: the journal-less path, said once."""
+    del context["task_state_store"]
+    hook.find_resource_by_name.return_value = None
+    hook.create_resource.return_value = receipt(1)
+
+    result = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER)).execute(context)
+
+    assert result["action"] == "created"
+    output = capfd.readouterr().out + caplog.text  # Airflow's logging goes to either
+    assert output.count("No task state store") == 1
+    assert "cannot tell its own earlier write" in output
+
+
+def test_request_timeout_and_max_attempts_reach_the_client_or_fail_naming_the_field(
+    context, monkeypatch
+):
+    connection = {
+        "conn_type": "adobe_offers",
+        "login": "client",
+        "password": "secret-value",
+        "extra": {"org_id": "ORG@AdobeOrg", "timeout": 60, "max_attempts": 5},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT", json.dumps(connection))
+
+    task = CreateFallbackOfferOperator(
+        task_id="t", offer=OFFER, request_timeout="12.5", max_attempts="2"
+    )
+    config = task.hook.config  # what the client is built from: the task's settings win
+    assert (config.timeout.read, config.timeout.connect, config.max_attempts) == (12.5, 10.0, 2)
+
+    for argument, value in (("request_timeout", "soon"), ("max_attempts", 0)):
+        bad = CreateFallbackOfferOperator(task_id="t", offer=OFFER, **{argument: value})
+        with pytest.raises(AirflowFailException, match=f"nothing was sent: {argument}: "):
+            bad.execute(context)

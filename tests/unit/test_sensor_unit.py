@@ -7,13 +7,13 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
-from airflow.sdk.exceptions import (
+from airflow_compat import TaskDeferred
+
+from airflow_provider_offers._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
-    TaskDeferred,
 )
-
 from airflow_provider_offers.api.change import given_baseline, observe, poll_delay
 from airflow_provider_offers.api.errors import NotFoundError, ServerError
 from airflow_provider_offers.sensors.offers import BASELINE_KEY, OfferChangeSensor
@@ -80,7 +80,16 @@ def test_a_bad_since_modified_fails_before_any_read(with_hook, hook, context):
 
 def test_deferrable_hands_its_baseline_and_deadline_to_the_trigger(with_hook, hook, context):
     hook.get_offer.return_value = offer(3)
-    task = with_hook(sensor(since_etag=3, deferrable=True, timeout=600, poke_interval=5))
+    task = with_hook(
+        sensor(
+            since_etag=3,
+            deferrable=True,
+            timeout=600,
+            poke_interval=5,
+            request_timeout=12.5,
+            max_attempts=2,
+        )
+    )
 
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context)
@@ -89,6 +98,7 @@ def test_deferrable_hands_its_baseline_and_deadline_to_the_trigger(with_hook, ho
     assert kwargs["baseline"] == {"previous_etag": 3, "since_etag": 3, "since_modified": None}
     assert kwargs["deadline"] == (context["ti"].start_date + timedelta(seconds=600)).isoformat()
     assert kwargs["poll_interval"] == 5
+    assert (kwargs["request_timeout"], kwargs["max_attempts"]) == (12.5, 2)  # the trigger's hook
     assert deferred.value.method_name == "execute_complete"
 
 

@@ -1,0 +1,30 @@
+"""Sphinx configuration of the documentation site (`bash scripts/dev.sh test` builds it with -W)."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+# autodoc imports the modules, which import Airflow: give it a throw-away home.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="offers-docs-airflow-"))
+
+import airflow_provider_offers  # noqa: E402
+
+project = "airflow-provider-offers"
+author = "airflow-provider-offers contributors"
+copyright = "the airflow-provider-offers contributors; Apache-2.0"
+release = version = airflow_provider_offers.__version__
+
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "myst_parser"]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build"]
+myst_heading_anchors = 3
+autodoc_member_order = "bysource"
+autodoc_typehints = "signature"
+autodoc_default_options = {"members": True, "show-inheritance": True}
+html_theme = "alabaster"
+html_title = f"airflow-provider-offers {release}"
