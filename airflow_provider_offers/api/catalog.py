@@ -586,7 +586,7 @@ def _marked(catalog: str | None) -> Callable[[JsonDict], bool]:
 
 
 async def _listed(client: AsyncOfferLibraryClient, resource: Resource) -> list[JsonDict]:
-    return [entity.raw_json() async for entity in client.list(resource, limit=PAGE_SIZE)]
+    return [offer async for offer in client.list_json(resource, limit=PAGE_SIZE)]
 
 
 async def plan_catalog(

@@ -36,6 +36,7 @@ log = logging.getLogger("airflow_provider_offers.api")
 __all__ = [
     "Component",
     "FallbackOffer",
+    "JsonPage",
     "ListPage",
     "OfferCollection",
     "OfferDecision",
@@ -414,6 +415,19 @@ class ListPage(AdobeModel, Generic[EntityT]):
     @property
     def next_href(self) -> str | None:
         return self.links.next.href if self.links and self.links.next else None
+
+
+class JsonPage(BaseModel):
+    """One page of a list as the server's JSON objects, without entity models: for callers
+    that need only the JSON (a catalog sync reads thousands of offers). Lenient on read: any
+    object is kept as it was sent; only the page itself must be readable."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    results: list[dict[str, Any]] = Field(default_factory=list)
+    links: Links | None = Field(default=None, alias="_links")
+
+    next_href = ListPage.next_href
 
 
 # -- validating what callers give us ----------------------------------------------------------
