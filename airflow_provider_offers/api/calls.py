@@ -20,6 +20,7 @@ from airflow_provider_offers.api.errors import ConflictError, InvalidInputError
 from airflow_provider_offers.api.inputs import parse_id, parse_item_count
 from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
 from airflow_provider_offers.api.models import (
+    FRESH_ANSWER,
     JsonPage,
     ListPage,
     Receipt,
@@ -324,7 +325,7 @@ def _model(model: type[ModelT]) -> Callable[[Any], ModelT]:
     def decode(data: Any) -> ModelT:
         if data is None:
             raise ValueError("empty body")
-        return model.model_validate(data)
+        return model.model_validate(data, context=FRESH_ANSWER)
 
     return decode
 

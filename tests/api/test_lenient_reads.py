@@ -68,3 +68,17 @@ def test_a_json_listing_keeps_every_object_as_sent_even_one_our_models_cannot_re
         listed = list(client.list_json(PERSONALIZED_OFFERS))
 
     assert listed == [DOCUMENTED, ODD, PLAIN]
+
+
+def test_the_json_a_read_object_keeps_cannot_be_changed_through_what_it_gives_out(retry):
+    with OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=serving([DOCUMENTED])) as client:
+        (offer,) = client.list(PERSONALIZED_OFFERS)
+
+    given = offer.raw_json()
+    given["name"] = "changed"
+    given["selectionConstraint"]["startDate"] = "changed"
+    given["_experience"]["decisioning"]["ranking"]["priority"] = 99
+
+    assert offer.raw_json() == DOCUMENTED
+    assert offer.selectionConstraint is not None
+    assert offer.selectionConstraint.raw_json() == DOCUMENTED["selectionConstraint"]
