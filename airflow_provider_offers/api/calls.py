@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
 from pydantic import BaseModel
@@ -20,11 +20,16 @@ from airflow_provider_offers.api.errors import ConflictError, InvalidInputError
 from airflow_provider_offers.api.inputs import parse_id, parse_item_count
 from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
 from airflow_provider_offers.api.models import (
+    FRESH_ANSWER,
+    JsonPage,
     ListPage,
     Receipt,
     parse_input,
 )
 from airflow_provider_offers.api.resources import EntityT, Resource, resolve_resource
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack from Python 3.11
 
 __all__ = [
     "DECISIONS_PATH",
@@ -237,6 +242,13 @@ class Calls:
         page_model = ListPage[resource.model]  # type: ignore[name-defined]  # parametrised at run time
         return Call("GET", self.dps + resource.path, _model(page_model), params)
 
+    def list_json_first(
+        self, resource: Resource | str, **query: Unpack[ListQuery]
+    ) -> Call[JsonPage]:
+        """`list_first`, its pages read as plain JSON objects (`JsonPage`)."""
+        first = self.list_first(resource, **query)
+        return Call("GET", first.url, _model(JsonPage), first.params)
+
     def decision(
         self,
         decision_id: str,
@@ -313,7 +325,7 @@ def _model(model: type[ModelT]) -> Callable[[Any], ModelT]:
     def decode(data: Any) -> ModelT:
         if data is None:
             raise ValueError("empty body")
-        return model.model_validate(data)
+        return model.model_validate(data, context=FRESH_ANSWER)
 
     return decode
 

@@ -586,7 +586,17 @@ def _marked(catalog: str | None) -> Callable[[JsonDict], bool]:
 
 
 async def _listed(client: AsyncOfferLibraryClient, resource: Resource) -> list[JsonDict]:
-    return [entity.raw_json() async for entity in client.list(resource, limit=PAGE_SIZE)]
+    return [offer async for offer in client.list_json(resource, limit=PAGE_SIZE)]
+
+
+async def _all(reads: Sequence[Awaitable[T]]) -> list[T]:
+    """Every read's result, run at once; the first failure (in `reads` order) is raised once
+    all are over, so none is left running."""
+    results = await asyncio.gather(*reads, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return list(results)  # type: ignore[arg-type]  # no exception left
 
 
 async def plan_catalog(
@@ -597,10 +607,15 @@ async def plan_catalog(
     catalog: str,
     prune: bool = False,
 ) -> Plan:
-    """Read the sandbox (offers once; placements and decisions once when needed) and plan."""
-    existing = await _listed(client, offer_resource(offer_type))
+    """Read the sandbox (offers once; placements and decisions once when needed) and plan.
+
+    The placements are listed while the offers are (one round trip less)."""
+    listings = [_listed(client, offer_resource(offer_type))]
     if any(body.get("representations") for body in bodies):
-        placements = {p.get("id") for p in await _listed(client, PLACEMENTS)}
+        listings.append(_listed(client, PLACEMENTS))
+    existing, *placement_list = await _all(listings)
+    if placement_list:
+        placements = {p.get("id") for p in placement_list[0]}
         problems = unknown_placements(bodies, placements)
         if problems:
             raise CatalogError("; ".join(problems) + "; nothing was written")

@@ -141,7 +141,11 @@ class _ClientCore(Calls):
         request_id = request.headers.get("x-request-id")
         where = self._where(request)
         status = response.status_code
-        log.info(
+        # A successful read is routine (a sync lists thousands of offers): DEBUG. Writes and
+        # every failure stay at INFO, so the task log shows what changed and what went wrong.
+        routine = response.is_success and request.method == "GET"
+        log.log(
+            logging.DEBUG if routine else logging.INFO,
             "%s -> HTTP %d (x-request-id %s, sandbox %s)",
             where,
             status,
@@ -331,9 +335,15 @@ class OfferLibraryClient(_Client):
         """Every matching object, page after page (`limit` is the page size)."""
         return self._pages(self._core.list_first(resource, **query))
 
-    def _pages(self, first: Call[ListPage[EntityT]]) -> Iterator[EntityT]:
-        pager: Pager[EntityT] = Pager(self.config.base_url, first)
-        call: Call[ListPage[EntityT]] | None = first
+    def list_json(
+        self, resource: Resource | str, **query: Unpack[ListQuery]
+    ) -> Iterator[dict[str, Any]]:
+        """`list`, each object as the server's JSON, without models (cheaper; no `raw_json`)."""
+        return self._pages(self._core.list_json_first(resource, **query))
+
+    def _pages(self, first: Call[Any]) -> Iterator[Any]:
+        pager: Pager[Any] = Pager(self.config.base_url, first)
+        call: Call[Any] | None = first
         while call is not None:
             page = self._execute(call)
             yield from pager.new(page.results)
@@ -421,9 +431,15 @@ class AsyncOfferLibraryClient(_Client):
         """Every matching object, page after page (`async for`); input checked right away."""
         return self._pages(self._core.list_first(resource, **query))
 
-    async def _pages(self, first: Call[ListPage[EntityT]]) -> AsyncIterator[EntityT]:
-        pager: Pager[EntityT] = Pager(self.config.base_url, first)
-        call: Call[ListPage[EntityT]] | None = first
+    def list_json(
+        self, resource: Resource | str, **query: Unpack[ListQuery]
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Async `OfferLibraryClient.list_json`: objects as the server's JSON, no models."""
+        return self._pages(self._core.list_json_first(resource, **query))
+
+    async def _pages(self, first: Call[Any]) -> AsyncIterator[Any]:
+        pager: Pager[Any] = Pager(self.config.base_url, first)
+        call: Call[Any] | None = first
         while call is not None:
             page = await self._execute(call)
             for entity in pager.new(page.results):

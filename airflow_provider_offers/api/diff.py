@@ -25,6 +25,7 @@ in form sends no PATCH.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timezone
 from typing import Any
@@ -116,6 +117,15 @@ def _documented_ops(source: JsonDict, operations: list[JsonDict]) -> list[JsonDi
     return result
 
 
+def _same_json(a: Any, b: Any) -> bool:
+    """Equal as JSON: what `jsonpatch.make_patch` finds no operation for (1, 1.0 and True
+    differ, dict member order does not), at the cost of two C-encoded dumps."""
+    try:
+        return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    except (TypeError, ValueError):  # not plain JSON: let jsonpatch compare it
+        return False
+
+
 def update_patch(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> list[JsonDict]:
     """The smallest guarded patch bringing `existing`'s members named in `desired` to `desired`.
 
@@ -123,8 +133,13 @@ def update_patch(existing: Mapping[str, Any], desired: Mapping[str, Any]) -> lis
     differs but form (so callers send no PATCH at all). `existing` is the server's JSON; the
     `test` ops carry its values as they are.
     """
-    projection = {key: canonical(existing[key], key) for key in desired if key in existing}
+    projection = {key: existing[key] for key in desired if key in existing}
+    if _same_json(projection, desired):  # most offers of a re-sync: skip the diff entirely
+        return []
+    projection = {key: canonical(value, key) for key, value in projection.items()}
     target = canonical(dict(desired))
+    if _same_json(projection, target):
+        return []
     operations = _documented_ops(projection, jsonpatch.make_patch(projection, target).patch)
     if not operations:
         return []

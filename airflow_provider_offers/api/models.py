@@ -10,6 +10,7 @@ The Decisioning API's answer is modelled in `api/decisioning.py`.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
@@ -36,6 +37,7 @@ log = logging.getLogger("airflow_provider_offers.api")
 __all__ = [
     "Component",
     "FallbackOffer",
+    "JsonPage",
     "ListPage",
     "OfferCollection",
     "OfferDecision",
@@ -56,6 +58,15 @@ def _iso_millis(value: datetime) -> str:
 def writing(info: ValidationInfo) -> bool:
     """True while validating what a caller gives us (`parse_input`), False for server answers."""
     return bool(info.context and info.context.get("input"))
+
+
+#: Validation context of a server answer just parsed from the response: nothing else holds
+#: that JSON, so a model may keep it as it is instead of a deep copy at every nesting level.
+FRESH_ANSWER = {"fresh": True}
+
+
+def _fresh(info: ValidationInfo) -> bool:
+    return bool(info.context and info.context.get("fresh"))
 
 
 def on_write(check: Callable[[Any], Any], problem: str | Callable[[Any], str]) -> AfterValidator:
@@ -132,8 +143,7 @@ class AdobeModel(BaseModel):
     def _read_or_write(cls, data: Any, handler: Any, info: ValidationInfo) -> Any:
         strict = writing(info) and cls._strict_input
         if strict and isinstance(data, Mapping):
-            known = set(cls.model_fields)
-            known |= {f.alias for f in cls.model_fields.values() if f.alias}
+            known = _input_names(cls)
             unknown = [key for key in data if key not in known]
             if unknown:
                 names = ", ".join(repr(key) for key in unknown)
@@ -142,7 +152,8 @@ class AdobeModel(BaseModel):
         if writing(info):
             model._write_rules()
         elif isinstance(data, Mapping) and isinstance(model, AdobeModel):
-            model._raw = copy.deepcopy(dict(data))
+            # raw_json() copies on the way out, so a fresh answer needs no copy on the way in.
+            model._raw = dict(data) if _fresh(info) else copy.deepcopy(dict(data))
         return model
 
     def _write_rules(self) -> None:
@@ -153,6 +164,13 @@ class AdobeModel(BaseModel):
         if self._raw is not None:
             return copy.deepcopy(self._raw)
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+@functools.cache
+def _input_names(model: type[BaseModel]) -> frozenset[str]:
+    """The member names a caller may give `model`: its fields and their aliases."""
+    fields = model.model_fields
+    return frozenset(fields) | {f.alias for f in fields.values() if f.alias}
 
 
 def _require(condition: Any, problem: str) -> None:
@@ -414,6 +432,19 @@ class ListPage(AdobeModel, Generic[EntityT]):
     @property
     def next_href(self) -> str | None:
         return self.links.next.href if self.links and self.links.next else None
+
+
+class JsonPage(BaseModel):
+    """One page of a list as the server's JSON objects, without entity models: for callers
+    that need only the JSON (a catalog sync reads thousands of offers). Lenient on read: any
+    object is kept as it was sent; only the page itself must be readable."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    results: list[dict[str, Any]] = Field(default_factory=list)
+    links: Links | None = Field(default=None, alias="_links")
+
+    next_href = ListPage.next_href
 
 
 # -- validating what callers give us ----------------------------------------------------------

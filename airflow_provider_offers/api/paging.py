@@ -11,19 +11,21 @@ kept when a next link leaves it out.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Generic
+from typing import Any, Generic, TypeVar
 
 import httpx
 
 from airflow_provider_offers.api.calls import Call
 from airflow_provider_offers.api.config import DPS_PATH
 from airflow_provider_offers.api.errors import OfferLibraryError
-from airflow_provider_offers.api.resources import EntityT
 
 _KEPT_PARAMS = ("offer-type",)
 
+#: What a page holds: entity models, or the JSON objects themselves (`JsonPage`).
+ItemT = TypeVar("ItemT")
 
-class Pager(Generic[EntityT]):
+
+class Pager(Generic[ItemT]):
     """The state of one listing: links followed and ids seen."""
 
     def __init__(self, base_url: str, first: Call[Any]) -> None:
@@ -32,11 +34,14 @@ class Pager(Generic[EntityT]):
         self.followed = {str(httpx.URL(first.url, params=first.params))}
         self.seen: set[str] = set()
 
-    def new(self, results: Iterable[EntityT]) -> list[EntityT]:
+    def new(self, results: Iterable[ItemT]) -> list[ItemT]:
         """The results not yielded before (an object without an id is always new)."""
         fresh = []
         for entity in results:
-            entity_id = getattr(entity, "id", None)
+            if isinstance(entity, dict):
+                entity_id = entity.get("id")
+            else:
+                entity_id = getattr(entity, "id", None)
             if entity_id is not None:
                 if entity_id in self.seen:
                     continue

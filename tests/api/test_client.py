@@ -177,6 +177,25 @@ def test_paging_follows_next_links_verbatim_across_many_pages(emulator, client):
     assert all("start" in page.query for page in pages[1:])
 
 
+async def test_json_listing_pages_like_the_model_listing_and_gives_the_servers_json(
+    emulator, config, retry
+):
+    async with AsyncOfferLibraryClient(config, retry=retry) as client:
+        placement = await client.create(PLACEMENTS, placement_body())
+        for index in range(7):
+            await client.create(FALLBACK_OFFERS, offer_body(placement.id, f"o{index:02d}"))
+        before = len(api_requests(emulator))
+
+        as_json = [offer async for offer in client.list_json(FALLBACK_OFFERS, limit=3)]
+        pages = [r for r in api_requests(emulator)[before:] if r.method == "GET"]
+        as_models = [offer.raw_json() async for offer in client.list(FALLBACK_OFFERS, limit=3)]
+
+    assert len(pages) == 3  # 3+3+1
+    assert all(page.query.get("offer-type") == ["fallback"] for page in pages)
+    assert sorted(offer["name"] for offer in as_json) == [f"o{i:02d}" for i in range(7)]
+    assert as_json == as_models  # every object as the server sent it
+
+
 async def test_async_paging_filters_and_order(emulator, config, retry):
     async with AsyncOfferLibraryClient(config, retry=retry) as client:
         placement = await client.create(PLACEMENTS, placement_body())

@@ -59,3 +59,26 @@ def test_values_outside_our_write_rules_are_read_as_the_server_sent_them(retry):
     assert offer.modified is not None and offer.modified.tzinfo is not None
     assert offer.modified.utcoffset() == timezone.utc.utcoffset(None)
     assert offer.raw_json() == DOCUMENTED  # unknown members kept, nothing re-serialised
+
+
+def test_a_json_listing_keeps_every_object_as_sent_even_one_our_models_cannot_read(retry):
+    transport = serving([DOCUMENTED, ODD, PLAIN])
+
+    with OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=transport) as client:
+        listed = list(client.list_json(PERSONALIZED_OFFERS))
+
+    assert listed == [DOCUMENTED, ODD, PLAIN]
+
+
+def test_the_json_a_read_object_keeps_cannot_be_changed_through_what_it_gives_out(retry):
+    with OfferLibraryClient(OFFLINE_CONFIG, retry=retry, transport=serving([DOCUMENTED])) as client:
+        (offer,) = client.list(PERSONALIZED_OFFERS)
+
+    given = offer.raw_json()
+    given["name"] = "changed"
+    given["selectionConstraint"]["startDate"] = "changed"
+    given["_experience"]["decisioning"]["ranking"]["priority"] = 99
+
+    assert offer.raw_json() == DOCUMENTED
+    assert offer.selectionConstraint is not None
+    assert offer.selectionConstraint.raw_json() == DOCUMENTED["selectionConstraint"]

@@ -32,3 +32,28 @@ def test_the_same_instants_and_members_in_another_form_send_nothing():
         "path": "/selectionConstraint",
         "value": STORED["selectionConstraint"],  # exactly as stored, not re-serialised
     }
+
+
+def test_values_equal_in_python_but_not_in_json_are_still_patched():
+    stored = {"rank": {"priority": 1}, "flag": 1, "ratio": 1.0}
+
+    assert update_patch(stored, {"flag": True})[-1] == {
+        "op": "replace",
+        "path": "/flag",
+        "value": True,
+    }
+    assert update_patch(stored, {"ratio": 1})[-1] == {"op": "replace", "path": "/ratio", "value": 1}
+    assert update_patch(stored, {"rank": {"priority": 1.0}})[-1] == {
+        "op": "replace",
+        "path": "/rank/priority",
+        "value": 1.0,
+    }
+
+
+def test_the_same_json_sends_nothing_whatever_the_member_order():
+    desired = {
+        "characteristics": {"a": "1", "b": "2"},
+        "selectionConstraint": STORED["selectionConstraint"],
+    }
+
+    assert update_patch(STORED, desired) == []
