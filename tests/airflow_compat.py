@@ -29,13 +29,24 @@ needs_airflow_3_3 = pytest.mark.skipif(
     reason=f"Airflow {AIRFLOW_VERSION} has no task/asset state store or shared streams (3.3+)",
 )
 
+#: Airflow 3.2 builds the connection form from the provider's declarative `conn-fields` and
+#: `ui-field-behaviour`, and its human-in-the-loop API is the one the reviewer process answers
+#: through; 3.1 shows its generic connection form (extras typed as JSON).
+IS_AIRFLOW_3_1 = AIRFLOW_VERSION.startswith("3.1.")
+needs_airflow_3_2 = pytest.mark.skipif(
+    IS_AIRFLOW_3_1,
+    reason=f"Airflow {AIRFLOW_VERSION}: no declarative connection form, an older HITL API (3.2+)",
+)
+
 __all__ = [
     "HAS_STATE_STORES",
+    "IS_AIRFLOW_3_1",
     "DagBag",
     "ParamValidationError",
     "TaskDeferred",
     "deserialize",
     "forget_masked_secrets",
+    "needs_airflow_3_2",
     "needs_airflow_3_3",
     "serialize",
 ]

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from airflow_compat import needs_airflow_3_2
 
 from airflow_provider_offers import ORG_ID_PATTERN, get_provider_info
 from airflow_provider_offers.emulator.config import DEFAULT_ORG_ID
+
+pytestmark = needs_airflow_3_2
 
 PACKAGE = Path(__file__).resolve().parents[2] / "airflow_provider_offers"
 # How the code reads an extra: ClientConfig's `_extra(extras, "name")`, the extra link's
