@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pytest
+from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_offers._compat import AIRFLOW_VERSION
 
@@ -30,17 +31,23 @@ needs_airflow_3_3 = pytest.mark.skipif(
 )
 
 #: Airflow 3.2 builds the connection form from the provider's declarative `conn-fields` and
-#: `ui-field-behaviour`, and its human-in-the-loop API is the one the reviewer process answers
-#: through; 3.1 shows its generic connection form (extras typed as JSON).
+#: `ui-field-behaviour`; 3.1 shows its generic form (extras typed as JSON).
 IS_AIRFLOW_3_1 = AIRFLOW_VERSION.startswith("3.1.")
 needs_airflow_3_2 = pytest.mark.skipif(
-    IS_AIRFLOW_3_1,
-    reason=f"Airflow {AIRFLOW_VERSION}: no declarative connection form, an older HITL API (3.2+)",
+    IS_AIRFLOW_3_1, reason=f"Airflow {AIRFLOW_VERSION} has no declarative connection form (3.2+)"
+)
+
+#: The test reviewer (tests/example_dags/hitl_reviewer.py) answers a human-in-the-loop task
+#: waiting in the `awaiting_input` state, which Airflow 3.3 introduced.
+HAS_AWAITING_INPUT = hasattr(TaskInstanceState, "AWAITING_INPUT")
+needs_awaiting_input = pytest.mark.skipif(
+    not HAS_AWAITING_INPUT,
+    reason=f"Airflow {AIRFLOW_VERSION}: HITL tasks do not wait in awaiting_input (3.3+)",
 )
 
 __all__ = [
+    "HAS_AWAITING_INPUT",
     "HAS_STATE_STORES",
-    "IS_AIRFLOW_3_1",
     "DagBag",
     "ParamValidationError",
     "TaskDeferred",
@@ -48,6 +55,7 @@ __all__ = [
     "forget_masked_secrets",
     "needs_airflow_3_2",
     "needs_airflow_3_3",
+    "needs_awaiting_input",
     "serialize",
 ]
 

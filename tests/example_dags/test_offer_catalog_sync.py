@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from airflow_compat import needs_airflow_3_2
+from airflow_compat import needs_awaiting_input
 
 EXAMPLE_DAGS = Path(__file__).resolve().parents[2] / "example_dags"
 REVIEWER = Path(__file__).with_name("hitl_reviewer.py")
@@ -61,7 +61,7 @@ def offer_writes(requests) -> list:
     return [r for r in requests if r.path.startswith(OFFERS) and r.method != "GET"]
 
 
-@needs_airflow_3_2
+@needs_awaiting_input
 def test_rejected_plan_writes_nothing_and_approved_plan_is_applied(
     run_dag, reviewer, catalog_beside_the_dag, adobe_connection, offer_library_emulator, dps
 ):
