@@ -1,4 +1,4 @@
-"""api/catalog.py's pure parts: the desired catalog, the plan, drift, tables, progress."""
+"""api/catalog's pure parts: the desired catalog, the plan, drift, tables, progress."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import logging
 import pytest
 
 from airflow_provider_offers.api import catalog
-from airflow_provider_offers.api.catalog import MARKER, CatalogError, compute_plan, drift
+from airflow_provider_offers.api.catalog import apply as catalog_apply
+from airflow_provider_offers.api.catalog import plan as catalog_plan
+from airflow_provider_offers.api.catalog.plan import MARKER, CatalogError, compute_plan, drift
 from airflow_provider_offers.api.errors import InvalidInputError, RequestValidationError
 from airflow_provider_offers.api.models import Receipt
 from airflow_provider_offers.api.retry import RetryPolicy
@@ -99,7 +101,7 @@ def test_unreadable_catalog_files_are_named(source, text, problem):
 def test_unknown_placements_are_named_per_representation():
     bodies = [offer("A"), offer("B")]
     bodies[1]["representations"][0]["placement"] = "dps:offer-placement:gone"
-    assert catalog.unknown_placements(bodies, {"dps:offer-placement:1"}) == [
+    assert catalog_plan.unknown_placements(bodies, {"dps:offer-placement:1"}) == [
         "offer 'B': representations[0].placement 'dps:offer-placement:gone' is not a placement "
         "of this sandbox"
     ]
@@ -171,7 +173,7 @@ def test_prune_deletes_only_own_offers_and_is_blocked_by_a_decisions_fallback():
 
     assert actions(plan) == [("Old", "delete"), ("Served", "blocked")]
     assert plan.blocked()[0]["decisions"] == ["'Home' (d1)"]
-    assert catalog.prune_candidates(existing, {"Old"}, "c") == [existing[3]]
+    assert catalog_plan.prune_candidates(existing, {"Old"}, "c") == [existing[3]]
 
 
 # -- approval: drift ----------------------------------------------------------------------------
@@ -258,8 +260,8 @@ def test_plan_as_text_and_markdown_tables_show_what_changes():
 
 def test_progress_is_logged_at_most_every_few_seconds_and_at_the_end(caplog):
     now = [100.0]
-    progress = catalog.Progress(5, every=5.0, clock=lambda: now[0])
-    caplog.set_level(logging.INFO, logger=catalog.__name__)
+    progress = catalog_apply.Progress(5, every=5.0, clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger=catalog_apply.__name__)
     for moment in (101.0, 104.0, 106.0, 107.0, 108.0):
         now[0] = moment
         progress.step()
@@ -281,7 +283,7 @@ def test_a_wait_one_worker_is_told_holds_every_worker(monkeypatch):
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr(catalog.asyncio, "sleep", fake_sleep)
+    monkeypatch.setattr(catalog_apply.asyncio, "sleep", fake_sleep)
     gate = catalog.BackoffGate(clock=lambda: now[0])
     policy = gate.policy(RetryPolicy(max_attempts=3))
     assert (policy.max_attempts, policy.async_sleep) == (3, gate.sleep)

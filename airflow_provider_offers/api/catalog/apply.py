@@ -1,0 +1,245 @@
+"""The apply: every write of a plan through the async client, `max_concurrency` at a time.
+
+Each write goes through `api.reconcile` (a lost create is reconciled by name, a rejected
+guarded patch is recomputed), run in a worker thread whose requests go back to the event
+loop; a 429 (or any retry wait) holds every worker (`BackoffGate`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from airflow_provider_offers.api import reconcile
+from airflow_provider_offers.api.catalog.plan import (
+    COUNTS,
+    WRITES,
+    JsonDict,
+    Plan,
+    listed,
+    marker_of,
+)
+from airflow_provider_offers.api.errors import NotFoundError, OfferLibraryError, OutcomeUnknownError
+from airflow_provider_offers.api.resources import offer_resource
+from airflow_provider_offers.api.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from airflow_provider_offers.api.client import AsyncOfferLibraryClient
+    from airflow_provider_offers.api.resources import Resource
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+_LISTED = 10  # failures named in the exception; the log names every one
+
+
+class ApplyError(OfferLibraryError):
+    """Some writes failed; the others were applied. `failures` maps offer name to the error."""
+
+    def __init__(self, failures: Mapping[str, BaseException], counts: Mapping[str, int]):
+        named = sorted(failures.items())
+        listed = "; ".join(f"{name!r}: {error}" for name, error in named[:_LISTED])
+        if len(named) > _LISTED:
+            listed += f"; and {len(named) - _LISTED} more (see the log)"
+        super().__init__(
+            f"{len(failures)} offer(s) could not be written ({listed}); done: {dict(counts)}"
+        )
+        self.failures = dict(failures)
+        self.counts = dict(counts)
+
+
+class BackoffGate:
+    """One wait for every worker: when one is told to wait (a 429's `Retry-After`, or a retry
+    backoff), nobody sends until that time has passed."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._until = 0.0
+
+    async def sleep(self, seconds: float) -> None:
+        """The retry policy's sleep: hold the gate shut for `seconds` from now, then wait."""
+        self._until = max(self._until, self.clock() + seconds)
+        await self.wait()
+
+    async def wait(self) -> None:
+        while (left := self._until - self.clock()) > 0:
+            await asyncio.sleep(left)
+
+    def policy(self, base: RetryPolicy | None = None) -> RetryPolicy:
+        """`base` (the client's retry numbers) with its async sleep going through this gate."""
+        return dataclasses.replace(base or RetryPolicy(), async_sleep=self.sleep)
+
+
+class _Remembered:
+    """A `reconcile.Journal` that knows a create for this name was sent (lost answer)."""
+
+    def __init__(self, value: JsonDict) -> None:
+        self.value = value
+
+    def get(self) -> JsonDict:
+        return self.value
+
+    def set(self, value: JsonDict) -> None:
+        self.value = value
+
+
+class LoopStore:
+    """`reconcile.EntityStore` for worker threads: each call runs on the event loop's client,
+    after the backoff gate opens, and returns the server's JSON."""
+
+    def __init__(
+        self,
+        client: AsyncOfferLibraryClient,
+        resource: Resource,
+        loop: asyncio.AbstractEventLoop,
+        gate: BackoffGate,
+    ) -> None:
+        self.client = client
+        self.resource = resource
+        self.loop = loop
+        self.gate = gate
+
+    def _run(self, call: Callable[[], Awaitable[T]]) -> T:
+        async def gated() -> T:
+            await self.gate.wait()
+            return await call()
+
+        return asyncio.run_coroutine_threadsafe(gated(), self.loop).result()
+
+    def find_by_name(self, name: str) -> JsonDict | None:
+        found = self._run(lambda: self.client.find_by_name(self.resource, name))
+        return None if found is None else found.raw_json()
+
+    def get(self, entity_id: str) -> JsonDict:
+        return self._run(lambda: self.client.get(self.resource, entity_id)).raw_json()
+
+    def create(self, entity: JsonDict) -> JsonDict:
+        return self._run(lambda: self.client.create(self.resource, entity)).raw_json()
+
+    def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict:
+        return self._run(lambda: self.client.patch(self.resource, entity_id, operations)).raw_json()
+
+    def delete(self, entity_id: str) -> None:
+        self._run(lambda: self.client.delete(self.resource, entity_id))
+
+
+def write(store: LoopStore, plan: Plan, entry: Mapping[str, Any]) -> str:
+    """One planned write, safe to repeat; returns the action it ended as (`COUNTS` keys).
+
+    The plan knows the name is free, so a create is sent without a look-up; only a lost answer
+    makes it look the name up (`ensure_by_name`, told a create was sent).
+    """
+    name, action = entry["name"], entry["action"]
+    if action == "delete":
+        try:
+            store.delete(entry["id"])
+        except NotFoundError:
+            log.info("Offer %r (%s) was already gone", name, entry["id"])
+        return "delete"
+    existing, desired = plan.work[name]
+    if existing is None:
+        try:
+            store.create(desired)
+        except OutcomeUnknownError:
+            log.warning("Outcome of creating offer %r unknown; looking it up by name", name)
+            reconcile.ensure_by_name(store, desired, journal=_Remembered({"name": name}))
+        return "create"
+    _, wrote = reconcile.converge(store, existing, desired)
+    return "update" if wrote else "unchanged"
+
+
+class Progress:
+    """Logs done/total and the rate, at most every `every` seconds (and once at the end)."""
+
+    def __init__(
+        self, total: int, every: float = 5.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.total = total
+        self.every = every
+        self.clock = clock
+        self.started = self.last = clock()
+        self.done = 0
+
+    def step(self) -> None:
+        self.done += 1
+        now = self.clock()
+        if self.done == self.total or now - self.last >= self.every:
+            rate = self.done / max(now - self.started, 1e-9)
+            log.info("Applied %d/%d writes (%.1f/s)", self.done, self.total, rate)
+            self.last = now
+
+
+async def apply_plan(
+    client: AsyncOfferLibraryClient,
+    plan: Plan,
+    *,
+    offer_type: str,
+    gate: BackoffGate,
+    max_concurrency: int = 8,
+    progress_every: float = 5.0,
+) -> dict[str, int]:
+    """Every write of the plan, `max_concurrency` at a time; the counts of what was done.
+
+    A failed write does not stop the others; `ApplyError` names each failure at the end.
+    """
+    loop = asyncio.get_running_loop()
+    store = LoopStore(client, offer_resource(offer_type), loop, gate)
+    counts = plan.counts()
+    for action in WRITES:
+        counts[COUNTS[action]] = 0
+    entries = [entry for entry in plan.entries if entry["action"] in WRITES]
+    progress = Progress(len(entries), progress_every)
+    failures: dict[str, BaseException] = {}
+    limit = asyncio.Semaphore(max_concurrency)
+    with ThreadPoolExecutor(max_concurrency, thread_name_prefix="offer-sync") as pool:
+
+        async def one(entry: JsonDict) -> None:
+            async with limit:
+                try:
+                    done = await loop.run_in_executor(pool, write, store, plan, entry)
+                except Exception as error:
+                    failures[entry["name"]] = error
+                    return
+            counts[COUNTS[done]] += 1
+            progress.step()
+
+        await asyncio.gather(*(one(entry) for entry in entries))
+        created = {entry["name"] for entry in entries if entry["action"] == "create"}
+        if created and not failures:
+            listing = await listed(client, offer_resource(offer_type))
+            await loop.run_in_executor(pool, keep_one_of_each, store, plan, created, listing)
+    if failures:
+        for name, error in sorted(failures.items()):
+            log.error("Offer %r could not be written: %s", name, error)
+        raise ApplyError(failures, counts)
+    return counts
+
+
+def keep_one_of_each(
+    store: LoopStore, plan: Plan, created: set[str], listing: Sequence[JsonDict]
+) -> None:
+    """After the creates: a name another run of the catalog created at the same moment is
+    kept once (`reconcile.keep_oldest`); only offers with this catalog's marker are deleted."""
+    by_name: dict[str, list[JsonDict]] = {}
+    for offer in listing:
+        by_name.setdefault(str(offer.get("name")), []).append(offer)
+    for name in sorted(created):
+        namesakes = by_name.get(name, [])
+        if len(namesakes) > 1:
+            desired = plan.work[name][1]
+            reconcile.keep_oldest(store, namesakes, desired, deletable=_marked(marker_of(desired)))
+
+
+def _marked(catalog: str | None) -> Callable[[JsonDict], bool]:
+    """Whether an offer carries `catalog`'s marker (this catalog's offers may be deleted)."""
+
+    def marked(offer: JsonDict) -> bool:
+        return marker_of(offer) == catalog
+
+    return marked
