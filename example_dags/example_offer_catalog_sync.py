@@ -1,7 +1,8 @@
 """Fallback offers kept as code: plan, a person approves the plan, apply exactly that plan.
 
 1. `homepage_placement`: the placement the catalog's offers are shown in (by name, so safe to
-   re-run); the catalog files name its id through a template, as ids differ per sandbox.
+   re-run); the catalog files name its id as `{$value: placement}`, given in `values`, as
+   ids differ per sandbox.
 2. `plan`: what it takes to bring the sandbox to the catalog in `offer_catalog/` (beside this
    file): offers to create, the fields to patch, this catalog's offers to delete (`prune`).
    Nothing is written (`dry_run=True`).
@@ -31,6 +32,8 @@ from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator,
 
 CATALOG = "example-homepage"
 CATALOG_FILES = "offer_catalog"  # a directory of YAML/JSON files, relative to this file
+# What the files' `{$value: ...}` nodes stand for: ids that differ per sandbox.
+VALUES = {"placement": "{{ ti.xcom_pull(task_ids='homepage_placement')['id'] }}"}
 
 with DAG(
     dag_id="example_offer_catalog_sync",
@@ -52,6 +55,7 @@ with DAG(
     plan = SyncFallbackOffersOperator(
         task_id="plan",
         offers_file=CATALOG_FILES,
+        values=VALUES,
         catalog=CATALOG,
         prune=True,
         dry_run=True,
@@ -67,6 +71,7 @@ with DAG(
     apply = SyncFallbackOffersOperator(
         task_id="apply",
         offers_file=CATALOG_FILES,
+        values=VALUES,
         catalog=CATALOG,
         prune=True,
         expected_plan=plan.output,

@@ -23,6 +23,7 @@ __all__ = [
     "MAX_ITEM_COUNT",
     "IfExists",
     "OfferType",
+    "parse_bool",
     "parse_etag",
     "parse_id",
     "parse_if_exists",
@@ -226,3 +227,22 @@ def parse_modified(
             return parsed.replace(tzinfo=timezone.utc)
         raise _invalid(field, value, "has no UTC offset: add 'Z' or an offset such as '+02:00'")
     return parsed
+
+
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0")
+
+
+def parse_bool(value: Any, field: str) -> bool:
+    """A yes/no option, also as a template renders it: `true`/`false`, `yes`/`no`, `1`/`0` in
+    any case. Anything else is refused (`bool("false")` is True: `prune="false"` must not
+    prune)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE or text in _FALSE:
+            return text in _TRUE
+    raise _invalid(field, value, "is not a yes/no value: expected true/false, yes/no or 1/0")

@@ -9,7 +9,7 @@ subclasses of it. The logic that makes it safe to re-run lives in `api.reconcile
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_offers._compat import AIRFLOW_VERSION, AirflowFailException
@@ -47,6 +47,21 @@ class OfferLibraryOperator(OfferLibraryTask):
 
     ui_color = "#fa0f00"
     resource_kind: ClassVar[str] = ""
+    #: Template fields holding offers, each with the `api.content` function that finds the
+    #: customer's content in it: Airflow's Jinja renders everything else, never that.
+    offer_content_fields: ClassVar[Mapping[str, str]] = {}
+
+    def render_template_fields(self, context: Context, jinja_env: Any = None) -> None:
+        """Airflow's templating, except on offer content (Journey Optimizer personalization
+        such as `{{profile.person.name.firstName}}` is sent exactly as written)."""
+        if self.offer_content_fields:
+            from airflow.sdk import literal
+
+            from airflow_provider_offers.api import content
+
+            for field, keep in self.offer_content_fields.items():
+                setattr(self, field, getattr(content, keep)(getattr(self, field), literal))
+        super().render_template_fields(context, jinja_env)
 
     @property
     def kind(self) -> str:

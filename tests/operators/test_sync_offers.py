@@ -194,15 +194,17 @@ def test_dry_run_writes_nothing_and_a_drifted_plan_is_refused(
         dps.offer_body("Existing", placement, description="v2"),
         dps.offer_body("New", placement),
     ]
-    # The plan reads the catalog from an object storage URL; the file is a Jinja template
-    # (placement ids differ between sandboxes).
-    templated = [dps.offer_body(o["name"], "{{ params.placement }}") for o in catalog]
+    # The plan reads the catalog from an object storage URL (a local one: only with the
+    # opt-in); the placement id, which differs between sandboxes, comes from `values`.
+    templated = [dps.offer_body(o["name"], {"$value": "placement"}) for o in catalog]
     templated[0]["description"] = "v2"
     (tmp_path / "catalog.json").write_text(json.dumps(templated))
     plan_task = f"""
     SyncFallbackOffersOperator(
         task_id="plan",
         offers_file="file://{tmp_path}/catalog.json",
+        allow_outside_dag_folder=True,
+        values={{"placement": "{{{{ params.placement }}}}"}},
         params={{"placement": {placement!r}}},
         catalog="c",
         dry_run=True,

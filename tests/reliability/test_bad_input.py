@@ -65,6 +65,18 @@ def edited(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return target
 
 
+# 256 bytes that PyYAML's safe_load expands to 10**7 items.
+ALIAS_BOMB = (
+    "a: &a ["
+    + ",".join(["x"] * 10)
+    + "]\n"
+    + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
+        for i in range(6)
+    )
+)
+
+
 @dataclass
 class World:
     """What a row may use: an existing placement and offer, and a way to add connections."""
@@ -526,23 +538,80 @@ ROWS = [
     ),
     Row(
         "sync-yaml-not-a-list",
-        sync(offers_file=lambda w: w.file("catalog.yaml", "just some words\n")),
+        sync(
+            offers_file=lambda w: w.file("catalog.yaml", "just some words\n"),
+            allow_outside_dag_folder=True,
+        ),
         ("offers_file: ", "catalog.yaml: expected a list of offers, got str"),
     ),
     Row(
         "sync-yaml-broken",
-        sync(offers_file=lambda w: w.file("catalog.yaml", "- name: [unclosed\n")),
+        sync(
+            offers_file=lambda w: w.file("catalog.yaml", "- name: [unclosed\n"),
+            allow_outside_dag_folder=True,
+        ),
         ("offers_file: ", "catalog.yaml: not valid YAML"),
     ),
     Row(
         "sync-json-broken",
-        sync(offers_file=lambda w: w.file("catalog.json", '[{"name": "x",]')),
+        sync(
+            offers_file=lambda w: w.file("catalog.json", '[{"name": "x",]'),
+            allow_outside_dag_folder=True,
+        ),
         ("offers_file: ", "catalog.json: not valid JSON"),
     ),
     Row(
         "sync-file-missing",
-        sync(offers_file="/nonexistent/catalog.yaml"),
+        sync(offers_file="/nonexistent/catalog.yaml", allow_outside_dag_folder=True),
         ("offers_file: '/nonexistent/catalog.yaml': no such file or directory",),
+    ),
+    Row(
+        "sync-file-absolute",
+        sync(offers_file=lambda w: w.file("catalog.yaml", "[]\n")),
+        ("offers_file: ", "is not relative to the DAG's folder", "allow_outside_dag_folder=True"),
+    ),
+    Row(
+        "sync-file-escapes-the-folder",
+        sync(offers_file="../victim/config.yaml"),
+        ("offers_file: '../victim/config.yaml' leads outside the DAG's folder",),
+    ),
+    Row(
+        "sync-file-url-of-a-local-file",
+        sync(offers_file="file:///etc/passwd"),
+        ("offers_file: 'file:///etc/passwd' is not relative to the DAG's folder",),
+    ),
+    Row(
+        "sync-yaml-alias-bomb",
+        sync(offers_file=lambda w: w.file("bomb.yaml", ALIAS_BOMB), allow_outside_dag_folder=True),
+        ("offers_file: ", "bomb.yaml: expands to more than 2,000,000 values"),
+    ),
+    Row(
+        "sync-value-not-given",
+        sync(
+            offers_file=lambda w: w.file("v.yaml", "- name: x\n  description: {$value: nope}\n"),
+            allow_outside_dag_folder=True,
+            values={"placement": "p"},
+        ),
+        ("values: ", "/0/description asks for the value 'nope'", "('placement')"),
+    ),
+    Row(
+        "sync-prune-an-empty-catalog",
+        sync(
+            offers_file=lambda w: w.file("empty.yaml", ""),
+            prune=True,
+            allow_outside_dag_folder=True,
+        ),
+        ("offers_file: ", "holds no offers", "allow_empty=True"),
+    ),
+    Row(
+        "sync-prune-not-yes-or-no",
+        sync(offers=lambda w: [w.offer()], prune="maybe"),
+        ("prune: 'maybe' is not a yes/no value",),
+    ),
+    Row(
+        "sync-expected-plan-rendered-empty",
+        sync(offers=lambda w: [w.offer()], expected_plan="None"),
+        ("expected_plan: 'None': it was given but is empty",),
     ),
     Row(
         "sync-offers-and-file",

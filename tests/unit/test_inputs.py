@@ -7,6 +7,7 @@ import pytest
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import (
     OfferType,
+    parse_bool,
     parse_id,
     parse_if_exists,
     parse_item_count,
@@ -69,3 +70,28 @@ def test_timeouts_and_attempts_from_templates_and_extras_are_read():
     for blank in (None, "", "  "):  # unset: the default applies
         assert parse_timeout(blank) is None
         assert parse_max_attempts(blank) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        (True, True),
+        (False, False),
+        (1, True),
+        (0, False),
+        ("true", True),
+        ("False", False),
+        (" YES ", True),
+        ("no", False),
+        ("1", True),
+        ("0", False),
+    ],
+)
+def test_yes_no_values_in_every_form_a_template_renders(given, expected):
+    assert parse_bool(given, "prune") is expected
+
+
+@pytest.mark.parametrize("given", ["maybe", "", "None", None, 2, -1, 0.0, "on", "off", [True]])
+def test_anything_else_is_not_a_yes_no_value(given):
+    with pytest.raises(InvalidInputError, match=r"^prune: .* is not a yes/no value"):
+        parse_bool(given, "prune")

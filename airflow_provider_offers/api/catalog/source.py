@@ -1,18 +1,177 @@
 """The desired catalog: the offers a team wants, read from what it gave, validated.
 
-No Airflow here: the operator hands over either the inline value or the files it found.
+No Airflow here. A catalog file is DATA, never a template: it is parsed (JSON, or YAML with
+JSON's types only: no dates, no `yes`/`no`, no octal), size-checked before and while it is
+read, and the only way a run-time value gets into it is a whole node `{"$value": NAME}`,
+replaced after parsing by `values[NAME]` as a value (never re-read as text, so a value with a
+newline and `- name:` stays one string). Offer content thus reaches Adobe as written,
+Journey Optimizer personalization (`{{profile.person.name.firstName}}`) included, and a file
+can never reach a connection, a variable or Python code. Local files must stay inside the
+folder they are given relative to (`local_source`), unless the caller opts out.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import unquote, urlsplit
 
 from airflow_provider_offers.api.catalog.plan import MARKER, JsonDict
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.models import parse_input
 from airflow_provider_offers.api.resources import offer_resource
+
+#: The largest catalog file read, in bytes (checked before the file is parsed).
+MAX_FILE_BYTES = 64 * 1024 * 1024
+#: The most nodes (scalars, lists, mappings) a YAML file may expand to through its aliases.
+MAX_NODES = 2_000_000
+#: The one key of a node that a run-time value replaces: `{"$value": "placement"}`.
+VALUE_KEY = "$value"
+SUFFIXES = (".json", ".yaml", ".yml")
+
+
+class CatalogFile(Protocol):
+    """What a catalog file must offer: a `pathlib.Path` or Airflow's `ObjectStoragePath`."""
+
+    name: str
+    suffix: str
+
+    def open(self, mode: str = "r") -> Any: ...
+
+    def is_dir(self) -> bool: ...
+
+    def iterdir(self) -> Iterable[CatalogFile]: ...
+
+
+def local_source(location: str, folder: Path, *, allow_outside: bool = False) -> Path:
+    """The local file or folder `location` names, relative to `folder` (the DAG's folder).
+
+    A relative path must stay inside `folder` once symlinks are resolved; an absolute path or
+    a `file:` URL needs `allow_outside`. The error names the location, never what the file
+    holds.
+    """
+    field = "offers_file"
+    if location.lower().startswith("file:"):
+        path, explicit = Path(unquote(urlsplit(location).path)), True
+    else:
+        path = Path(location)
+        explicit = path.is_absolute()
+    if explicit:
+        if not allow_outside:
+            raise InvalidInputError(
+                field,
+                f"{location!r} is not relative to the DAG's folder: catalog files are read "
+                "from the DAG's folder (or an object storage URL); allow_outside_dag_folder="
+                "True reads any local path",
+            )
+        return path.resolve()
+    base = folder.resolve()
+    resolved = (base / path).resolve()
+    if not allow_outside and not resolved.is_relative_to(base):
+        raise InvalidInputError(
+            field,
+            f"{location!r} leads outside the DAG's folder ({base}) once '..' and symlinks are "
+            "resolved; allow_outside_dag_folder=True reads it anyway",
+        )
+    return resolved
+
+
+def catalog_files(root: CatalogFile) -> list[CatalogFile]:
+    """`root` itself, or the JSON and YAML files directly in it, by name."""
+    if not root.is_dir():
+        return [root]
+    found = [f for f in root.iterdir() if f.suffix.lower() in SUFFIXES and not f.is_dir()]
+    return sorted(found, key=lambda f: f.name)
+
+
+def read_text(file: CatalogFile, source: str) -> str:
+    """The file's text, refused past `MAX_FILE_BYTES` without reading the rest."""
+    with file.open("rb") as stream:
+        data = stream.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise InvalidInputError(
+            "offers_file", f"{source}: larger than {MAX_FILE_BYTES // 2**20} MiB, not read"
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError(
+            "offers_file", f"{source}: not UTF-8 text (byte {exc.start})"
+        ) from None
+
+
+def parse_document(text: str, source: str) -> Any:
+    """A catalog file's data: JSON (`.json`) or YAML (anything else); errors give the line and
+    column, never the text."""
+    if source.lower().endswith(".json"):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            where = f"line {exc.lineno} column {exc.colno}"
+            raise InvalidInputError(
+                "offers_file", f"{source}: not valid JSON ({exc.msg} at {where})"
+            ) from None
+    from airflow_provider_offers.api.catalog import yaml_data
+
+    return yaml_data.load(text, source, max_nodes=MAX_NODES)
+
+
+def substitute(data: Any, values: Mapping[str, Any], source: str) -> Any:
+    """`data` with every `{"$value": NAME}` node replaced by `values[NAME]`, as a value."""
+
+    def walk(node: Any, path: str) -> Any:
+        if isinstance(node, dict):
+            if VALUE_KEY in node:
+                name = node[VALUE_KEY]
+                if len(node) != 1 or not isinstance(name, str):
+                    raise InvalidInputError(
+                        "offers_file",
+                        f"{source}: {path or '/'}: a {VALUE_KEY!r} node holds only the name of "
+                        'a value, e.g. {"$value": "placement"}',
+                    )
+                if name not in values:
+                    known = ", ".join(sorted(map(repr, values))) or "none were given"
+                    raise InvalidInputError(
+                        "values",
+                        f"{source}: {path or '/'} asks for the value {name!r}, which `values` "
+                        f"does not have ({known})",
+                    )
+                return values[name]
+            return {key: walk(value, f"{path}/{key}") for key, value in node.items()}
+        if isinstance(node, list):
+            return [walk(value, f"{path}/{index}") for index, value in enumerate(node)]
+        return node
+
+    return walk(data, "")
+
+
+def offers_in(data: Any, source: str) -> list[Any]:
+    """The offers a document holds: a list of offers, `{"offers": [...]}`, or one offer."""
+    if isinstance(data, Mapping):
+        data = data.get("offers", [data])
+    if data is None:
+        return []
+    if not isinstance(data, list):
+        raise InvalidInputError(
+            "offers_file", f"{source}: expected a list of offers, got {type(data).__name__}"
+        )
+    return data
+
+
+def offers_from_text(text: str, source: str, values: Mapping[str, Any] | None = None) -> list[Any]:
+    """The offers in one catalog file's text, its `$value` nodes replaced from `values`."""
+    return offers_in(substitute(parse_document(text, source), values or {}, source), source)
+
+
+def read_catalog(root: CatalogFile, values: Mapping[str, Any] | None = None) -> list[Any]:
+    """Every offer in `root` (a file, or a folder of them), in file-name order."""
+    offers: list[Any] = []
+    for file in catalog_files(root):
+        source = str(file)
+        offers.extend(offers_from_text(read_text(file, source), source, values))
+    return offers
 
 
 def _label(index: int, value: Any) -> str:
@@ -57,29 +216,3 @@ def parse_catalog(offers: Any, offer_type: str, catalog: str) -> list[JsonDict]:
             "offers", f"{len(problems)} problem(s), nothing was sent: " + "; ".join(problems)
         )
     return bodies
-
-
-def offers_from_text(text: str, source: str) -> list[Any]:
-    """The offers in one catalog file: JSON (`.json`) or YAML (anything else), holding a list of
-    offers, `{"offers": [...]}`, or a single offer."""
-    if source.lower().endswith(".json"):
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidInputError("offers_file", f"{source}: not valid JSON ({exc})") from None
-    else:
-        import yaml  # type: ignore[import-untyped]  # PyYAML comes with Airflow; only YAML catalog files need it
-
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise InvalidInputError("offers_file", f"{source}: not valid YAML ({exc})") from None
-    if isinstance(data, Mapping):
-        data = data.get("offers", [data])
-    if data is None:
-        return []
-    if not isinstance(data, list):
-        raise InvalidInputError(
-            "offers_file", f"{source}: expected a list of offers, got {type(data).__name__}"
-        )
-    return data
