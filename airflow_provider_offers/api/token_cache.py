@@ -36,7 +36,6 @@ import logging
 import os
 import pwd
 import secrets as _random
-import stat
 import threading
 import time
 from collections.abc import Awaitable, Callable, Generator, Iterator, Sequence
@@ -48,6 +47,13 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from airflow_provider_offers.api.private_dir import (
+    Unsafe,
+    create_file,
+    open_directory,
+    open_file,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_offers.api.config import ClientConfig
@@ -66,10 +72,6 @@ _SALT_BYTES = 16
 _NONCE_BYTES = 12
 _KDF_INFO = b"airflow-provider-offers IMS token cache"
 _MAX_FILE_BYTES = 64 * 1024  # a token file is a few KiB; anything bigger is not one
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-_DIRECTORY = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW
-_FILE = _NOFOLLOW | getattr(os, "O_NONBLOCK", 0)  # a FIFO opens at once, then is refused
-_WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 
 
 def _home() -> Path | None:
@@ -109,85 +111,6 @@ class SharedToken:
 def _key(secret: str, salt: bytes) -> bytes:
     kdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=_KDF_INFO)
     return kdf.derive(secret.encode())
-
-
-class _Unsafe(Exception):
-    """Why the cache directory must not be used now (the message is logged)."""
-
-
-def _check_directory(fd: int, path: str, *, last: bool) -> None:
-    """Refuse a component another user could change: the cache directory must be ours and
-    writable by us alone; an ancestor ours or root's, writable by others only if sticky."""
-    info = os.fstat(fd)
-    mode = stat.S_IMODE(info.st_mode)
-    if last:
-        if info.st_uid != os.geteuid():
-            raise _Unsafe("another user owns it")
-        if mode & _WRITABLE_BY_OTHERS:
-            raise _Unsafe(f"group or others can write it (mode {mode:o})")
-    elif info.st_uid not in (0, os.geteuid()):
-        raise _Unsafe(f"another user (uid {info.st_uid}) owns {path}, on its path")
-    elif mode & _WRITABLE_BY_OTHERS and not mode & stat.S_ISVTX:
-        raise _Unsafe(f"group or others can write {path}, on its path (mode {mode:o})")
-
-
-def _open_directory(directory: Path) -> int:
-    """A descriptor of `directory` (created `0700` where missing), every component from `/`
-    opened without following symbolic links and checked; raises `_Unsafe`."""
-    parts = Path(os.path.realpath(directory)).parts
-    try:
-        fd = os.open(parts[0], _DIRECTORY)
-    except OSError as exc:
-        raise _Unsafe(f"cannot open {parts[0]} ({exc.strerror})") from None
-    try:
-        _check_directory(fd, parts[0], last=len(parts) == 1)
-        for depth, name in enumerate(parts[1:], start=2):
-            path = os.path.join(*parts[:depth])
-            parent, fd = fd, -1
-            fd = _open_child(parent, name, path)
-            _check_directory(fd, path, last=depth == len(parts))
-    except BaseException:
-        if fd >= 0:
-            os.close(fd)
-        raise
-    return fd
-
-
-def _open_child(parent: int, name: str, path: str) -> int:
-    """Open directory `name` in `parent` (closed, even on error), creating it if missing."""
-    try:
-        for _ in range(2):  # created by someone else between our two calls: open theirs
-            try:
-                return os.open(name, _DIRECTORY, dir_fd=parent)
-            except FileNotFoundError:
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o700, dir_fd=parent)
-        return os.open(name, _DIRECTORY, dir_fd=parent)
-    except OSError as exc:
-        if _is_link(name, parent):
-            raise _Unsafe(f"{path} became a symbolic link after it was resolved") from None
-        raise _Unsafe(f"cannot create or open {path} ({exc.strerror})") from None
-    finally:
-        os.close(parent)
-
-
-def _is_link(name: str, directory: int) -> bool:
-    try:
-        return stat.S_ISLNK(os.stat(name, dir_fd=directory, follow_symlinks=False).st_mode)
-    except OSError:
-        return False
-
-
-def _unsafe_file(fd: int) -> str | None:
-    """Why the opened entry file must not be used (a FIFO, a device, another user's)."""
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        return "not a regular file"
-    if info.st_uid != os.geteuid():
-        return "another user owns it"
-    if info.st_mode & 0o077:
-        return f"others may use it (mode {stat.S_IMODE(info.st_mode):o})"
-    return None
 
 
 class LockWait:
@@ -273,11 +196,11 @@ class MachineTokenCache:
         directory = Path(config.token_cache_dir) if config.token_cache_dir else default_cache_dir()
         try:
             if fcntl is None:
-                raise _Unsafe("file locks are not available here")
+                raise Unsafe("file locks are not available here")
             if directory is None:
-                raise _Unsafe("there is no home directory (no absolute $HOME, no passwd entry)")
-            os.close(_open_directory(directory))
-        except _Unsafe as problem:
+                raise Unsafe("there is no home directory (no absolute $HOME, no passwd entry)")
+            os.close(open_directory(str(directory)))
+        except Unsafe as problem:
             log.warning(
                 "Not sharing IMS tokens between processes through %s: %s; each process "
                 "caches its own token (set token_cache_dir to a directory only you can write)",
@@ -291,8 +214,8 @@ class MachineTokenCache:
     def _directory(self, doing: str) -> Iterator[int | None]:
         """The checked directory's descriptor, or None (logged) when it is unsafe now."""
         try:
-            fd = _open_directory(self.directory)
-        except _Unsafe as problem:
+            fd = open_directory(str(self.directory))
+        except Unsafe as problem:
             log.warning("IMS token cache: not %s %s: %s", doing, self.directory, problem)
             yield None
             return
@@ -304,19 +227,10 @@ class MachineTokenCache:
     def _open_file(self, directory: int, path: Path, flags: int, doing: str) -> int | None:
         """`path` opened in `directory` as a regular file of ours, or None (logged)."""
         try:
-            fd = os.open(path.name, flags | _FILE, 0o600, dir_fd=directory)
-        except FileNotFoundError:
-            return None
-        except OSError as exc:
-            problem = "a symbolic link" if _is_link(path.name, directory) else exc.strerror
+            return open_file(directory, path.name, flags)
+        except Unsafe as problem:
             log.warning("IMS token cache: not %s %s (%s)", doing, path, problem)
             return None
-        problem = _unsafe_file(fd)
-        if problem:
-            os.close(fd)
-            log.warning("IMS token cache: not %s %s (%s)", doing, path, problem)
-            return None
-        return fd
 
     # -- the lock -------------------------------------------------------------------------
 
@@ -420,9 +334,8 @@ class MachineTokenCache:
 
     def _replace(self, directory: int, blob: bytes) -> None:
         temporary = f".tmp-{_random.token_hex(8)}"
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
         try:
-            fd = os.open(temporary, flags, 0o600, dir_fd=directory)
+            fd = create_file(directory, temporary)
             try:
                 with os.fdopen(fd, "wb") as out:
                     out.write(blob)
