@@ -10,13 +10,14 @@ file that every task process of the machine (a Celery worker host, a Kubernetes 
   the token.
 - In a directory of the owner only, on a path no other local user can change: created `0700`,
   files `0600`. Every component from `/` down is opened without following symbolic links
-  (the path's symbolic links are resolved first) and checked on the opened descriptor: owned
-  by this user or root, and writable by no one else unless sticky (like `/tmp`); the
-  directory itself must be this user's and no one else's. Each use walks the path again, so
-  a directory swapped after the check is noticed; files are opened `O_NOFOLLOW` (a `.lock`
-  symbolic link creates nothing) and `O_NONBLOCK` (a FIFO never blocks), and must be regular
-  files of this user. When any of it fails, or there is no home directory for the default
-  path, the process cache is used instead, with a warning; the task never fails for it.
+  (a link on the path is followed only if this user or root owns it) and checked on the
+  opened descriptor: owned by this user or root, and writable by no one else unless sticky
+  (like `/tmp`); the directory itself must be this user's and no one else's (`private_dir`).
+  Each use walks the path again, so a directory swapped after the check is noticed; files
+  are opened `O_NOFOLLOW` (a `.lock` symbolic link creates nothing) and `O_NONBLOCK` (a FIFO
+  never blocks), and must be regular files of this user. When any of it fails, or there is
+  no home directory for the default path, the process cache is used instead, with a
+  warning; the task never fails for it.
 - Renewal is single-flight across processes: the renewer holds an exclusive `flock` on the
   entry's lock file while it reads the file, asks IMS and writes the answer; the other
   processes wait for the lock (polling it: an async caller awaits between tries, so the
