@@ -44,7 +44,7 @@ from airflow_provider_offers.api.errors import (
     error_from_response,
 )
 from airflow_provider_offers.api.retry import transport_error
-from airflow_provider_offers.api.token_cache import MachineTokenCache, SharedToken
+from airflow_provider_offers.api.token_cache import LockWait, MachineTokenCache, SharedToken
 
 __all__ = ["ImsAuth", "ImsTokenSource", "reset_token_cache"]
 
@@ -66,8 +66,9 @@ class _Token:
 
 
 #: What the flows ask their driver to do: send a request (and send back the read response),
-#: or wait for a renewal `Future` or an `on_token` awaitable (and send back its result).
-_Step = httpx.Request | concurrent.futures.Future | Awaitable[Any]
+#: wait for a renewal `Future` or an `on_token` awaitable (and send back its result), or
+#: pause before trying the machine cache's file lock again (`LockWait`: sleep, or await).
+_Step = httpx.Request | concurrent.futures.Future | Awaitable[Any] | LockWait
 
 
 class _RenewalAbandoned(Exception):
@@ -195,7 +196,9 @@ class ImsTokenSource:
         request goes through the client's transport like any other): a yielded
         `httpx.Request` is sent and its read response sent back; a yielded `Future` is another
         caller's renewal, whose token is sent back (or whose exception is thrown in,
-        `TimeoutError` after `follower_patience` for a sync caller). Returns the token.
+        `TimeoutError` after `follower_patience` for a sync caller); a yielded `LockWait`
+        is waited (slept, or awaited in an event loop) and answered with None. Returns the
+        token.
         """
         while True:
             value, future, renewer = self._claim(stale)
@@ -221,13 +224,14 @@ class ImsTokenSource:
             self._settle(future, minted)
             return minted.value
 
-    def _renew(self, stale: str | None) -> Generator[httpx.Request, httpx.Response, _Token]:
+    def _renew(self, stale: str | None) -> Generator[httpx.Request | LockWait, Any, _Token]:
         """This process's renewal: the machine's token if another process has a fresh one
         (not `stale`), else a new one from IMS, written for the others; under the file lock."""
         machine = self._machine
         if machine is None:
             return (yield from self._mint())
-        with machine.locked():
+        with machine.hold() as lock:
+            yield from lock.acquire()  # without the lock after its patience: one more token
             shared = machine.read(self._secrets)
             if shared is not None and shared.value == stale:
                 machine.discard()  # refused by the API: never handed out again, even if IMS fails
@@ -394,6 +398,9 @@ class ImsAuth(httpx.Auth):
                     step = _advance(steps, response)
                 elif isinstance(step, concurrent.futures.Future):  # another caller's renewal
                     step = _advance(steps, _outcome(step, self.source.follower_patience))
+                elif isinstance(step, LockWait):  # another process's renewal
+                    step.wait()
+                    step = _advance(steps, None)
                 else:
                     raise TypeError("an async on_token callback in a sync request")
 
@@ -403,6 +410,10 @@ class ImsAuth(httpx.Auth):
         with contextlib.closing(self._steps(request)) as steps:
             step = _advance(steps, None)
             while step is not None:
+                if isinstance(step, LockWait):  # never sleep in the event loop: await
+                    await step.wait_async()
+                    step = _advance(steps, None)
+                    continue
                 if not isinstance(step, httpx.Request):
                     step = _advance(steps, await _aoutcome(step))
                     continue

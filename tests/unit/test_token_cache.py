@@ -87,6 +87,7 @@ def test_owner_only_permissions(cache):
 @pytest.mark.parametrize("blob", [b"", b"garbage", b"offers-ims-token-v1\n" + b"x" * 64])
 def test_a_corrupt_file_is_ignored_and_replaced(cache, blob):
     cache.path.write_bytes(blob)
+    cache.path.chmod(0o600)  # as the cache writes them: ignored for its content, not its mode
 
     assert cache.read([SECRET]) is None
     cache.write(TOKEN, SECRET)
@@ -100,6 +101,7 @@ def test_a_file_of_another_credential_is_ignored(tmp_path, cache):
     assert other is not None and other.path != cache.path
     other.write(TOKEN, SECRET)
     cache.path.write_bytes(other.path.read_bytes())  # same secret, foreign key
+    cache.path.chmod(0o600)
 
     assert cache.read([SECRET]) is None
 
