@@ -85,7 +85,9 @@ class EmulatorProcess:
         return getattr(self.endpoint, name)  # url, client_id, client_secret, org_id
 
     def control(self, method: str, name: str, body: Any = None) -> Any:
-        response = self.http.request(method, f"/_emulator/{name}", json=body)
+        """A control call; a POST always carries JSON (the emulator refuses anything else)."""
+        sent = {} if body is None and method == "POST" else body
+        response = self.http.request(method, f"/_emulator/{name}", json=sent)
         response.raise_for_status()
         return response.json() if response.content else None
 

@@ -85,10 +85,14 @@ test)
     echo "airflow-3.3 $rc $((SECONDS - started))" >>build/test-logs/summary
     timed docs .venv/bin/python -m sphinx -W --keep-going -q -b html docs build/docs
     timed wheel bash scripts/check_wheel.sh
+    # Known vulnerabilities in the main environment, less scripts/audit-ignore.txt (its log
+    # says "AUDIT DID NOT RUN" where PyPI's per-release API does not answer).
+    timed audit .venv/bin/python scripts/audit_dependencies.py
     for job in "${matrix[@]}"; do wait "$job" || true; done
     set -e
     echo "== scripts/dev.sh test: name, exit code, seconds (logs in build/test-logs/)"
     cat build/test-logs/summary
+    grep -h "AUDIT DID NOT RUN" build/test-logs/audit.log || true
     echo "total $((SECONDS - started)) s"
     failed=0
     while read -r name code _; do

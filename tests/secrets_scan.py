@@ -13,6 +13,10 @@ The secrets are the emulator's accepted client secrets, every access token it is
 last reset (`EmulatorServer.issued_tokens`, so build the scan after the runs) and any extra
 value given (a wrong secret a test tried). A hit's context shows the text around the secret
 with the secret itself replaced by its name, so the failure message leaks nothing either.
+
+An emulator in another process hands out no token, only each one's SHA-256
+(`GET /_emulator/tokens`): `SecretsScan(secrets, token_digests={name: digest})` hashes every
+string shaped like an emulator token (`controls.ACCESS_TOKEN_SHAPE`) and reports the known ones.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from airflow_provider_offers.emulator.controls import ACCESS_TOKEN_SHAPE, token_digest
 
 _CONTEXT = 60
 
@@ -41,6 +47,7 @@ class SecretsScan:
     """Collects texts from many places and finds the given secrets in them (`name -> value`)."""
 
     secrets: Mapping[str, str]
+    token_digests: Mapping[str, str] = field(default_factory=dict)  # name -> SHA-256 (hex)
     hits: list[Hit] = field(default_factory=list)
     places: dict[str, int] = field(default_factory=dict)  # kind of place -> how many scanned
 
@@ -66,6 +73,12 @@ class SecretsScan:
             while start >= 0:
                 self.hits.append(Hit(place, name, self._context(text, start, secret)))
                 start = text.find(secret, start + 1)
+        by_digest = {digest: name for name, digest in self.token_digests.items()}
+        for match in ACCESS_TOKEN_SHAPE.finditer(text) if by_digest else ():
+            name = by_digest.get(token_digest(match.group()))
+            if name is not None:
+                context = self._context(text, match.start(), match.group(), name)
+                self.hits.append(Hit(place, name, ACCESS_TOKEN_SHAPE.sub("<token>", context)))
         return self
 
     def objects(self, place: str, *objects: Any) -> SecretsScan:
@@ -116,7 +129,7 @@ class SecretsScan:
     # -- the verdict ------------------------------------------------------------------------
     def assert_clean(self) -> None:
         """Fail listing every hit (place, secret name, context), never a secret's value."""
-        assert self.secrets, "nothing to look for: build the scan after the runs"
+        assert self.secrets or self.token_digests, "nothing to look for: build it after the runs"
         assert not self.hits, "secrets found:\n" + "\n".join(
             f"- {hit.secret} in {hit.place}: ...{hit.context}..." for hit in self.hits
         )
@@ -124,12 +137,13 @@ class SecretsScan:
     def summary(self) -> str:
         """One line for a test's printed figures: what was scanned and what was found."""
         scanned = ", ".join(f"{count} {kind}" for kind, count in sorted(self.places.items()))
-        return f"secrets scan: {len(self.secrets)} secrets in {scanned}: {len(self.hits)} hits"
+        count = len(self.secrets) + len(self.token_digests)
+        return f"secrets scan: {count} secrets in {scanned}: {len(self.hits)} hits"
 
-    def _context(self, text: str, start: int, secret: str) -> str:
+    def _context(self, text: str, start: int, secret: str, name: str | None = None) -> str:
         before = text[max(0, start - _CONTEXT) : start]
         after = text[start + len(secret) : start + len(secret) + _CONTEXT]
-        around = f"{before}<{self._name(secret)}>{after}"
+        around = f"{before}<{name or self._name(secret)}>{after}"
         for name, value in self.secrets.items():
             around = around.replace(value, f"<{name}>")
         return around.replace("\n", " ")

@@ -8,7 +8,9 @@ docs/emulator.md.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import re
+import socket
 import sys
 from typing import Any
 
@@ -116,6 +118,27 @@ def _fault_rates(pairs: list[str]) -> dict[str, float]:
     return rates
 
 
+def reachable_from_network(host: str) -> bool:
+    """Whether binding `host` lets other machines connect: anything but loopback addresses
+    (`0.0.0.0` and `""` mean every interface)."""
+    if not host:
+        return True
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host, None, socket.AF_INET)}
+    except OSError:
+        return True  # unknown: say so (the bind will tell the rest)
+    return not all(ipaddress.ip_address(a).is_loopback for a in addresses)
+
+
+def network_warning(host: str) -> str:
+    return (
+        f"warning: the emulator is reachable from the network ({host}): anyone who can reach "
+        "the port can get tokens with the client secret (printed by --help unless given), "
+        "read the request log and reset or reconfigure it through /_emulator/; "
+        "use --host 127.0.0.1 unless other machines must reach it"
+    )
+
+
 def config_from_args(args: argparse.Namespace) -> EmulatorConfig:
     """The settings the flags ask for: the answer style, then any single style flag given."""
     return EmulatorConfig.from_options(
@@ -144,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
 
     def ready(url: str) -> None:
         print(f"Offer Library emulator listening on {url}", flush=True)
+        if reachable_from_network(args.host):
+            print(network_warning(args.host), file=sys.stderr, flush=True)
         if config.fault_rates:
             print(f"Random faults {config.fault_rates}, seed {server.fault_seed}", flush=True)
 

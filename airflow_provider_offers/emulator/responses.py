@@ -2,7 +2,8 @@
 
 Everything that knows HTTP lives here: routes, headers and media types, the IMS form, list
 query parameters, `_links`. The `/_emulator/` control endpoints serve tests that run the
-emulator as a subprocess.
+emulator as a subprocess: they print no secret or token, and take JSON only (a web page on
+another origin can post a form or text/plain to localhost without asking, never JSON).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
-from .controls import Fault, faults_of_kind
+from .controls import HIDDEN, Fault, faults_of_kind, token_digest
 from .errors import EmulatorError, content_type_error, oauth_error, problem
 from .kinds import Kind, kind_for
 from .listing import Expression, Page, parse_filters, parse_orderby
@@ -167,13 +168,23 @@ async def json_body(request: Request) -> Any:
         raise problem(400, "body: not valid JSON", code=1003) from exc
 
 
+async def control_body(request: Request) -> Any:
+    """A control request's JSON body (`{}` when empty); 415 unless it says `application/json`:
+    a cross-origin page can send a form, multipart, text/plain or no body without a CORS
+    preflight, which the emulator never grants, but not JSON."""
+    if media_type(request.headers.get("content-type"))[0] != "application/json":
+        raise problem(415, "Content-Type: control requests take application/json only")
+    return await json_body(request) if await request.body() else {}
+
+
 def config_summary(config: EmulatorConfig) -> dict[str, Any]:
-    """The settings as JSON (the clock is not one of them)."""
+    """The settings as JSON (the clock is not one of them), one `***` per accepted secret."""
     summary: dict[str, Any] = {"answer_style": config.answer_style}
     for item in fields(config):
         value = getattr(config, item.name)
         if item.name != "clock":
             summary[item.name] = sorted(value) if isinstance(value, frozenset) else value
+    summary["client_secrets"] = [HIDDEN] * len(config.client_secrets)
     return summary
 
 
@@ -311,12 +322,14 @@ def create_app(backend: OfferLibraryBackend) -> Any:
         return json_response(200, {"status": "ok"})
 
     @app.post(CONTROL_PREFIX + "reset")
-    async def reset() -> Response:
+    async def reset(request: Request) -> Response:
+        await control_body(request)
         backend.reset()
         return json_response(200, {"status": "reset"})
 
     @app.post(CONTROL_PREFIX + "revoke-tokens")
-    async def revoke() -> Response:
+    async def revoke(request: Request) -> Response:
+        await control_body(request)
         backend.revoke_tokens()
         return json_response(200, {"status": "revoked"})
 
@@ -324,7 +337,7 @@ def create_app(backend: OfferLibraryBackend) -> Any:
     async def faults(request: Request) -> Response:
         """`inject_fault` arguments as JSON, or `{"kind": ..., "method", "path_prefix",
         "slow_seconds"}` for a named fault kind."""
-        spec = await json_body(request)
+        spec = await control_body(request)
         try:
             if not isinstance(spec, dict):
                 raise TypeError("a JSON object")
@@ -348,7 +361,7 @@ def create_app(backend: OfferLibraryBackend) -> Any:
     @app.post(CONTROL_PREFIX + "configure")
     async def configure(request: Request) -> Response:
         """`configure(**changes)` over HTTP, e.g. `{"answer_style": "adobe-examples"}`."""
-        changes = await json_body(request)
+        changes = await control_body(request)
         if not isinstance(changes, dict) or "clock" in changes:
             raise problem(400, "configure: a JSON object of EmulatorConfig fields (not clock)")
         try:
@@ -367,7 +380,7 @@ def create_app(backend: OfferLibraryBackend) -> Any:
         with backend.lock:
             issued = {
                 "tokens_issued": backend.tokens_issued,
-                "access_tokens": backend.issued_tokens,
+                "access_token_sha256": [token_digest(t) for t in backend.issued_tokens],
             }
             return json_response(200, issued)
 

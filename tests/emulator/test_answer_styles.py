@@ -278,7 +278,7 @@ def test_http_control_endpoint_configures_a_style(emulator, http):
     assert http.get("/_emulator/config").json() == single
     for bad in ({"next_link_form": "sideways"}, {"no_such_field": 1}, {"clock": None}, [1]):
         assert http.post("/_emulator/configure", json=bad).status_code == 400
-    http.post("/_emulator/reset")
+    http.post("/_emulator/reset", json={})
     assert http.get("/_emulator/config").json()["answer_style"] == "strict"
 
 

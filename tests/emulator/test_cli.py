@@ -17,7 +17,7 @@ from airflow_provider_offers.emulator.__main__ import LISTENING, config_from_arg
 
 
 @contextmanager
-def _cli(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+def _cli(*args: str, host: str = "127.0.0.1") -> Iterator[tuple[subprocess.Popen, str]]:
     """`python -m airflow_provider_offers.emulator --port 0 *args`, and the URL it prints."""
     process = subprocess.Popen(
         [sys.executable, "-m", "airflow_provider_offers.emulator", "--port", "0", *args],
@@ -28,7 +28,7 @@ def _cli(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
     )
     try:
         line = process.stdout.readline().strip()
-        assert line.startswith("Offer Library emulator listening on http://127.0.0.1:")
+        assert line.startswith(f"Offer Library emulator listening on http://{host}:")
         match = LISTENING.search(line)
         assert match is not None
         yield process, match.group(1)
@@ -58,7 +58,21 @@ def test_cli_serves_with_given_credentials_and_http_controls():
         assert httpx.get(url + "/data/core/dps/tags", headers=headers).status_code == 503
         logged = httpx.get(url + "/_emulator/requests").json()
         assert [r["status"] for r in logged] == [200, 200, 503]
+        shown = httpx.get(url + "/_emulator/config")
+        assert shown.json()["client_secrets"] == ["***", "***"]
+        assert '"first"' not in shown.text and '"second"' not in shown.text
+        assert token not in httpx.get(url + "/_emulator/tokens").text
     assert process.stdout.read() == ""  # a single line on start, nothing else
+    assert "reachable from the network" not in process.stderr.read()  # a loopback bind
+
+
+def test_cli_warns_when_it_binds_beyond_loopback():
+    with _cli("--host", "0.0.0.0", host="0.0.0.0") as (process, url):
+        port = url.rpartition(":")[2]
+        assert httpx.get(f"http://127.0.0.1:{port}/_emulator/health").status_code == 200
+    warning = process.stderr.read()
+    assert warning.startswith("warning: the emulator is reachable from the network (0.0.0.0)")
+    assert "the client secret" in warning and "--host 127.0.0.1" in warning
 
 
 def test_cli_answer_style_and_single_style_flags():

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import httpx
 import pytest
-from emulator_helpers import DPS, token_form
+from emulator_helpers import DPS, fetch_token, token_form
+from secrets_scan import SecretsScan
 
 from airflow_provider_offers.emulator import EmulatorServer, run_emulator
 
@@ -123,18 +126,81 @@ def test_http_control_endpoints(emulator, api, http):
     assert [r["path"] for r in logged][-1] == DPS + "/placements"
     assert logged[-1]["status"] == 418
     assert all(not r["path"].startswith("/_emulator/") for r in logged)
+    (token,) = emulator.issued_tokens
     assert http.get("/_emulator/tokens").json() == {
         "tokens_issued": 1,
-        "access_tokens": emulator.issued_tokens,
+        "access_token_sha256": [hashlib.sha256(token.encode()).hexdigest()],
     }
-    assert len(emulator.issued_tokens) == 1
-    assert http.post("/_emulator/revoke-tokens").status_code == 200
+    assert http.post("/_emulator/revoke-tokens", json={}).status_code == 200
     assert api.call("GET", "/placements").status_code == 401
-    assert http.post("/_emulator/reset").status_code == 200
+    assert http.post("/_emulator/reset", json={}).status_code == 200
     assert emulator.requests == [] and emulator.tokens_issued == 0
     bad = http.post("/_emulator/faults", json={"method": "GET", "path_prefx": DPS})
     assert bad.status_code == 400
     assert http.get("/_emulator/health").json() == {"status": "ok"}
+    json_utf8 = {"content-type": "application/json; charset=utf-8"}
+    styled = http.post("/_emulator/configure", content='{"create_status": 200}', headers=json_utf8)
+    assert styled.status_code == 200 and emulator.config.create_status == 200
+    assert http.post("/_emulator/reset", headers={"content-type": "application/json"}).is_success
+    assert emulator.config.create_status == 201
+
+
+def test_control_answers_hand_out_no_secret_and_no_token(emulator, http):
+    """Anyone who can reach the port reads these: the secrets and tokens stay in-process."""
+    emulator.configure(client_secrets=("first-secret-1234", "second-secret-5678"))
+    form = {**token_form(emulator), "client_secret": "second-secret-5678"}
+    token = http.post("/ims/token/v3", data=form).json()["access_token"]
+    http.post("/ims/token/v3", params={"client_secret": "first-secret-1234"})  # refused, logged
+    http.post("/ims/token/v3", content="client_secret=first-secret-1234")  # no form type
+    answers = {
+        "config": http.get("/_emulator/config"),
+        "configure": http.post("/_emulator/configure", json={"string_etags": True}),
+        "tokens": http.get("/_emulator/tokens"),
+        "requests": http.get("/_emulator/requests"),
+    }
+    for name, answer in answers.items():
+        assert answer.status_code == 200, name
+        for secret in ("first-secret-1234", "second-secret-5678", token):
+            assert secret not in answer.text, (name, secret[:5])
+    assert answers["config"].json()["client_secrets"] == ["***", "***"]
+    assert answers["tokens"].json()["tokens_issued"] == 1
+    assert emulator.issued_tokens == [token]  # in-process, the fixture has them
+    assert emulator.config.client_secrets == ("first-secret-1234", "second-secret-5678")
+
+
+def test_a_token_known_only_by_its_printed_digest_is_found_in_a_log(emulator, http):
+    """How a test of an emulator in another process scans for tokens (tests/system)."""
+    token = fetch_token(http, emulator)
+    (digest,) = http.get("/_emulator/tokens").json()["access_token_sha256"]
+    scan = SecretsScan({}, token_digests={"access token 1": digest})
+    scan.text("task log", f"INFO GET /offers Authorization: Bearer {token} -> 200")
+    scan.text("clean log", "INFO GET /offers Authorization: Bearer *** -> 200")
+    scan.text("another token", "Bearer emu-" + "x" * 43)
+    assert [(hit.place, hit.secret) for hit in scan.hits] == [("task log", "access token 1")]
+    assert token not in scan.hits[0].context and "<access token 1>" in scan.hits[0].context
+
+
+FORM_POSTS = {  # what a web page on another origin can send without a CORS preflight
+    "text/plain": {
+        "content": '{"answer_style": "adobe-examples"}',
+        "headers": {"content-type": "text/plain"},
+    },
+    "form": {"data": {"answer_style": "adobe-examples"}},
+    "multipart": {"files": {"answer_style": (None, "adobe-examples")}},
+    "no body": {},
+}
+
+
+@pytest.mark.parametrize("how", FORM_POSTS)
+@pytest.mark.parametrize("endpoint", ["configure", "faults", "reset", "revoke-tokens"])
+def test_control_posts_take_only_json(emulator, api, http, endpoint, how):
+    api.placement()
+    answer = http.post(f"/_emulator/{endpoint}", **FORM_POSTS[how])
+    assert answer.status_code == 415
+    assert "application/json" in answer.json()["detail"]
+    # Nothing changed: same settings, no fault, the objects and the token still there.
+    assert emulator.config.answer_style == "strict"
+    assert api.call("GET", "/placements").json()["total"] == 1
 
 
 def test_run_emulator_starts_and_stops_cleanly():

@@ -232,10 +232,11 @@ class EmulatorView:
     def inject_fault(self, **fault: object) -> None:
         httpx.post(f"{self.url}/_emulator/faults", json=fault, timeout=10).raise_for_status()
 
-    def issued_tokens(self) -> list[str]:
-        """Every access token the emulator issued since its last reset."""
+    def issued_token_digests(self) -> list[str]:
+        """The SHA-256 of every access token the emulator issued since its last reset (its
+        controls hand out no token; `SecretsScan(token_digests=...)` recognises them)."""
         answer = httpx.get(f"{self.url}/_emulator/tokens", timeout=10).raise_for_status()
-        return answer.json()["access_tokens"]
+        return answer.json()["access_token_sha256"]
 
 
 def wait_until(
