@@ -45,6 +45,10 @@ _DIGITS = re.compile(r"[0-9]+")
 _FRACTION = re.compile(r"\.([0-9]+)")
 _ORG_ID = re.compile(ORG_ID_PATTERN)
 _SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What a template renders for a missing value; never a real id or etag.
+_RENDERED_NOTHING = ("", "none", "null")
+_TEMPLATE_HINT = "a template that rendered 'None' usually pulled an XCom that does not exist"
 
 
 class OfferType(str, Enum):
@@ -86,10 +90,26 @@ def parse_offer_type(value: Any, field: str = "offer_type") -> OfferType:
 
 
 def parse_id(value: Any, field: str = "offer_id") -> str:
-    """An object id: a non-empty string, blanks around it removed."""
-    if not isinstance(value, str) or not value.strip():
+    """An object id: a non-empty string, blanks around it removed, that stays one segment of
+    the object's URL path.
+
+    Adobe's ids never hold `/`, control characters or nothing but dots; the HTTP layer would
+    drop `.` and `..` as dot segments, so `DELETE .../offers/..` would reach the collection.
+    A template that rendered nothing (`None`, `null`, blank) is refused with a hint.
+    """
+    if not isinstance(value, str):
         raise _invalid(field, value, "is not an id: expected a non-empty string")
-    return value.strip()
+    text = value.strip()
+    if text.lower() in _RENDERED_NOTHING:
+        raise _invalid(field, value, f"is not an id: expected a non-empty string ({_TEMPLATE_HINT})")
+    if "/" in text or _CONTROL.search(text) or text in (".", ".."):
+        raise _invalid(
+            field,
+            value,
+            "is not an id: ids hold no '/' or control characters and are not '.' or '..' "
+            "(they would leave the object's URL path)",
+        )
+    return text
 
 
 def parse_org_id(value: Any, field: str = "org_id") -> str:
@@ -185,7 +205,7 @@ def parse_etag(value: Any, field: str = "since_etag") -> int | None:
         field,
         value,
         "is not an etag: expected a non-negative integer (an int or a string of digits; "
-        "a template that rendered 'None' usually pulled an XCom that does not exist)",
+        f"{_TEMPLATE_HINT})",
     )
 
 
