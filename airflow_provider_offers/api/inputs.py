@@ -23,6 +23,7 @@ __all__ = [
     "MAX_ITEM_COUNT",
     "IfExists",
     "OfferType",
+    "parse_bool",
     "parse_etag",
     "parse_id",
     "parse_if_exists",
@@ -143,6 +144,23 @@ def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:
     if value not in IF_EXISTS_MODES:
         raise _invalid(field, value, f"is not one of {', '.join(IF_EXISTS_MODES)}")
     return value
+
+
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0")
+
+
+def parse_bool(value: Any, field: str, *, default: bool = False) -> bool:
+    """A yes/no setting as a bool, or the text a template or form renders (true/false,
+    yes/no, 1/0, any case); blank is `default`. Anything else is refused, never guessed."""
+    if _is_blank(value):
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise _invalid(field, value, "is not true or false (nor yes/no, 1/0)")
 
 
 def _whole_number(value: Any, field: str) -> int:
