@@ -254,7 +254,8 @@ class ClientConfig:
         `sandbox_name`, `scopes`, `ims_url`, `client_secrets` (list or comma string, tried
         after the password), `token_cache` (machine, process, off), `token_cache_dir`,
         `timeout` (seconds per HTTP request), `max_attempts` (tries of a retryable request in
-        all) and `allow_insecure_http` (plain http beyond this machine), each also under its legacy key `extra__adobe_offers__<name>`; "" counts as unset.
+        all) and `allow_insecure_http` (plain http beyond this machine), each also under its
+        legacy key `extra__adobe_offers__<name>`; "" counts as unset.
         `sandbox_name` overrides the extra. `options` are the other fields (`timeout`,
         `max_attempts`, `user_agent_suffix`, ...) and win over the extras when not None. A
         missing or bad field raises `InvalidInputError` naming it and where `source`

@@ -102,7 +102,9 @@ def parse_id(value: Any, field: str = "offer_id") -> str:
         raise _invalid(field, value, "is not an id: expected a non-empty string")
     text = value.strip()
     if text.lower() in _RENDERED_NOTHING:
-        raise _invalid(field, value, f"is not an id: expected a non-empty string ({_TEMPLATE_HINT})")
+        raise _invalid(
+            field, value, f"is not an id: expected a non-empty string ({_TEMPLATE_HINT})"
+        )
     if "/" in text or _CONTROL.search(text) or text in (".", ".."):
         raise _invalid(
             field,

@@ -72,7 +72,8 @@ def test_timeouts_and_attempts_from_templates_and_extras_are_read():
 
 
 @pytest.mark.parametrize(
-    "value", [".", "..", " .. ", "\t.\n", "a/b", "/", "../offers", "dps:offer:1\n2", "a\x00b", "\x7f"]
+    "value",
+    [".", "..", " .. ", "\t.\n", "a/b", "/", "../offers", "dps:offer:1\n2", "a\x00b", "\x7f"],
 )
 def test_an_id_that_would_leave_the_object_path_is_refused(value):
     with pytest.raises(InvalidInputError) as caught:

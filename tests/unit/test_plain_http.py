@@ -68,14 +68,14 @@ def test_an_explicit_opt_in_allows_plain_http_anywhere(allowed):
 
 @pytest.mark.parametrize("refused", ["false", "No", "0", False, None, ""])
 def test_anything_but_a_yes_keeps_plain_http_refused(refused):
-    with pytest.raises(InvalidInputError, match="^ims_url: 'http://ims.internal' uses plain"):
+    with pytest.raises(InvalidInputError, match=r"^ims_url: 'http://ims\.internal' uses plain"):
         ClientConfig(**CREDENTIAL, ims_url="http://ims.internal", allow_insecure_http=refused)
 
 
 def test_the_yes_no_rule_refuses_what_it_cannot_read():
     from airflow_provider_offers.api.inputs import parse_bool
 
-    with pytest.raises(InvalidInputError, match="^allow_insecure_http: 'maybe' is not true or"):
+    with pytest.raises(InvalidInputError, match=r"^allow_insecure_http: 'maybe' is not true or"):
         ClientConfig(**CREDENTIAL, allow_insecure_http="maybe")
     for value in (2, 1.0, [True]):
         with pytest.raises(InvalidInputError, match="is not true or false"):
@@ -105,7 +105,10 @@ def test_a_connection_opts_in_with_its_extra(extra):
         password="s3cret-value",
         extras={"org_id": "ORG@AdobeOrg", "ims_url": "http://ims.internal", **extra},
     )
-    assert (config.base_url, config.ims_url) == ("http://gateway.internal:8080", "http://ims.internal")
+    assert (config.base_url, config.ims_url) == (
+        "http://gateway.internal:8080",
+        "http://ims.internal",
+    )
 
 
 def test_the_connection_form_declares_the_opt_in_as_an_optional_boolean():
