@@ -5,8 +5,9 @@ one per call), so tokens are cached process-wide per credential (IMS URL, client
 the client secrets, scopes) and shared by every client holding that credential: a client with
 another secret never receives a token minted with this one. A token is renewed
 `refresh_margin` seconds before it expires; when many threads or coroutines find it stale at
-once, exactly one of them asks IMS and the others wait for its answer. A 401 from the API means the token was revoked or expired early: the auth flow renews it
-once and replays the request once; a second 401 surfaces as `AuthenticationError`.
+once, exactly one of them asks IMS and the others wait for its answer. A 401 from the API
+means the token was revoked or expired early: the auth flow renews it once and replays the
+request once; a second 401 surfaces as `AuthenticationError`.
 
 With `token_cache="machine"` (the default) the token is also shared by every process of the
 machine through an encrypted file (`token_cache.MachineTokenCache`): the process renewing it
@@ -319,11 +320,13 @@ class ImsTokenSource:
             value = payload["access_token"]
             lifetime = float(payload["expires_in"])
         except (ValueError, KeyError, TypeError):
+            value = None
+        if value is None:  # raised outside the handler: the parse error would keep the body
             raise AuthenticationError(
                 f"POST {self.token_url}: IMS answered HTTP {response.status_code} without "
                 "access_token/expires_in",
                 status=response.status_code,
-            ) from None
+            )
         if lifetime > _MAX_PLAUSIBLE_SECONDS:
             lifetime /= 1000.0
         if secret != secrets[0]:
