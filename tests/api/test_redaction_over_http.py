@@ -119,9 +119,9 @@ def leaked(error: OfferLibraryError) -> list[str]:
 )
 def test_echoes_of_the_secret_or_token_never_reach_the_error(echo_server, retry, mode, error_class):
     echo_server.mode = mode
-    with OfferLibraryClient(config_for(echo_server), retry=retry) as client:
-        with pytest.raises(OfferLibraryError) as caught:
-            client.list_page(TAGS)
+    client = OfferLibraryClient(config_for(echo_server), retry=retry)
+    with client, pytest.raises(OfferLibraryError) as caught:
+        client.list_page(TAGS)
 
     assert type(caught.value) is error_class
     assert "***" in str(caught.value) or mode == "api-plain-echo"  # that one shows no body
@@ -132,9 +132,9 @@ def test_echoes_of_the_secret_or_token_never_reach_the_error(echo_server, retry,
 def test_a_lost_token_request_keeps_no_raw_httpx_error(echo_server, retry):
     echo_server.mode = "ims-hangs"
     config = config_for(echo_server, timeout=0.2, max_attempts=1)
-    with OfferLibraryClient(config, retry=retry) as client:
-        with pytest.raises(ConnectionFailedError, match="ReadTimeout") as caught:
-            client.list_page(TAGS)
+    client = OfferLibraryClient(config, retry=retry)
+    with client, pytest.raises(ConnectionFailedError, match="ReadTimeout") as caught:
+        client.list_page(TAGS)
 
     # The raw error's request is the token request, whose body is the client secret.
     assert exception_chain(caught.value) == []
