@@ -87,6 +87,13 @@ CONNECTION_FIELDS: dict[str, dict] = {
         "retried when that is safe). Empty: 60 seconds (10 to connect).",
         "schema": _optional("number", exclusiveMinimum=0),
     },
+    "allow_insecure_http": {
+        "label": "Allow plain http",
+        "description": "Only for a trusted network: allow an http:// API base URL or IMS URL "
+        "to a host other than this machine (the client secret and tokens then travel in clear). "
+        "Empty: no; http to localhost, 127.0.0.1 or ::1 (the emulator) always works.",
+        "schema": _optional("boolean"),
+    },
     "max_attempts": {
         "label": "Attempts per request",
         "description": "How many times one request is tried, retries included (1: no retry). "

@@ -1,11 +1,13 @@
 """Adobe IMS OAuth server-to-server tokens, as an `httpx.Auth`.
 
 Adobe asks integrations to reuse a token until it expires (IMS may throttle clients that mint
-one per call), so tokens are cached process-wide per (IMS URL, client id, scopes) and shared by
-every client. A token is renewed `refresh_margin` seconds before it expires; when many threads
-or coroutines find it stale at once, exactly one of them asks IMS and the others wait for its
-answer. A 401 from the API means the token was revoked or expired early: the auth flow renews it
-once and replays the request once; a second 401 surfaces as `AuthenticationError`.
+one per call), so tokens are cached process-wide per credential (IMS URL, client id, a digest of
+the client secrets, scopes) and shared by every client holding that credential: a client with
+another secret never receives a token minted with this one. A token is renewed
+`refresh_margin` seconds before it expires; when many threads or coroutines find it stale at
+once, exactly one of them asks IMS and the others wait for its answer. A 401 from the API
+means the token was revoked or expired early: the auth flow renews it once and replays the
+request once; a second 401 surfaces as `AuthenticationError`.
 
 With `token_cache="machine"` (the default) the token is also shared by every process of the
 machine through an encrypted file (`token_cache.MachineTokenCache`): the process renewing it
@@ -27,6 +29,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import copy
+import hashlib
 import inspect
 import logging
 import threading
@@ -78,7 +81,7 @@ class _RenewalAbandoned(Exception):
 class ImsTokenSource:
     """Process-wide cache and single-flight renewal of one credential's IMS token."""
 
-    _registry: dict[tuple[str, str, str, str, str | None], ImsTokenSource] = {}
+    _registry: dict[tuple[str, ...], ImsTokenSource] = {}
     _registry_lock = threading.Lock()
     #: Seconds a sync caller waits for another caller's renewal before renewing itself.
     follower_patience = 30.0
@@ -109,10 +112,12 @@ class ImsTokenSource:
 
     @classmethod
     def shared(cls, config: ClientConfig) -> ImsTokenSource:
-        """The process-wide source for `config`'s (IMS URL, client id, scopes).
+        """The process-wide source for `config`'s credential: IMS URL, client id, client
+        secrets (by digest) and scopes, and where it is cached.
 
-        Created on first use (with that config's refresh margin and timeout); a later config's
-        secrets replace the stored ones, so a rotated secret takes effect. With
+        Created on first use (with that config's refresh margin and timeout). A config with
+        other secrets (a wrong one, or a rotated one) gets a source of its own, so a token is
+        only ever handed to a holder of the secrets it was minted with. With
         `token_cache="off"` every call gets a source of its own.
         """
         if config.token_cache == "off":
@@ -120,16 +125,15 @@ class ImsTokenSource:
         key = (
             config.ims_url,
             config.client_id,
+            _secrets_digest(config.client_secrets),
             config.scopes,
             config.token_cache,
-            config.token_cache_dir,
+            config.token_cache_dir or "",
         )
         with cls._registry_lock:
             source = cls._registry.get(key)
             if source is None:
                 source = cls._registry[key] = cls(config)
-            else:
-                source.set_secrets(config.client_secrets)
             return source
 
     @classmethod
@@ -141,14 +145,6 @@ class ImsTokenSource:
     @property
     def secrets(self) -> tuple[str, ...]:
         return tuple(self._secrets)
-
-    def set_secrets(self, client_secrets: Sequence[str]) -> None:
-        secrets = list(client_secrets)
-        if set(secrets) != set(self._secrets):
-            # Other credentials: a token minted with the old ones must not vouch for these.
-            with self._lock:
-                self._secrets = secrets
-                self._token = None
 
     @property
     def cached_token(self) -> str | None:
@@ -328,11 +324,13 @@ class ImsTokenSource:
             value = payload["access_token"]
             lifetime = float(payload["expires_in"])
         except (ValueError, KeyError, TypeError):
+            value = None
+        if value is None:  # raised outside the handler: the parse error would keep the body
             raise AuthenticationError(
                 f"POST {self.token_url}: IMS answered HTTP {response.status_code} without "
                 "access_token/expires_in",
                 status=response.status_code,
-            ) from None
+            )
         if lifetime > _MAX_PLAUSIBLE_SECONDS:
             lifetime /= 1000.0
         if secret != secrets[0]:
@@ -341,6 +339,14 @@ class ImsTokenSource:
         self.tokens_minted += 1
         log.info("Obtained an IMS access token from %s (valid %.0f s)", self.ims_url, lifetime)
         return self._token_for(value, lifetime, started)
+
+
+def _secrets_digest(secrets: Sequence[str]) -> str:
+    """A digest naming a set of client secrets (their order aside), never the secrets."""
+    digest = hashlib.sha256(b"airflow-provider-offers client secrets")
+    for secret in sorted(set(secrets)):
+        digest.update(len(secret.encode()).to_bytes(4, "big") + secret.encode())
+    return digest.hexdigest()
 
 
 class ImsAuth(httpx.Auth):

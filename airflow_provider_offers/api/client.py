@@ -103,6 +103,11 @@ class _ClientCore(Calls):
     def _secrets(self) -> list[str | None]:
         return [*self.config.client_secrets, self.token_source.cached_token]
 
+    def _secrets_of(self, request: httpx.Request) -> list[str | None]:
+        """`_secrets` and the token `request` carried (it may no longer be the cached one)."""
+        sent = request.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return [*self._secrets, sent or None]
+
     def build(self, http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
         headers = {"x-request-id": str(uuid.uuid4()), "Accept": call.accept}
         if call.body is not None:
@@ -132,7 +137,9 @@ class _ClientCore(Calls):
                 where=f"{self._where(request)} (sandbox {self.config.sandbox_name!r})",
                 request_id=request.headers.get("x-request-id"),
             )
-        error.message = redact(error.message, self._secrets)
+        secrets = self._secrets_of(request)
+        error.message = redact(error.message, secrets)
+        error.detail = redact(error.detail, secrets) if error.detail else error.detail
         error.args = (error.message,)
         log.info("%s", error.message)
         return error
@@ -154,7 +161,9 @@ class _ClientCore(Calls):
         )
         if response.is_success:
             if _is_a_page(response):
-                page = describe_body(response.content, response.headers["content-type"])
+                page = describe_body(
+                    response.content, response.headers["content-type"], self._secrets_of(request)
+                )
                 raise self._unreadable(call, response, where, request_id, page, page=True)
             if not call.reads_body:
                 return call.decode(None)
@@ -177,7 +186,7 @@ class _ClientCore(Calls):
             request_id=request_id,
             sandbox=self.config.sandbox_name,
             retry_after=parse_retry_after(response.headers.get("retry-after")),
-            secrets=self._secrets,
+            secrets=self._secrets_of(request),
             error_class=error_class,
             note=note,
         )
@@ -194,7 +203,10 @@ class _ClientCore(Calls):
                 problem = f"not the documented body ({where_in_body}: {first['msg']})"
             else:
                 problem = f"not JSON ({kind})" if response.content else "empty"
-            raise self._unreadable(call, response, where, request_id, problem) from None
+            problem = redact(problem, self._secrets_of(response.request))
+        # Raised outside the handler: the parse error holds the body, which must not stay
+        # reachable as the new error's __context__.
+        raise self._unreadable(call, response, where, request_id, problem)
 
     @staticmethod
     def _unreadable(
@@ -292,14 +304,20 @@ class OfferLibraryClient(_Client):
         for attempt in self._core.retry.retrying():
             with attempt:
                 request = self._core.build(self._http, call)
-                try:
-                    response = self._http.send(request)
-                except httpx.TransportError as exc:
-                    raise self._core.failure(call, request, exc) from None
+                response = self._send(call, request)
                 result = self._core.outcome(
                     call, request, response, attempt.retry_state.attempt_number
                 )
         return result
+
+    def _send(self, call: Call, request: httpx.Request) -> httpx.Response:
+        try:
+            return self._http.send(request)
+        except httpx.TransportError as exc:
+            failure = self._core.failure(call, request, exc)
+        # Raised outside the handler, so the raw httpx error (its request holds the token, or
+        # the client secret of a token request) is not kept as the failure's __context__.
+        raise failure
 
     def create(
         self, resource: Resource[EntityT] | str, entity: EntityT | Mapping[str, Any]
@@ -386,14 +404,18 @@ class AsyncOfferLibraryClient(_Client):
         async for attempt in self._core.retry.async_retrying():
             with attempt:
                 request = self._core.build(self._http, call)
-                try:
-                    response = await self._http.send(request)
-                except httpx.TransportError as exc:
-                    raise self._core.failure(call, request, exc) from None
+                response = await self._send(call, request)
                 result = self._core.outcome(
                     call, request, response, attempt.retry_state.attempt_number
                 )
         return result
+
+    async def _send(self, call: Call, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._http.send(request)
+        except httpx.TransportError as exc:
+            failure = self._core.failure(call, request, exc)
+        raise failure  # outside the handler: see OfferLibraryClient._send
 
     async def create(
         self, resource: Resource[EntityT] | str, entity: EntityT | Mapping[str, Any]

@@ -8,6 +8,7 @@ pasted endpoint path is cut off). `ClientConfig.from_fields` turns an Airflow-st
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import platform
 from collections.abc import Mapping, Sequence
@@ -26,6 +27,7 @@ from airflow_provider_offers import (
 )
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import (
+    parse_bool,
     parse_max_attempts,
     parse_org_id,
     parse_sandbox_name,
@@ -91,6 +93,31 @@ def _checked_url(url: str, field: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.hostname or url.split() != [url]:
         raise InvalidInputError(field, problem)
     return url
+
+
+def _is_loopback(hostname: str) -> bool:
+    """`localhost`, 127.0.0.0/8 or ::1: this machine (the emulator), where http is no risk."""
+    if hostname.lower() == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(hostname)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or bool(mapped and mapped.is_loopback)
+
+
+def _refuse_plain_http(url: str, field: str, allowed: bool) -> None:
+    """Plain http carries the client secret (to IMS) and the tokens (to the API) in clear:
+    only to this machine, unless the settings say so explicitly."""
+    parts = urlsplit(url)
+    if parts.scheme == "http" and not allowed and not _is_loopback(parts.hostname or ""):
+        raise InvalidInputError(
+            field,
+            f"{url!r} uses plain http to a host that is not this machine, which would send the "
+            "client secret and access tokens in clear: use https://, or set allow_insecure_http "
+            "to true (a connection extra) if the network to that host is trusted",
+        )
 
 
 _DEFAULT_PORTS = {"https": 443, "http": 80}
@@ -173,6 +200,8 @@ class ClientConfig:
     token_cache_dir: str | None = None
     #: Tries of a retryable request in all (the `RetryPolicy` default when None).
     max_attempts: int | None = None
+    #: Plain http to hosts other than this machine (the emulator's loopback never needs it).
+    allow_insecure_http: bool = False
 
     def __post_init__(self) -> None:
         secrets = self.client_secrets
@@ -194,6 +223,10 @@ class ClientConfig:
         set_(self, "base_url", _checked_url(base_url, "base_url"))
         ims_url = _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH)
         set_(self, "ims_url", _checked_url(ims_url, "ims_url"))
+        insecure = parse_bool(self.allow_insecure_http, "allow_insecure_http", default=False)
+        set_(self, "allow_insecure_http", insecure)
+        _refuse_plain_http(self.base_url, "base_url", insecure)
+        _refuse_plain_http(self.ims_url, "ims_url", insecure)
         set_(self, "scopes", normalize_scopes(self.scopes))
         set_(self, "token_cache", _token_cache_mode(self.token_cache))
         set_(self, "token_cache_dir", _token_cache_dir(self.token_cache_dir))
@@ -220,8 +253,9 @@ class ClientConfig:
         names one), login the client id, password the client secret. `extras`: `org_id`,
         `sandbox_name`, `scopes`, `ims_url`, `client_secrets` (list or comma string, tried
         after the password), `token_cache` (machine, process, off), `token_cache_dir`,
-        `timeout` (seconds per HTTP request) and `max_attempts` (tries of a retryable request in
-        all), each also under its legacy key `extra__adobe_offers__<name>`; "" counts as unset.
+        `timeout` (seconds per HTTP request), `max_attempts` (tries of a retryable request in
+        all) and `allow_insecure_http` (plain http beyond this machine), each also under its
+        legacy key `extra__adobe_offers__<name>`; "" counts as unset.
         `sandbox_name` overrides the extra. `options` are the other fields (`timeout`,
         `max_attempts`, `user_agent_suffix`, ...) and win over the extras when not None. A
         missing or bad field raises `InvalidInputError` naming it and where `source`
@@ -238,6 +272,7 @@ class ClientConfig:
                 "token_cache_dir": _extra(extras, "token_cache_dir"),
                 "timeout": parse_timeout(_extra(extras, "timeout")),
                 "max_attempts": parse_max_attempts(_extra(extras, "max_attempts")),
+                "allow_insecure_http": _extra(extras, "allow_insecure_http"),
             }
             settings.update({name: value for name, value in options.items() if value is not None})
             return cls(

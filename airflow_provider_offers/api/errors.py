@@ -3,11 +3,14 @@
 Every error carries what a user needs to act on it or quote it to Adobe support: the HTTP
 status, Adobe's `error_code` (gateway), problem `type` or IMS `error`, the `detail`, and the
 `x-request-id` we sent. Messages are built from the response body only, never from request
-headers, and pass through `redact` so a token or secret can never leak into a log line.
+headers, and pass through `redact` so a token or secret can never leak into a log line: the
+whole body is redacted before any of it is parsed or cut to a snippet, and echoes of a secret
+in its percent-, form-, JSON- or HTML-encoded forms are redacted too.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable
@@ -34,6 +37,9 @@ __all__ = [
 ]
 
 _SNIPPET_CHARS = 300
+# An echoed `Authorization: Bearer <token>` whose token we do not know (an older one, say).
+_BEARER = re.compile(r"(\bBearer(?:\s|\+|%20)+)[A-Za-z0-9\-._~+/%]{16,}=*", re.IGNORECASE)
+_HTML_NAMES = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "(?:apos|#39)"}
 
 
 class OfferLibraryError(Exception):
@@ -158,11 +164,38 @@ TRANSIENT_ERRORS: tuple[type[OfferLibraryError], ...] = (
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """Replace every known secret (token, client secret) in `text` with `***`."""
+    """Replace every known secret (token, client secret) in `text` with `***`, also where a
+    server echoed it encoded (percent or form encoding, JSON or HTML escapes, in any mix), and
+    any bearer credential."""
     for secret in secrets:
         if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
+            text = _secret_pattern(secret).sub("***", text)
+    return _BEARER.sub(r"\1***", text)
+
+
+def _hex(number: int, digits: int) -> str:
+    """`number` in hex, matching either case."""
+    return "".join(f"[{c}{c.upper()}]" if c.isalpha() else c for c in f"{number:0{digits}x}")
+
+
+def _char_forms(char: str) -> str:
+    """A regex for `char` as itself or in any of the encodings a server may echo it in."""
+    forms = [re.escape(char), "".join("%" + _hex(byte, 2) for byte in char.encode())]
+    if ord(char) <= 0xFFFF:
+        forms.append(r"\\u" + _hex(ord(char), 4))
+    forms.append(f"&#(?:0*{ord(char)}|[xX]0*{_hex(ord(char), 1)});")
+    if char == " ":
+        forms.append(r"\+")
+    if char in '"\\/':
+        forms.append(re.escape("\\" + char))
+    if char in _HTML_NAMES:
+        forms.append(f"&{_HTML_NAMES[char]};")
+    return "(?:" + "|".join(forms) + ")"
+
+
+@functools.lru_cache(maxsize=64)
+def _secret_pattern(secret: str) -> re.Pattern[str]:
+    return re.compile("".join(_char_forms(char) for char in secret))
 
 
 def _class_for_status(status: int) -> type[OfferLibraryError]:
@@ -183,16 +216,18 @@ def _class_for_status(status: int) -> type[OfferLibraryError]:
     return OfferLibraryError
 
 
-def describe_body(body: bytes, content_type: str) -> str:
-    """A short, readable account of a non-JSON body: its kind and an HTML page's title."""
-    text = body.decode("utf-8", errors="replace")
+def describe_body(body: bytes, content_type: str, secrets: Iterable[str | None] = ()) -> str:
+    """A short, readable account of a non-JSON body: its kind and an HTML page's title;
+    `secrets` are redacted from the whole body before a snippet of it is cut."""
+    secrets = list(secrets)
+    text = redact(body.decode("utf-8", errors="replace"), secrets)
     title = re.search(r"<title[^>]*>(.*?)</title>", text, re.IGNORECASE | re.DOTALL)
     if title and title.group(1).strip():
         text = title.group(1)
     else:
         text = re.sub(r"<(script|style)\b.*?</\1>", " ", text, flags=re.IGNORECASE | re.DOTALL)
         text = re.sub(r"<[^>]+>", " ", text)
-    text = " ".join(text.split())
+    text = redact(" ".join(text.split()), secrets)
     if len(text) > _SNIPPET_CHARS:
         text = text[:_SNIPPET_CHARS] + "..."
     kind = content_type.split(";")[0].strip() or "no content type"
@@ -248,9 +283,15 @@ def error_from_response(
     error_class: type[OfferLibraryError] | None = None,
     note: str | None = None,
 ) -> OfferLibraryError:
-    """Build the typed error for a non-2xx response (gateway, problem, IMS or non-JSON body)."""
+    """Build the typed error for a non-2xx response (gateway, problem, IMS or non-JSON body).
+
+    The body is redacted before it is parsed or cut: no part of a secret survives in the
+    message, the detail or the error code.
+    """
     secrets = list(secrets)
+    body = redact(body.decode("utf-8", errors="replace"), secrets).encode()
     code, detail = _parse_body(body, content_type)
+    code = redact(code, secrets) if code else code
     detail = redact(detail, secrets) or f"HTTP {status}"
     where = f"{method} {path}" + (f" (sandbox {sandbox!r})" if sandbox else "")
     message = f"{where} failed with HTTP {status}"

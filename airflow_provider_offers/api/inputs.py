@@ -46,6 +46,10 @@ _DIGITS = re.compile(r"[0-9]+")
 _FRACTION = re.compile(r"\.([0-9]+)")
 _ORG_ID = re.compile(ORG_ID_PATTERN)
 _SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+#: What a template renders for a missing value; never a real id or etag.
+_RENDERED_NOTHING = ("", "none", "null")
+_TEMPLATE_HINT = "a template that rendered 'None' usually pulled an XCom that does not exist"
 
 
 class OfferType(str, Enum):
@@ -87,10 +91,28 @@ def parse_offer_type(value: Any, field: str = "offer_type") -> OfferType:
 
 
 def parse_id(value: Any, field: str = "offer_id") -> str:
-    """An object id: a non-empty string, blanks around it removed."""
-    if not isinstance(value, str) or not value.strip():
+    """An object id: a non-empty string, blanks around it removed, that stays one segment of
+    the object's URL path.
+
+    Adobe's ids never hold `/`, control characters or nothing but dots; the HTTP layer would
+    drop `.` and `..` as dot segments, so `DELETE .../offers/..` would reach the collection.
+    A template that rendered nothing (`None`, `null`, blank) is refused with a hint.
+    """
+    if not isinstance(value, str):
         raise _invalid(field, value, "is not an id: expected a non-empty string")
-    return value.strip()
+    text = value.strip()
+    if text.lower() in _RENDERED_NOTHING:
+        raise _invalid(
+            field, value, f"is not an id: expected a non-empty string ({_TEMPLATE_HINT})"
+        )
+    if "/" in text or _CONTROL.search(text) or text in (".", ".."):
+        raise _invalid(
+            field,
+            value,
+            "is not an id: ids hold no '/' or control characters and are not '.' or '..' "
+            "(they would leave the object's URL path)",
+        )
+    return text
 
 
 def parse_org_id(value: Any, field: str = "org_id") -> str:
@@ -124,6 +146,25 @@ def parse_if_exists(value: Any, field: str = "if_exists") -> IfExists:
     if value not in IF_EXISTS_MODES:
         raise _invalid(field, value, f"is not one of {', '.join(IF_EXISTS_MODES)}")
     return value
+
+
+_TRUE = ("true", "yes", "1")
+_FALSE = ("false", "no", "0")
+
+
+def parse_bool(value: Any, field: str, *, default: bool | None = None) -> bool:
+    """A yes/no setting as a bool, or the text a template or form renders (`true`/`false`,
+    `yes`/`no`, `1`/`0`, any case). Blank is `default` where there is one (an unset extra);
+    anything else is refused, never guessed (`bool("false")` is True: `prune="false"` must
+    not prune)."""
+    if _is_blank(value) and default is not None:
+        return default
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower() if isinstance(value, str | int) else None
+    if text in _TRUE or text in _FALSE:
+        return text in _TRUE
+    raise _invalid(field, value, "is not a yes/no value: expected true/false, yes/no or 1/0")
 
 
 def _whole_number(value: Any, field: str) -> int:
@@ -186,7 +227,7 @@ def parse_etag(value: Any, field: str = "since_etag") -> int | None:
         field,
         value,
         "is not an etag: expected a non-negative integer (an int or a string of digits; "
-        "a template that rendered 'None' usually pulled an XCom that does not exist)",
+        f"{_TEMPLATE_HINT})",
     )
 
 
@@ -227,22 +268,3 @@ def parse_modified(
             return parsed.replace(tzinfo=timezone.utc)
         raise _invalid(field, value, "has no UTC offset: add 'Z' or an offset such as '+02:00'")
     return parsed
-
-
-_TRUE = ("true", "yes", "1")
-_FALSE = ("false", "no", "0")
-
-
-def parse_bool(value: Any, field: str) -> bool:
-    """A yes/no option, also as a template renders it: `true`/`false`, `yes`/`no`, `1`/`0` in
-    any case. Anything else is refused (`bool("false")` is True: `prune="false"` must not
-    prune)."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str):
-        text = value.strip().lower()
-        if text in _TRUE or text in _FALSE:
-            return text in _TRUE
-    raise _invalid(field, value, "is not a yes/no value: expected true/false, yes/no or 1/0")

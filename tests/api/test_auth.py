@@ -265,3 +265,37 @@ async def test_sync_call_inside_the_event_loop_does_not_deadlock(
 
     assert emulator.tokens_issued == 2
     assert [r.status for r in api_requests(emulator)] == [200, 200]
+
+
+@pytest.mark.parametrize("token_cache", ["process", "machine"])
+@pytest.mark.parametrize("wrong_first", [False, True], ids=["right-first", "wrong-first"])
+def test_a_token_goes_only_to_clients_holding_the_secret_it_was_minted_with(
+    emulator, retry, token_cache, wrong_first
+):
+    """Same client id, two secrets, one process: the shared token is keyed by the credential,
+    so the wrong secret meets IMS's refusal and the right one is never disturbed by it."""
+    right = OfferLibraryClient(make_config(emulator, token_cache=token_cache), retry=retry)
+    wrong = OfferLibraryClient(
+        make_config(emulator, client_secrets=("not-the-secret",), token_cache=token_cache),
+        retry=retry,
+    )  # both built before either asks for a token
+
+    def use_wrong() -> None:
+        with pytest.raises(AuthenticationError, match=r"\[invalid_client\]"):
+            wrong.list_page(TAGS)
+
+    with right, wrong:
+        if wrong_first:
+            use_wrong()
+        right.list_page(TAGS)
+        if not wrong_first:
+            use_wrong()
+        emulator.revoke_tokens()  # the right client renews with its own secret
+        right.list_page(TAGS)
+        use_wrong()
+
+    sent = [r.form["client_secret"] for r in ims_requests(emulator)]
+    assert sorted(set(sent)) == sorted({emulator.client_secret, "not-the-secret"})
+    accepted = {bearer(r) for r in api_requests(emulator)}
+    assert accepted <= set(emulator.issued_tokens) and len(accepted) == 2
+    assert wrong.token_source.cached_token is None

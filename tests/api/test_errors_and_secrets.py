@@ -186,3 +186,59 @@ async def test_no_secret_or_token_in_logs_reprs_or_errors(emulator, retry, caplo
     # What is logged instead: method, path, status and request id.
     request_id = api_requests(emulator)[0].headers["x-request-id"]
     assert f"POST /data/core/dps/tags -> HTTP 201 (x-request-id {request_id}" in caplog.text
+
+
+# -- redaction without gaps (issue 22.6) ------------------------------------------------------
+
+ODD_SECRET = "s3cr3t value+/ü&x"  # a blank, +, /, a non-ASCII letter and & encode differently
+ENCODED_ECHOES = {
+    "percent": "s3cr3t%20value%2B%2F%C3%BC%26x",
+    "percent, lower-case hex": "s3cr3t%20value%2b%2f%c3%bc%26x",
+    "form": "s3cr3t+value%2B%2F%C3%BC%26x",
+    "form, / kept": "s3cr3t+value%2B/%C3%BC%26x",
+    "json": "s3cr3t value+\\/\\u00fc&x",
+    "html": "s3cr3t value+/&#252;&amp;x",
+}
+
+
+@pytest.mark.parametrize("echo", list(ENCODED_ECHOES.values()), ids=list(ENCODED_ECHOES))
+def test_an_encoded_echo_of_the_secret_is_redacted(echo):
+    body = f'{{"error":"invalid_client","error_description":"got client_secret={echo}"}}'
+    error = _error(400, body.encode(), secrets=[ODD_SECRET])
+    assert error.detail == "got client_secret=***"
+    assert "s3cr3t" not in str(error)
+
+
+@pytest.mark.parametrize("offset", [280, 290, 296, 299])
+def test_a_secret_straddling_the_snippet_cut_leaks_no_part_of_itself(offset):
+    secret = "abcdefghij-SECRET-0123456789"
+    body = ("x" * offset + secret + " and more text after it" * 10).encode()
+    error = _error(401, body, "text/plain", secrets=[secret])
+    snippet = error.detail.removesuffix("...")
+    assert not any(snippet.endswith(secret[:length]) for length in range(1, len(secret)))
+    assert "abcd" not in str(error)
+
+
+def test_an_echoed_bearer_credential_is_redacted_even_when_unknown():
+    page = b"<html><title>Denied: Authorization: Bearer eyJhbGciOiJSUzI1NiJ9.old-token</title>"
+    error = _error(403, page, "text/html")
+    assert error.detail == "non-JSON response (text/html): Denied: Authorization: Bearer ***"
+    # ...and a sentence that merely says "Bearer" stays readable.
+    assert _error(401, b'{"message":"Bearer token expired"}').detail == "Bearer token expired"
+
+
+def test_the_error_code_is_redacted_too():
+    error = _error(400, b'{"error":"bad-s3cr3t-value"}', secrets=["s3cr3t-value"])
+    assert error.error_code == "bad-***" and "s3cr3t-value" not in str(error)
+
+
+def exception_chain(error: BaseException) -> list[BaseException]:
+    """Every exception reachable from `error` through __context__ and __cause__."""
+    seen: list[BaseException] = []
+    todo = [error.__context__, error.__cause__]
+    while todo:
+        current = todo.pop()
+        if current is not None and current not in seen:
+            seen.append(current)
+            todo += [current.__context__, current.__cause__]
+    return seen

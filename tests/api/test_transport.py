@@ -63,6 +63,7 @@ async def test_async_client_over_the_emulator_app_in_process(retry):
         org_id=emulator.org_id,
         base_url="http://emulator",
         ims_url="http://emulator",
+        allow_insecure_http=True,  # an in-process ASGI app named "emulator": no network at all
     )
     transport = httpx.ASGITransport(app=create_app(backend))
 

@@ -535,3 +535,52 @@ def test_every_public_method_shows_its_signature_and_doc():
         assert all(p.kind is not p.VAR_POSITIONAL for p in parameters), name
         assert method.__doc__, name
         assert "Any" not in str(inspect.signature(method).return_annotation), name
+
+
+def test_plain_http_to_a_remote_ims_is_refused_before_the_secret_is_sent(
+    offer_library_emulator, monkeypatch
+):
+    emulator = offer_library_emulator
+    extra = {"org_id": emulator.org_id, "ims_url": "http://ims-na1.adobelogin.com"}
+    set_connection(monkeypatch, "adobe_clear", **emulator_connection(emulator, extra=extra))
+    hook = OfferLibraryHook(adobe_conn_id="adobe_clear")
+
+    with pytest.raises(InvalidInputError) as caught:
+        hook.list_resources(PLACEMENTS)
+
+    assert caught.value.field == "ims_url"
+    assert "plain http to a host that is not this machine" in str(caught.value)
+    assert "set allow_insecure_http to true" in str(caught.value)
+    assert "(in connection 'adobe_clear')" in str(caught.value)
+    assert emulator.requests == []
+    ok, reason = hook.test_connection()
+    assert not ok and "allow_insecure_http" in reason
+
+
+def test_plain_http_to_a_remote_host_needs_the_connections_explicit_extra(monkeypatch):
+    plain = {
+        "conn_type": "adobe_offers",
+        "host": "http://gateway.internal:8080",
+        "login": "client",
+        "password": "secret-value",
+        "extra": {"org_id": "ORG@AdobeOrg", "ims_url": "http://ims.internal"},
+    }
+    set_connection(monkeypatch, "adobe_plain", **plain)
+    with pytest.raises(InvalidInputError) as caught:
+        _ = OfferLibraryHook(adobe_conn_id="adobe_plain").config
+    assert str(caught.value).startswith("host: 'http://gateway.internal:8080' uses plain http")
+
+    plain["extra"]["allow_insecure_http"] = True  # as the form's checkbox saves it
+    set_connection(monkeypatch, "adobe_plain", **plain)
+    config = OfferLibraryHook(adobe_conn_id="adobe_plain").config
+    assert (config.base_url, config.ims_url) == (
+        "http://gateway.internal:8080",
+        "http://ims.internal",
+    )
+
+
+def test_the_emulator_over_loopback_http_needs_no_opt_in(offer_library_emulator, monkeypatch):
+    emulator = offer_library_emulator
+    assert emulator.url.startswith("http://127.0.0.1:")
+    set_connection(monkeypatch, "adobe_local", **emulator_connection(emulator))
+    assert list(OfferLibraryHook(adobe_conn_id="adobe_local").list_resources(PLACEMENTS)) == []

@@ -73,6 +73,34 @@ def test_timeouts_and_attempts_from_templates_and_extras_are_read():
 
 
 @pytest.mark.parametrize(
+    "value",
+    [".", "..", " .. ", "\t.\n", "a/b", "/", "../offers", "dps:offer:1\n2", "a\x00b", "\x7f"],
+)
+def test_an_id_that_would_leave_the_object_path_is_refused(value):
+    with pytest.raises(InvalidInputError) as caught:
+        parse_id(value, "id")
+    assert str(caught.value) == (
+        f"id: {value!r} is not an id: ids hold no '/' or control characters and are not '.' "
+        "or '..' (they would leave the object's URL path)"
+    )
+
+
+@pytest.mark.parametrize("value", ["None", "null", "", "  ", " NULL ", "none"])
+def test_an_id_a_template_rendered_from_nothing_is_refused_with_a_hint(value):
+    with pytest.raises(InvalidInputError) as caught:
+        parse_id(value, "offer_id")
+    assert str(caught.value) == (
+        f"offer_id: {value!r} is not an id: expected a non-empty string (a template that "
+        "rendered 'None' usually pulled an XCom that does not exist)"
+    )
+
+
+@pytest.mark.parametrize("value", ["dps:fallback-offer:1", "a.b", "...x", "offer..1", "ünï"])
+def test_ids_with_dots_inside_or_other_text_pass(value):
+    assert parse_id(value) == value
+
+
+@pytest.mark.parametrize(
     ("given", "expected"),
     [
         (True, True),
