@@ -157,13 +157,15 @@ class SandboxStore:
 @dataclass
 class Interlude:
     """Someone else's doing (`action`), run once just before the `nth` request to exactly
-    `method` and `path` is handled: an edit between two pages of a listing, a namesake
-    created just before a create. The action may call the emulator over HTTP."""
+    `method` and `path` (and, if given, with `query_has` in its query string) is handled: an
+    edit between two pages of a listing, a namesake created just before a create. The action
+    may call the emulator over HTTP."""
 
     method: str
     path: str
     action: Callable[[], Any]
     nth: int = 1
+    query_has: str | None = None
     error: BaseException | None = None
 
 
@@ -255,11 +257,12 @@ class OfferLibraryBackend:
         with self.lock:
             self.interludes.append(interlude)
 
-    def take_interlude(self, method: str, path: str) -> Interlude | None:
+    def take_interlude(self, method: str, path: str, query: str = "") -> Interlude | None:
         """The interlude due before this request (counted by exact method and path), if any."""
         with self.lock:
             for interlude in self.interludes:
-                if interlude.method == method.upper() and interlude.path == path:
+                wanted = interlude.query_has is None or interlude.query_has in query
+                if interlude.method == method.upper() and interlude.path == path and wanted:
                     interlude.nth -= 1
                     if interlude.nth == 0:
                         self.interludes.remove(interlude)

@@ -80,7 +80,9 @@ class RecordAndFault:
             client_port=(scope.get("client") or (None, None))[1],
         )
         self.backend.record(recorded)
-        interlude = self.backend.take_interlude(scope["method"], scope["path"])
+        interlude = self.backend.take_interlude(
+            scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1")
+        )
         if interlude is not None:
             try:  # in a thread: the action may send requests to this server
                 await asyncio.to_thread(interlude.action)

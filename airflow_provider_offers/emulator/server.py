@@ -207,14 +207,21 @@ class EmulatorServer:
         )
 
     def before_request(
-        self, method: str, path: str, action: Callable[[], Any], *, nth: int = 1
+        self,
+        method: str,
+        path: str,
+        action: Callable[[], Any],
+        *,
+        nth: int = 1,
+        query_has: str | None = None,
     ) -> Interlude:
         """Run `action()` once, just before the `nth` request from now to exactly this method
-        and path is handled (e.g. another client's edit between two pages of a listing); it
-        may call this server over HTTP. The returned `Interlude` holds its error, if any."""
+        and path (with `query_has` in its query string, if given: `"start="` for a next page)
+        is handled, e.g. another client's edit between two pages of a listing; it may call
+        this server over HTTP. The returned `Interlude` holds its error, if any."""
         if nth < 1:
             raise ValueError("nth: must be >= 1")
-        interlude = Interlude(method.upper(), path, action, nth)
+        interlude = Interlude(method.upper(), path, action, nth, query_has)
         self.backend.add_interlude(interlude)
         return interlude
 
