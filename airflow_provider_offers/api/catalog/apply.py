@@ -271,9 +271,14 @@ def keep_one_of_each(
                 store,
                 namesakes,
                 desired,
-                deletable=lambda offer, own=own_id: offer.get("id") == own,
+                deletable=_is(own_id),
                 adopt=_marked(marker_of(desired)),
             )
+
+
+def _is(offer_id: str) -> Callable[[JsonDict], bool]:
+    """Whether an offer is the one this run created under that id."""
+    return lambda offer: offer.get("id") == offer_id
 
 
 def _marked(catalog: str | None) -> Callable[[JsonDict], bool]:
