@@ -27,12 +27,13 @@ import jsonpatch
 from airflow_provider_offers.api import diff
 from airflow_provider_offers.api.errors import (
     ConflictError,
+    InvalidInputError,
     NotFoundError,
     OutcomeUnknownError,
     ReceiptMissingError,
     RequestValidationError,
 )
-from airflow_provider_offers.api.inputs import IfExists, parse_if_exists, same_etag
+from airflow_provider_offers.api.inputs import IfExists, parse_if_exists, parse_modified, same_etag
 
 log = logging.getLogger(__name__)
 
@@ -152,15 +153,17 @@ def keep_oldest(
     desired: Mapping[str, Any],
     *,
     deletable: Callable[[JsonDict], bool],
+    adopt: Callable[[JsonDict], bool] | None = None,
 ) -> tuple[JsonDict, bool]:
     """Two writers created one name at once (a name is free, both create): keep the oldest.
 
-    Every writer applies the same rule (oldest `created`, then lowest id), so they agree on the
-    survivor without talking to each other; each deletes only what `deletable` allows (its own
-    create, its catalog's offers), then brings the survivor to `desired`. Returns the
-    survivor's state and whether anything was written to it.
+    Every writer applies the same rule (oldest `created` instant, then lowest id), so they
+    agree on the survivor without talking to each other; each deletes only what `deletable`
+    allows (its own create), then brings the survivor to `desired`, unless `adopt` says the
+    survivor is not the caller's to write. Returns the survivor's state and whether anything
+    was written to it.
     """
-    keeper = min(namesakes, key=lambda entity: (str(entity.get("created") or ""), entity["id"]))
+    keeper = min(namesakes, key=_age)
     for entity in namesakes:
         if entity["id"] != keeper["id"] and deletable(entity):
             log.warning(
@@ -172,7 +175,27 @@ def keep_oldest(
             )
             with contextlib.suppress(NotFoundError):
                 store.delete(entity["id"])
+    if adopt is not None and not adopt(keeper):
+        log.warning(
+            "Offer %r (%s), the oldest of its name, was made elsewhere; leaving it as it is",
+            keeper.get("name"),
+            keeper["id"],
+        )
+        return keeper, False
     return converge(store, keeper, desired)
+
+
+def _age(entity: Mapping[str, Any]) -> tuple[Any, ...]:
+    """Sort key, oldest first: the `created` instant (offsets compared as instants); an
+    unreadable one after every readable one, by its text (lenient on read); then the id."""
+    created = entity.get("created") or entity.get("createdDate")
+    try:
+        moment = parse_modified(created, "created", assume_utc=True)
+    except InvalidInputError:
+        moment = None
+    if moment is not None:
+        return (0, moment.timestamp(), "", str(entity["id"]))
+    return (1, 0.0, str(created or ""), str(entity["id"]))
 
 
 def _is(entity_id: str) -> Callable[[JsonDict], bool]:

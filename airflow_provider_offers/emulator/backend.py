@@ -14,7 +14,7 @@ import secrets
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -155,6 +155,21 @@ class SandboxStore:
 
 
 @dataclass
+class Interlude:
+    """Someone else's doing (`action`), run once just before the `nth` request to exactly
+    `method` and `path` (and, if given, with `query_has` in its query string) is handled: an
+    edit between two pages of a listing, a namesake created just before a create. The action
+    may call the emulator over HTTP."""
+
+    method: str
+    path: str
+    action: Callable[[], Any]
+    nth: int = 1
+    query_has: str | None = None
+    error: BaseException | None = None
+
+
+@dataclass
 class Token:
     client_id: str
     expires_at: float
@@ -180,6 +195,7 @@ class OfferLibraryBackend:
             self.tokens_issued = 0
             self.issued_tokens: list[str] = []  # every one, revoked or not (secrets scans)
             self.faults: list[Fault] = []
+            self.interludes: list[Interlude] = []
             self.requests: list[RecordedRequest] = []
             self.fault_counts: dict[str, int] = {}
             self._seed_faults()
@@ -236,6 +252,22 @@ class OfferLibraryBackend:
                 self.faults.extend(then)
                 return first
         return None
+
+    def add_interlude(self, interlude: Interlude) -> None:
+        with self.lock:
+            self.interludes.append(interlude)
+
+    def take_interlude(self, method: str, path: str, query: str = "") -> Interlude | None:
+        """The interlude due before this request (counted by exact method and path), if any."""
+        with self.lock:
+            for interlude in self.interludes:
+                wanted = interlude.query_has is None or interlude.query_has in query
+                if interlude.method == method.upper() and interlude.path == path and wanted:
+                    interlude.nth -= 1
+                    if interlude.nth == 0:
+                        self.interludes.remove(interlude)
+                        return interlude
+            return None
 
     def record(self, request: RecordedRequest) -> None:
         with self.lock:

@@ -80,6 +80,14 @@ class RecordAndFault:
             client_port=(scope.get("client") or (None, None))[1],
         )
         self.backend.record(recorded)
+        interlude = self.backend.take_interlude(
+            scope["method"], scope["path"], scope.get("query_string", b"").decode("latin-1")
+        )
+        if interlude is not None:
+            try:  # in a thread: the action may send requests to this server
+                await asyncio.to_thread(interlude.action)
+            except Exception as exc:  # kept for the test (`EmulatorServer.before_request`)
+                interlude.error = exc
         request_id = headers.get("x-request-id") or str(uuid.uuid4())
         fault = self.backend.take_fault(scope["method"], scope["path"])
         if fault is not None and fault.revoke_tokens:

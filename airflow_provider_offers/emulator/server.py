@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from .backend import OfferLibraryBackend
+from .backend import Interlude, OfferLibraryBackend
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, EmulatorConfig
 from .controls import Fault, RecordedRequest, faults_of_kind
 from .responses import create_app
@@ -205,6 +205,25 @@ class EmulatorServer:
                 revoke_tokens=revoke_tokens,
             )
         )
+
+    def before_request(
+        self,
+        method: str,
+        path: str,
+        action: Callable[[], Any],
+        *,
+        nth: int = 1,
+        query_has: str | None = None,
+    ) -> Interlude:
+        """Run `action()` once, just before the `nth` request from now to exactly this method
+        and path (with `query_has` in its query string, if given: `"start="` for a next page)
+        is handled, e.g. another client's edit between two pages of a listing; it may call
+        this server over HTTP. The returned `Interlude` holds its error, if any."""
+        if nth < 1:
+            raise ValueError("nth: must be >= 1")
+        interlude = Interlude(method.upper(), path, action, nth, query_has)
+        self.backend.add_interlude(interlude)
+        return interlude
 
     def inject_fault_kind(
         self, kind: str, method: str = "*", path_prefix: str = "/", *, slow_seconds: float = 2.0

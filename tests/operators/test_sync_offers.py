@@ -109,6 +109,7 @@ def test_create_into_empty_then_unchanged_resync_lists_only_then_one_guarded_pat
             "action": "update",
             "fields": ["description"],
             "etag": target["etag"],
+            "changes": {"description": {"old": "v1 1", "new": "v2 1"}},
         }
         assert dps.get_offer(target["id"])["description"] == "v2 1"
         output = task_output()
@@ -231,9 +232,11 @@ def test_dry_run_writes_nothing_and_a_drifted_plan_is_refused(
 
     assert run.task_states() == {"apply": "failed"}
     assert writes(emulator.requests[before:]) == []
-    assert "the plan changed since it was approved, for 'Existing'; nothing was written" in (
-        task_output()
-    )
+    assert (
+        "the plan changed since it was approved, for 'Existing' ('Existing': etag approved "
+        f"{json.dumps(planned['plan'][0]['etag'])}, now "
+    ) in task_output()
+    assert "nothing was written" in task_output()
 
 
 def test_bad_catalogs_fail_before_any_write_each_named(

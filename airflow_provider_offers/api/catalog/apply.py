@@ -2,7 +2,9 @@
 
 Each write goes through `api.reconcile` (a lost create is reconciled by name, a rejected
 guarded patch is recomputed), run in a worker thread whose requests go back to the event
-loop; a 429 (or any retry wait) holds every worker (`BackoffGate`).
+loop; a 429 (or any retry wait) holds every worker (`BackoffGate`). A 429 asking for longer
+than the client waits in-process stops new writes and is raised once the running ones end,
+so that the task defers and, resumed, re-plans what is left.
 """
 
 from __future__ import annotations
@@ -24,7 +26,12 @@ from airflow_provider_offers.api.catalog.plan import (
     listed,
     marker_of,
 )
-from airflow_provider_offers.api.errors import NotFoundError, OfferLibraryError, OutcomeUnknownError
+from airflow_provider_offers.api.errors import (
+    NotFoundError,
+    OfferLibraryError,
+    OutcomeUnknownError,
+    RateLimitedError,
+)
 from airflow_provider_offers.api.resources import offer_resource
 from airflow_provider_offers.api.retry import RetryPolicy
 
@@ -129,11 +136,14 @@ class LoopStore:
         self._run(lambda: self.client.delete(self.resource, entity_id))
 
 
-def write(store: LoopStore, plan: Plan, entry: Mapping[str, Any]) -> str:
+def write(
+    store: LoopStore, plan: Plan, entry: Mapping[str, Any], created: dict[str, str] | None = None
+) -> str:
     """One planned write, safe to repeat; returns the action it ended as (`COUNTS` keys).
 
     The plan knows the name is free, so a create is sent without a look-up; only a lost answer
-    makes it look the name up (`ensure_by_name`, told a create was sent).
+    makes it look the name up (`ensure_by_name`, told a create was sent). The id a create made
+    is put in `created` (name -> id): the clean-up after creates may delete only those.
     """
     name, action = entry["name"], entry["action"]
     if action == "delete":
@@ -145,10 +155,13 @@ def write(store: LoopStore, plan: Plan, entry: Mapping[str, Any]) -> str:
     existing, desired = plan.work[name]
     if existing is None:
         try:
-            store.create(desired)
+            made = store.create(desired)["id"]
         except OutcomeUnknownError:
             log.warning("Outcome of creating offer %r unknown; looking it up by name", name)
-            reconcile.ensure_by_name(store, desired, journal=_Remembered({"name": name}))
+            journal = _Remembered({"name": name})
+            made = reconcile.ensure_by_name(store, desired, journal=journal).id
+        if created is not None:
+            created[name] = made
         return "create"
     _, wrote = reconcile.converge(store, existing, desired)
     return "update" if wrote else "unchanged"
@@ -196,13 +209,23 @@ async def apply_plan(
     entries = [entry for entry in plan.entries if entry["action"] in WRITES]
     progress = Progress(len(entries), progress_every)
     failures: dict[str, BaseException] = {}
+    created: dict[str, str] = {}
+    deferred: list[RateLimitedError] = []
     limit = asyncio.Semaphore(max_concurrency)
     with ThreadPoolExecutor(max_concurrency, thread_name_prefix="offer-sync") as pool:
 
         async def one(entry: JsonDict) -> None:
             async with limit:
+                if deferred:  # told to wait longer than we wait here: start nothing more
+                    return
                 try:
-                    done = await loop.run_in_executor(pool, write, store, plan, entry)
+                    done = await loop.run_in_executor(pool, write, store, plan, entry, created)
+                except RateLimitedError as error:
+                    if not error.beyond_wait_cap:
+                        failures[entry["name"]] = error
+                    else:
+                        deferred.append(error)
+                    return
                 except Exception as error:
                     failures[entry["name"]] = error
                     return
@@ -210,34 +233,56 @@ async def apply_plan(
             progress.step()
 
         await asyncio.gather(*(one(entry) for entry in entries))
-        created = {entry["name"] for entry in entries if entry["action"] == "create"}
-        if created and not failures:
+        if created:  # also after failures: a duplicate must not outlive this run
             listing = await listed(client, offer_resource(offer_type))
             await loop.run_in_executor(pool, keep_one_of_each, store, plan, created, listing)
     if failures:
         for name, error in sorted(failures.items()):
             log.error("Offer %r could not be written: %s", name, error)
+    if deferred:
+        log.warning(
+            "Rate limited beyond the in-process wait after %d of %d writes; the rest is "
+            "applied when the task resumes (it plans again)",
+            sum(counts[COUNTS[action]] for action in WRITES),
+            len(entries),
+        )
+        raise deferred[0]
+    if failures:
         raise ApplyError(failures, counts)
     return counts
 
 
 def keep_one_of_each(
-    store: LoopStore, plan: Plan, created: set[str], listing: Sequence[JsonDict]
+    store: LoopStore, plan: Plan, created: Mapping[str, str], listing: Sequence[JsonDict]
 ) -> None:
-    """After the creates: a name another run of the catalog created at the same moment is
-    kept once (`reconcile.keep_oldest`); only offers with this catalog's marker are deleted."""
+    """After the creates: a name that now has several offers (another run of the catalog, a
+    person, a listing that missed one) is kept once (`reconcile.keep_oldest`). Only the copy
+    this run created (`created`: name -> id from the receipt) is ever deleted, and the one
+    kept is brought to the catalog only if it is this catalog's: an offer made elsewhere is
+    neither deleted nor marked."""
     by_name: dict[str, list[JsonDict]] = {}
     for offer in listing:
         by_name.setdefault(str(offer.get("name")), []).append(offer)
-    for name in sorted(created):
+    for name, own_id in sorted(created.items()):
         namesakes = by_name.get(name, [])
         if len(namesakes) > 1:
             desired = plan.work[name][1]
-            reconcile.keep_oldest(store, namesakes, desired, deletable=_marked(marker_of(desired)))
+            reconcile.keep_oldest(
+                store,
+                namesakes,
+                desired,
+                deletable=_is(own_id),
+                adopt=_marked(marker_of(desired)),
+            )
+
+
+def _is(offer_id: str) -> Callable[[JsonDict], bool]:
+    """Whether an offer is the one this run created under that id."""
+    return lambda offer: offer.get("id") == offer_id
 
 
 def _marked(catalog: str | None) -> Callable[[JsonDict], bool]:
-    """Whether an offer carries `catalog`'s marker (this catalog's offers may be deleted)."""
+    """Whether an offer carries `catalog`'s marker (the catalog may bring it to its values)."""
 
     def marked(offer: JsonDict) -> bool:
         return marker_of(offer) == catalog

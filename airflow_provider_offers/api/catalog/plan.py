@@ -1,17 +1,20 @@
 """The plan: what brings the sandbox's offers to the catalog, computed from one listing.
 
 A missing name is created, an offer that differs gets the smallest guarded JSON Patch
-(`api.diff`, the rule `CreateOfferOperator` uses), the rest is left alone. Offers the catalog
+(`api.diff`, the rule `CreateOfferOperator` uses), an entry `renamed_from` an offer's old
+name patches that offer's `/name` (the id kept), the rest is left alone. Offers the catalog
 creates carry a marker, a `characteristics` entry naming the catalog (`MARKER`); pruning
 deletes only offers carrying this catalog's marker, never one made by hand or by another
-catalog, and never one a decision still serves as its fallback (`blocked`). The plan is plain
-JSON, sorted by name, so a person can approve it and a later run can insist on applying
-exactly that plan (`drift`).
+catalog, and never one anything in the sandbox still references (`blocked`: a decision's
+fallback, a collection listing it by id). The plan is plain JSON, sorted by name, and each
+write carries the values it writes (`changes`, `body`), so a person approves values, and a
+later run can insist on applying exactly those (`drift`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 import json
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
@@ -19,7 +22,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_offers.api import diff
 from airflow_provider_offers.api.errors import InvalidInputError, OfferLibraryError
-from airflow_provider_offers.api.resources import OFFER_DECISIONS, PLACEMENTS, offer_resource
+from airflow_provider_offers.api.resources import (
+    OFFER_COLLECTIONS,
+    OFFER_DECISIONS,
+    PLACEMENTS,
+    offer_resource,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_offers.api.client import AsyncOfferLibraryClient
@@ -30,6 +38,8 @@ T = TypeVar("T")
 
 #: The `characteristics` key whose value names the catalog that created the offer.
 MARKER = "airflow-offer-catalog"
+#: The catalog entry member naming the offer's old name (a rename in place; never sent).
+RENAMED_FROM = "renamed_from"
 #: Plan actions, and the count each one is reported under.
 COUNTS = {
     "create": "created",
@@ -40,6 +50,9 @@ COUNTS = {
 }
 WRITES = ("create", "update", "delete")
 PAGE_SIZE = 100  # the largest page the emulator serves; Adobe documents no maximum
+#: The listing's order: ids never change, so an edit made while the pages are read cannot
+#: move an object to a page already read (Adobe's default, `-modified`, does exactly that).
+LIST_ORDER = "id"
 
 
 class CatalogError(OfferLibraryError):
@@ -77,8 +90,41 @@ def with_marker(body: Mapping[str, Any], catalog: str) -> JsonDict:
 def prune_candidates(
     existing: Iterable[Mapping[str, Any]], wanted: set[str], catalog: str
 ) -> list[Mapping[str, Any]]:
-    """This catalog's offers whose names are no longer wanted."""
+    """This catalog's offers whose names are no longer wanted (a name renamed from is
+    wanted: that offer is kept, under its new name)."""
     return [o for o in existing if marker_of(o) == catalog and o.get("name") not in wanted]
+
+
+def wanted_names(bodies: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The names the catalog keeps: each entry's, and the old name it is renamed from."""
+    names = set()
+    for body in bodies:
+        names.add(body["name"])
+        if body.get(RENAMED_FROM):
+            names.add(body[RENAMED_FROM])
+    return names
+
+
+def references_to(
+    decisions: Iterable[Mapping[str, Any]], collections: Iterable[Mapping[str, Any]]
+) -> dict[str, dict[str, list[str]]]:
+    """offer id -> {"decisions": [...], "collections": [...]}: what references each offer,
+    as Adobe documents references to offers (a decision's `fallback`, a collection of
+    `filterType: offers` listing it in `ids`)."""
+    found: dict[str, dict[str, list[str]]] = {}
+
+    def add(offer_id: Any, kind: str, holder: Mapping[str, Any]) -> None:
+        if isinstance(offer_id, str) and offer_id:
+            named = f"{holder.get('name')!r} ({holder.get('id')})"
+            found.setdefault(offer_id, {}).setdefault(kind, []).append(named)
+
+    for decision in decisions:
+        add(decision.get("fallback"), "decisions", decision)
+    for collection in collections:
+        if collection.get("filterType") == "offers" and isinstance(collection.get("ids"), list):
+            for offer_id in dict.fromkeys(collection["ids"]):
+                add(offer_id, "collections", collection)
+    return found
 
 
 @dataclasses.dataclass
@@ -110,6 +156,27 @@ def _entry(name: str, offer: Mapping[str, Any] | None, action: str, fields: list
     }
 
 
+def _changes(offer: Mapping[str, Any], desired: Mapping[str, Any], fields: list[str]) -> JsonDict:
+    """field -> {"old": the listed value (left out when absent), "new": the value written}."""
+    changes: JsonDict = {}
+    for field in fields:
+        change = {"new": copy.deepcopy(desired.get(field))}
+        if field in offer:
+            change = {"old": copy.deepcopy(offer[field]), **change}
+        changes[field] = change
+    return changes
+
+
+def _split(body: Mapping[str, Any]) -> tuple[JsonDict, str | None]:
+    """A catalog body without `renamed_from` (never sent), and that old name."""
+    clean = {k: v for k, v in body.items() if k != RENAMED_FROM}
+    return clean, body.get(RENAMED_FROM)
+
+
+def _ids(offers: Iterable[Mapping[str, Any]]) -> str:
+    return ", ".join(str(o.get("id")) for o in offers)
+
+
 def compute_plan(
     catalog: str,
     bodies: Sequence[Mapping[str, Any]],
@@ -117,12 +184,15 @@ def compute_plan(
     *,
     prune: bool = False,
     decisions: Iterable[Mapping[str, Any]] = (),
+    collections: Iterable[Mapping[str, Any]] = (),
 ) -> Plan:
     """The plan bringing the listed offers (`existing`, the server's JSON) to `bodies`.
 
     An offer of the wanted name made by hand is updated but never marked (so a prune never
-    deletes it); one made by another catalog is a clash. `decisions` (the server's JSON) are
-    needed only for pruning: a decision serving an offer as its fallback blocks its delete.
+    deletes it); one made by another catalog is a clash. An entry `renamed_from` an old name
+    updates the offer of that name (its `/name` among the changes); once renamed (the old name
+    gone, the new one there) it is an ordinary entry. `decisions` and `collections` (the
+    server's JSON) are needed only for pruning: what references an offer blocks its delete.
     """
     by_name: dict[Any, list[Mapping[str, Any]]] = {}
     for offer in existing:
@@ -130,43 +200,63 @@ def compute_plan(
     entries: list[JsonDict] = []
     work: dict[str, tuple[JsonDict | None, JsonDict]] = {}
     clashes = []
-    for body in bodies:
+    for given in bodies:
+        body, old_name = _split(given)
         name = body["name"]
         found = by_name.get(name, [])
+        if old_name is not None:
+            before = by_name.get(old_name, [])
+            if before and found:
+                clashes.append(
+                    f"offer {name!r} is renamed from {old_name!r}, but both exist "
+                    f"({_ids(before)}; {_ids(found)}): delete one or drop renamed_from"
+                )
+                continue
+            if not before and not found:
+                clashes.append(
+                    f"offer {name!r} is renamed from {old_name!r}, but no offer has either name "
+                    "(drop renamed_from to create it)"
+                )
+                continue
+            found = found or before
         if len(found) > 1:
-            ids = ", ".join(str(o.get("id")) for o in found)
-            clashes.append(f"{len(found)} offers are named {name!r} ({ids})")
+            clashes.append(
+                f"{len(found)} offers are named {found[0].get('name')!r} ({_ids(found)})"
+            )
             continue
         if not found:
             desired = with_marker(body, catalog)
-            entries.append(_entry(name, None, "create", sorted(desired)))
+            entry = _entry(name, None, "create", sorted(desired))
+            entry["body"] = copy.deepcopy(desired)
+            entries.append(entry)
             work[name] = (None, desired)
             continue
         offer = dict(found[0])
         owner = marker_of(offer)
         if owner not in (None, catalog):
-            clashes.append(f"offer {name!r} ({offer.get('id')}) belongs to catalog {owner!r}")
+            clashes.append(
+                f"offer {offer.get('name')!r} ({offer.get('id')}) belongs to catalog {owner!r}"
+            )
             continue
         desired = with_marker(body, catalog) if owner == catalog else dict(body)
         operations = diff.update_patch(offer, desired)
         fields = diff.touched_members(operations)
-        entries.append(_entry(name, offer, "update" if operations else "unchanged", fields))
+        entry = _entry(name, offer, "update" if operations else "unchanged", fields)
+        if operations:
+            entry["changes"] = _changes(offer, desired, fields)
+        if offer.get("name") != name:
+            entry[RENAMED_FROM] = offer.get("name")
+        entries.append(entry)
         work[name] = (offer, desired)
     if clashes:
         raise CatalogError("; ".join(clashes) + "; nothing was written")
     if prune:
-        users: dict[str, list[str]] = {}
-        for decision in decisions:
-            if decision.get("fallback"):
-                users.setdefault(decision["fallback"], []).append(
-                    f"{decision.get('name')!r} ({decision.get('id')})"
-                )
-        wanted = {body["name"] for body in bodies}
-        for offer in prune_candidates(existing, wanted, catalog):
-            used_by = users.get(offer.get("id", ""))
+        users = references_to(decisions, collections)
+        for offer in prune_candidates(existing, wanted_names(bodies), catalog):
+            used_by = users.get(offer.get("id", ""), {})
             entry = _entry(offer["name"], offer, "blocked" if used_by else "delete", [])
-            if used_by:
-                entry["decisions"] = sorted(used_by)
+            for kind, holders in used_by.items():
+                entry[kind] = sorted(holders)
             entries.append(entry)
     entries.sort(key=lambda e: (e["name"], e["id"] or ""))
     return Plan(catalog, entries, work)
@@ -206,25 +296,58 @@ def _already_applied(before: Mapping[str, Any] | None, now: Mapping[str, Any] | 
 def drift(expected: Sequence[Mapping[str, Any]], plan: Plan) -> list[str]:
     """Names whose entries differ between the approved plan and the one computed now, leaving
     out the approved writes that are already done."""
+    return sorted(differences(expected, plan))
+
+
+def differences(expected: Sequence[Mapping[str, Any]], plan: Plan) -> dict[str, list[str]]:
+    """name -> what differs from the approved plan (action, id, etag, each field's value),
+    leaving out the approved writes that are already done."""
     before = {_key(e): e for e in expected}
     now = {_key(e): e for e in plan.entries}
-
-    def same(key: tuple[str, str]) -> bool:
+    found: dict[str, list[str]] = {}
+    for key in sorted(before.keys() | now.keys()):
         a, b = before.get(key), now.get(key)
         if a is not None and b is not None and _canonical(a) == _canonical(b):
-            return True
-        return _already_applied(a, b)
+            continue
+        if _already_applied(a, b):
+            continue
+        found.setdefault(key[0], []).extend(_what_differs(a, b))
+    return found
 
-    return sorted({key[0] for key in before.keys() | now.keys() if not same(key)})
+
+def _what_differs(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> list[str]:
+    if a is None:
+        return [f"not in the approved plan, now {b and b.get('action')}"]
+    if b is None:
+        return [f"approved {a.get('action')}, now not planned"]
+    lines = [
+        f"{member} approved {_short(a.get(member))}, now {_short(b.get(member))}"
+        for member in ("action", "id", "etag", RENAMED_FROM)
+        if _canonical(a.get(member)) != _canonical(b.get(member))
+    ]
+    for member in ("changes", "body"):
+        old, new = a.get(member) or {}, b.get(member) or {}
+        for field in sorted(old.keys() | new.keys()):
+            if _canonical(old.get(field)) != _canonical(new.get(field)):
+                lines.append(
+                    f"{field} approved {_short(old.get(field))}, now {_short(new.get(field))}"
+                )
+    return lines or ["the entry differs"]
 
 
-def _canonical(entry: Mapping[str, Any]) -> str:
-    return json.dumps(entry, sort_keys=True, default=str)
+def _short(value: Any, limit: int = 60) -> str:
+    text = "-" if value is None else json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, default=str)
 
 
 async def listed(client: AsyncOfferLibraryClient, resource: Resource) -> list[JsonDict]:
     """Every object of `resource` in the sandbox, as the server's JSON."""
-    return [offer async for offer in client.list_json(resource, limit=PAGE_SIZE)]
+    listing = client.list_json(resource, limit=PAGE_SIZE, orderby=LIST_ORDER)
+    return [offer async for offer in listing]
 
 
 async def _all(reads: Sequence[Awaitable[T]]) -> list[T]:
@@ -258,29 +381,42 @@ async def plan_catalog(
         if problems:
             raise CatalogError("; ".join(problems) + "; nothing was written")
     decisions: list[JsonDict] = []
-    if prune and prune_candidates(existing, {body["name"] for body in bodies}, catalog):
-        decisions = await listed(client, OFFER_DECISIONS)
-    return compute_plan(catalog, bodies, existing, prune=prune, decisions=decisions)
+    collections: list[JsonDict] = []
+    if prune and prune_candidates(existing, wanted_names(bodies), catalog):
+        decisions, collections = await _all(
+            [listed(client, OFFER_DECISIONS), listed(client, OFFER_COLLECTIONS)]
+        )
+    return compute_plan(
+        catalog, bodies, existing, prune=prune, decisions=decisions, collections=collections
+    )
+
+
+def referenced_by(entry: Mapping[str, Any]) -> str:
+    """What keeps a blocked offer: "is the fallback of decision(s) ..., is listed by ..."."""
+    parts = []
+    if entry.get("decisions"):
+        parts.append("is the fallback of decision(s) " + ", ".join(entry["decisions"]))
+    if entry.get("collections"):
+        parts.append("is listed by collection(s) " + ", ".join(entry["collections"]))
+    return " and ".join(parts)
 
 
 def check_plan(plan: Plan, *, expected: Any = None, skip_blocked: bool = False) -> None:
-    """Refuse, before any write, a plan that drifted from the approved one or deletes an offer
-    a decision still serves."""
+    """Refuse, before any write, a plan that drifted from the approved one (naming each offer
+    and what differs) or deletes an offer something in the sandbox still references."""
     if expected is not None:
-        drifted = drift(plan_entries(expected), plan)
+        drifted = differences(plan_entries(expected), plan)
         if drifted:
             raise CatalogError(
                 "the plan changed since it was approved, for "
                 + ", ".join(repr(name) for name in drifted)
-                + "; nothing was written"
+                + " ("
+                + "; ".join(f"{name!r}: {', '.join(lines)}" for name, lines in drifted.items())
+                + "); nothing was written"
             )
     blocked = plan.blocked()
     if blocked and not skip_blocked:
-        lines = [
-            f"offer {e['name']!r} ({e['id']}) is the fallback of decision(s) "
-            + ", ".join(e["decisions"])
-            for e in blocked
-        ]
+        lines = [f"offer {e['name']!r} ({e['id']}) {referenced_by(e)}" for e in blocked]
         raise CatalogError(
             "; ".join(lines) + "; not deleting it (skip_blocked=True skips such offers); "
             "nothing was written"

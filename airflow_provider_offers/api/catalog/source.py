@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import unquote, urlsplit
 
-from airflow_provider_offers.api.catalog.plan import MARKER, JsonDict
+from airflow_provider_offers.api.catalog.plan import MARKER, RENAMED_FROM, JsonDict
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.models import parse_input
 from airflow_provider_offers.api.resources import offer_resource
@@ -182,26 +182,43 @@ def _label(index: int, value: Any) -> str:
 def parse_catalog(offers: Any, offer_type: str, catalog: str) -> list[JsonDict]:
     """The offers as the JSON bodies we send, validated; every problem named before any request.
 
-    Each offer is checked by the write models (`models.parse_input`); names must be unique;
-    the marker is ours to set, so an offer may only carry it with this catalog's name.
+    Each offer is checked by the write models (`models.parse_input`); names must be unique.
+    The marker is the sync's to set (on what it creates), so an offer carrying it is refused
+    whatever its value: given by the user it would take over a namesake made by hand.
+    `renamed_from` (the offer's old name, a rename in place) is kept on the body for the plan,
+    which never sends it; one old name is renamed once, and not to a name the catalog keeps.
     """
     if not isinstance(offers, Sequence) or isinstance(offers, (str, bytes)):
         raise InvalidInputError("offers", f"expected a list of offers, got {type(offers)!r}")
     model = offer_resource(offer_type).model
     bodies: list[JsonDict] = []
     problems: list[str] = []
+    renamed: dict[str, list[int]] = {}
     for index, value in enumerate(offers):
+        label = _label(index, value)
+        old_name = value.get(RENAMED_FROM) if isinstance(value, Mapping) else None
+        if isinstance(value, Mapping) and RENAMED_FROM in value:
+            value = {k: v for k, v in value.items() if k != RENAMED_FROM}
+            if not isinstance(old_name, str) or not old_name.strip():
+                problems.append(f"{label}.{RENAMED_FROM}: {old_name!r} is not an offer name")
+                old_name = None
+            elif old_name == value.get("name"):
+                problems.append(f"{label}.{RENAMED_FROM}: the offer's own name")
+                old_name = None
+            else:
+                renamed.setdefault(old_name, []).append(index)
         try:
-            body = parse_input(model, value, _label(index, value)).to_body()
+            body = parse_input(model, value, label).to_body()
         except InvalidInputError as error:
             problems.append(str(error))
             continue
-        marker = (body.get("characteristics") or {}).get(MARKER, catalog)
-        if marker != catalog:
+        if MARKER in (body.get("characteristics") or {}):
             problems.append(
-                f"{_label(index, value)}.characteristics.{MARKER}: {marker!r} is not this "
-                f"catalog ({catalog!r}); the sync sets it"
+                f"{label}.characteristics.{MARKER}: the sync sets this marker on the offers it "
+                f"creates (catalog {catalog!r}); remove it from the catalog"
             )
+        if old_name is not None:
+            body[RENAMED_FROM] = old_name
         bodies.append(body)
     positions: dict[str, list[int]] = {}
     for index, value in enumerate(offers):
@@ -211,6 +228,15 @@ def parse_catalog(offers: Any, offer_type: str, catalog: str) -> list[JsonDict]:
         if len(where) > 1:
             places = ", ".join(f"offers[{i}]" for i in where)
             problems.append(f"offers: the name {name!r} is used {len(where)} times ({places})")
+    for old_name, where in renamed.items():
+        places = ", ".join(f"offers[{i}]" for i in where)
+        if len(where) > 1:
+            problems.append(f"offers: {len(where)} offers are renamed from {old_name!r} ({places})")
+        if old_name in positions:
+            problems.append(
+                f"offers: {places} is renamed from {old_name!r}, which "
+                f"offers[{positions[old_name][0]}] still names"
+            )
     if problems:
         raise InvalidInputError(
             "offers", f"{len(problems)} problem(s), nothing was sent: " + "; ".join(problems)
