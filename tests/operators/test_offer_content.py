@@ -213,3 +213,55 @@ with DAG(
     (stored,) = dps.offers()
     assert stored["name"] == "The only offer"
     assert stored["description"] == injected
+
+
+def test_catalog_files_outside_the_dag_folder_or_too_large_are_refused_before_any_request(
+    run_dag, tmp_dags, tmp_path, adobe_connection, offer_library_emulator, task_output
+):
+    outside = tmp_path / "victim"
+    outside.mkdir()
+    (outside / "config.yaml").write_text("- name: not yours\n  password: hunter2-secret\n")
+    (tmp_dags / "linked").unlink(missing_ok=True)
+    (tmp_dags / "linked").symlink_to(outside)
+    bomb = (
+        "a: &a ["
+        + ",".join("x" * 10)
+        + "]\n"
+        + "".join(
+            f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
+            for i in range(6)
+        )
+    )
+    (tmp_dags / "bomb.yaml").write_text(bomb)
+    relative = f"../{outside.relative_to(tmp_path)}/config.yaml"
+    tasks = {
+        "dotdot": relative,
+        "symlink": "linked/config.yaml",
+        "absolute": str(outside / "config.yaml"),
+        "file_url": f"file://{outside}/config.yaml",
+        "bomb": "bomb.yaml",
+    }
+    operators = "\n".join(
+        f"    SyncFallbackOffersOperator(task_id={task!r}, catalog='c', offers_file={path!r})"
+        for task, path in tasks.items()
+    )
+    source = f"""
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+
+with DAG("contained", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+{operators}
+"""
+    before = len(offer_library_emulator.requests)
+    run = run_dag(source, "contained")
+
+    assert run.task_states() == dict.fromkeys(tasks, "failed")
+    assert offer_library_emulator.requests[before:] == []
+    output = task_output()
+    for problem in ("leads outside the DAG's folder", "is not relative to the DAG's folder"):
+        assert problem in output
+    assert "bomb.yaml: expands to more than 2,000,000 values" in output
+    assert "hunter2-secret" not in output
