@@ -1,5 +1,10 @@
 """One exception tree for every failure the Offer Library client can report.
 
+`OfferLibraryError` is the root of every error this package raises on purpose: the client's
+(below), the input rules' (`InvalidInputError`), the create-and-patch steps'
+(`api.reconcile`: `NameTakenError`, `EtagMismatchError`, `OperationsDoNotApplyError`,
+`ConcurrentModificationError`) and the catalog's (`CatalogError`, `ApplyError`).
+
 Every error carries what a user needs to act on it or quote it to Adobe support: the HTTP
 status, Adobe's `error_code` (gateway), problem `type` or IMS `error`, the `detail`, and the
 `x-request-id` we sent. Messages are built from the response body only, never from request

@@ -29,6 +29,7 @@ from airflow_provider_offers.api.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    OfferLibraryError,
     OutcomeUnknownError,
     ReceiptMissingError,
     RequestValidationError,
@@ -62,7 +63,7 @@ class Journal(Protocol):
     def set(self, value: JsonDict) -> None: ...
 
 
-class NameTakenError(Exception):
+class NameTakenError(OfferLibraryError):
     """`if_exists="fail"` and an object with that name exists."""
 
     def __init__(self, name: str, entity_id: str):
@@ -71,7 +72,7 @@ class NameTakenError(Exception):
         self.entity_id = entity_id
 
 
-class EtagMismatchError(Exception):
+class EtagMismatchError(OfferLibraryError):
     """The offer is not at the version the caller expected; nothing was written."""
 
     def __init__(self, offer_id: str, expected: int, actual: int, *, after_check: bool = False):
@@ -85,11 +86,11 @@ class EtagMismatchError(Exception):
         self.actual = actual
 
 
-class OperationsDoNotApplyError(Exception):
+class OperationsDoNotApplyError(OfferLibraryError):
     """The caller's operations fail on the version they were meant for; nothing was written."""
 
 
-class ConcurrentModificationError(Exception):
+class ConcurrentModificationError(OfferLibraryError):
     """The offer kept changing under us for every attempt; the last write was not applied."""
 
 

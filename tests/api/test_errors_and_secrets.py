@@ -242,3 +242,21 @@ def exception_chain(error: BaseException) -> list[BaseException]:
             seen.append(current)
             todo += [current.__context__, current.__cause__]
     return seen
+
+
+def test_every_error_the_package_raises_on_purpose_has_one_root():
+    from airflow_provider_offers.api import catalog, reconcile
+    from airflow_provider_offers.api.errors import OfferLibraryError
+
+    for error in (
+        reconcile.NameTakenError,
+        reconcile.EtagMismatchError,
+        reconcile.OperationsDoNotApplyError,
+        reconcile.ConcurrentModificationError,
+        catalog.CatalogError,
+        catalog.ApplyError,
+    ):
+        assert issubclass(error, OfferLibraryError), error
+    taken = reconcile.NameTakenError("Spring", "dps:offer:1")
+    assert str(taken) == "an object named 'Spring' already exists: id 'dps:offer:1'"
+    assert (taken.name, taken.entity_id) == ("Spring", "dps:offer:1")
