@@ -34,8 +34,9 @@ class CreatePlacementOperator(CreateByNameOperator):
     :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
         (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     resource_kind = "placements"
@@ -55,8 +56,9 @@ class CreateTagOperator(CreateByNameOperator):
     :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
         (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     resource_kind = "tags"
@@ -79,8 +81,9 @@ class CreateOfferRuleOperator(CreateByNameOperator):
     :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
         (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     resource_kind = "offer-rules"
@@ -101,8 +104,9 @@ class CreateOfferCollectionOperator(CreateByNameOperator):
     :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
         (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     resource_kind = "offer-collections"
@@ -125,8 +129,9 @@ class CreateDecisionOperator(CreateByNameOperator):
     :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
         (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     resource_kind = "offer-decisions"
@@ -160,8 +165,9 @@ class DecisionRequestOperator(OfferLibraryOperator):
     :param include_metadata: return each option's metadata.
     :param context_data: XDM context items sent with the request (templated).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     template_fields: Sequence[str] = (

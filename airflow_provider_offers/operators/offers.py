@@ -106,8 +106,9 @@ class CreateOfferOperator(_OfferOperator, CreateByNameOperator):
     :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
         (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     field = "offer"
@@ -148,8 +149,9 @@ class PatchOfferOperator(_OfferOperator):
         templated); makes the patch exactly-once.
     :param offer_type: ``fallback`` or ``personalized`` (any case).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     template_fields: Sequence[str] = (
@@ -214,8 +216,9 @@ class DeleteOfferOperator(_OfferOperator):
     :param offer_id: the offer to delete (templated).
     :param offer_type: ``fallback`` or ``personalized`` (any case).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
+    "Arguments every task takes" in the operators guide).
     """
 
     template_fields: Sequence[str] = ("offer_id", *TASK_TEMPLATE_FIELDS)
