@@ -64,8 +64,14 @@ class AdobeOfferLink(BaseOperatorLink):
             # Without a connection the link still opens Journey Optimizer in the default org.
             with suppress(AirflowNotFoundException):
                 tenant = BaseHook.get_connection(conn_id).extra_dejson.get("ui_tenant") or ""
-        offer_type = getattr(operator, "offer_type", "fallback")
-        return offer_ui_url(value["id"], value["sandbox"], offer_type, tenant)
+        from airflow_provider_offers.api.errors import InvalidInputError
+        from airflow_provider_offers.api.inputs import parse_offer_type
+
+        try:  # the one rule: "Fallback" and "fallback" are one offer type
+            offer_type = parse_offer_type(getattr(operator, "offer_type", "fallback"))
+        except InvalidInputError:
+            return ""
+        return offer_ui_url(value["id"], value["sandbox"], str(offer_type), tenant)
 
 
 class _OfferOperator(OfferLibraryOperator):
@@ -77,14 +83,17 @@ class _OfferOperator(OfferLibraryOperator):
 
     @property
     def checked_offer_type(self) -> OfferType:
-        """`offer_type` after templating, checked by the one rule in `api.inputs`."""
+        """`offer_type` checked by the one rule in `api.inputs` (at run time: parsing a DAG
+        file imports nothing of `api/`)."""
         from airflow_provider_offers.api.inputs import parse_offer_type
 
         return parse_offer_type(self.offer_type)
 
     @property
     def kind(self) -> str:
-        return f"{self.checked_offer_type}-offers"
+        from airflow_provider_offers.api.resources import offer_resource
+
+        return offer_resource(self.checked_offer_type).kind
 
 
 class CreateOfferOperator(_OfferOperator, CreateByNameOperator):

@@ -172,7 +172,7 @@ def test_if_exists_modes_and_personalized_offers(
         )
     )
     tasks += (
-        "\n    CreateOfferOperator(task_id='personalized', offer_type='personalized', "
+        "\n    CreateOfferOperator(task_id='personalized', offer_type=' Personalized', "
         f"offer={personalized!r})"
     )
     before = len(emulator.requests)
