@@ -15,6 +15,9 @@ DEFAULT_SANDBOX = "prod"
 # An IMS org id: letters and digits, then "@AdobeOrg". The connection form and
 # `api.inputs.parse_org_id` both use this one pattern.
 ORG_ID_PATTERN = r"^[A-Za-z0-9]+@AdobeOrg$"
+# A sandbox technical name: lower case (the title the UI shows is not one). The form and
+# `api.inputs.parse_sandbox_name` both use this one pattern.
+SANDBOX_NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
 # Airflow 3.3.2's Test button sends `port: 0` for a connection saved without a port, and the
 # API server refuses that as "differs from the stored connection": so the form shows Port.
 PORT_HINT = "443, or the port in the URL (the Test button needs one)"
@@ -39,7 +42,7 @@ CONNECTION_FIELDS: dict[str, dict] = {
         "label": "Sandbox",
         "description": "Sandbox technical name (sent as x-sandbox-name); operators and "
         "sensors can override it.",
-        "schema": _optional(default=DEFAULT_SANDBOX, pattern="^[A-Za-z0-9_-]+$"),
+        "schema": _optional(default=DEFAULT_SANDBOX, pattern=SANDBOX_NAME_PATTERN),
     },
     "scopes": {
         "label": "Scopes",

@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
 
-from airflow_provider_offers import ORG_ID_PATTERN
+from airflow_provider_offers import ORG_ID_PATTERN, SANDBOX_NAME_PATTERN
 from airflow_provider_offers.api.errors import InvalidInputError
 
 __all__ = [
@@ -45,7 +45,7 @@ MAX_ITEM_COUNT = 30  # offer-library-api.md 16.1
 _DIGITS = re.compile(r"[0-9]+")
 _FRACTION = re.compile(r"\.([0-9]+)")
 _ORG_ID = re.compile(ORG_ID_PATTERN)
-_SANDBOX_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
+_SANDBOX_NAME = re.compile(SANDBOX_NAME_PATTERN)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: What a template renders for a missing value; never a real id or etag.
 _RENDERED_NOTHING = ("", "none", "null")

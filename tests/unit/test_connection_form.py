@@ -122,3 +122,18 @@ def test_provider_info_declares_the_documentation_site():
     )
     assert urls["Documentation"] == "https://airflow-provider-offers.readthedocs.io/"
     assert get_provider_info()["package-name"] == "airflow-provider-offers"
+
+
+@pytest.mark.parametrize("name", ["prod", "dev-2", "team_a", "Prod", "DEV", "-x", "a b", ""])
+def test_the_form_and_the_input_rule_agree_on_sandbox_names(form, name):
+    from airflow_provider_offers.api.errors import InvalidInputError
+    from airflow_provider_offers.api.inputs import parse_sandbox_name
+
+    schema = form["fields"]["sandbox_name"]["schema"]
+    form_accepts = not list(jsonschema.Draft7Validator(schema).iter_errors(name))
+    try:
+        rule_accepts = parse_sandbox_name(name) == name
+    except InvalidInputError:
+        rule_accepts = False
+    assert form_accepts == rule_accepts
+    assert form_accepts == (name in ("prod", "dev-2", "team_a"))
