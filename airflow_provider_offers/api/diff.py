@@ -27,13 +27,12 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import timezone
 from typing import Any
 
 import jsonpatch
 
 from airflow_provider_offers.api.errors import InvalidInputError
-from airflow_provider_offers.api.inputs import parse_modified
+from airflow_provider_offers.api.inputs import format_instant, parse_modified
 
 JsonDict = dict[str, Any]
 
@@ -59,7 +58,7 @@ def canonical(value: Any, key: str | None = None) -> Any:
             return value
         if moment is None:
             return value
-        return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return format_instant(moment)
     return value
 
 

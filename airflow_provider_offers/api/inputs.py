@@ -23,6 +23,7 @@ __all__ = [
     "MAX_ITEM_COUNT",
     "IfExists",
     "OfferType",
+    "format_instant",
     "parse_bool",
     "parse_etag",
     "parse_id",
@@ -236,6 +237,12 @@ def same_etag(a: Any, b: Any) -> bool:
     if a is None or b is None:
         return a is b
     return str(a).strip() == str(b).strip()
+
+
+def format_instant(moment: datetime) -> str:
+    """The one way we write a date-time: UTC, milliseconds, `+00:00` (Adobe's example form);
+    `parse_modified` reads it and every form Adobe's pages show."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def parse_modified(

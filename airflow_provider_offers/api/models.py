@@ -31,6 +31,7 @@ from pydantic import (
 )
 
 from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.inputs import format_instant
 
 log = logging.getLogger("airflow_provider_offers.api")
 
@@ -52,7 +53,7 @@ __all__ = [
 
 
 def _iso_millis(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds")
+    return format_instant(value)
 
 
 def writing(info: ValidationInfo) -> bool:
