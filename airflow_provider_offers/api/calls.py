@@ -302,7 +302,11 @@ class Calls:
     def pick_by_name(
         resource: Resource, name: str, candidates: Iterable[EntityT]
     ) -> EntityT | None:
-        matches = [entity for entity in candidates if entity.name == name]
+        matches = [
+            entity
+            for entity in candidates
+            if entity.name == name and not is_experience_decisioning(entity)
+        ]
         if len(matches) > 1:
             ids = [entity.id or "?" for entity in matches]
             raise ConflictError(
@@ -319,6 +323,12 @@ class Calls:
             raise InvalidInputError("name", "expected a non-empty string")
         # A comma would split the expression (comma means AND); scan unfiltered instead.
         return None if "," in name else [f"name=={name}"]
+
+
+def is_experience_decisioning(entity: Any) -> bool:
+    """Experience Decisioning's rules (`exdRule`) and ranking formulas (`exdFunction`) share
+    our endpoints; a look-up by name must never match one (nor count it as a duplicate)."""
+    return any(getattr(entity, flag, None) is True for flag in ("exdRule", "exdFunction"))
 
 
 def _model(model: type[ModelT]) -> Callable[[Any], ModelT]:
