@@ -104,7 +104,15 @@ KINDS: dict[str, Kind] = {
             "ranking-formulas",
             "ranking-function",
             f"{NS}/ranking-function;version=0.3",
-            ("name", "description", "exdFunction", "isPure", "returnType", "expression", "definedOn"),
+            (
+                "name",
+                "description",
+                "exdFunction",
+                "isPure",
+                "returnType",
+                "expression",
+                "definedOn",
+            ),
         ),
         Kind(
             "offer-decision",

@@ -287,4 +287,6 @@ with DAG("exd_rule_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     assert (stored_theirs["description"], int(stored_theirs["etag"])) == ("ExD", 1)
     stored_ours = dps.get(f"/offer-rules/{ours}")
     assert stored_ours["description"] == "Ours" and "exdRule" not in stored_ours
-    assert "invalid input, nothing was sent: rule.exdRule: true marks an Experience" in task_output()
+    assert (
+        "invalid input, nothing was sent: rule.exdRule: true marks an Experience" in task_output()
+    )

@@ -218,7 +218,9 @@ def test_experience_decisioning_objects_share_the_rule_and_formula_endpoints(api
     ],
 )
 def test_experience_decisioning_bodies_are_checked(api, adobe_examples, resource, change, field):
-    body = adobe_examples.exd_rule() if resource == "offer-rules" else adobe_examples.ranking_formula()
+    body = (
+        adobe_examples.exd_rule() if resource == "offer-rules" else adobe_examples.ranking_formula()
+    )
     response = api.call("POST", f"/{resource}", json={**body, **change})
     assert response.status_code == 400, response.text
     detail = response.json()["detail"]
