@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypedDict, TypeVar
 from urllib.parse import quote
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from airflow_provider_offers.api.config import DPS_PATH, ClientConfig
-from airflow_provider_offers.api.decisioning import DecisionResponse
+from airflow_provider_offers.api.decisioning import DecisionRequest, DecisionResponse
 from airflow_provider_offers.api.errors import ConflictError, InvalidInputError
-from airflow_provider_offers.api.inputs import parse_id, parse_item_count
+from airflow_provider_offers.api.inputs import parse_context_data, parse_id, parse_item_count
 from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
 from airflow_provider_offers.api.models import (
     FRESH_ANSWER,
@@ -269,12 +269,12 @@ class Calls:
             "xdm:decisionRequestId": decision_request_id or str(uuid.uuid4()),
         }
         if context_data:
-            profile["xdm:contextData"] = [dict(item) for item in context_data]
+            profile["xdm:contextData"] = parse_context_data(context_data)
         response_format: dict[str, Any] = {"xdm:includeContent": bool(include_content)}
         if include_metadata:
             response_format["xdm:includeMetadata"] = {
                 "xdm:activity": ["name"],
-                "xdm:option": ["name", "characteristics"],
+                "xdm:option": ["name", "characteristics", "priority"],
                 "xdm:placement": ["name", "channel", "componentType"],
             }
         body = {
@@ -288,6 +288,7 @@ class Calls:
             "xdm:profiles": [profile],
             "xdm:responseFormat": response_format,
         }
+        body = _checked_decision_request(body)
         # Asking for a decision changes nothing we could duplicate, so it may be re-sent.
         return Call(
             "POST",
@@ -302,7 +303,11 @@ class Calls:
     def pick_by_name(
         resource: Resource, name: str, candidates: Iterable[EntityT]
     ) -> EntityT | None:
-        matches = [entity for entity in candidates if entity.name == name]
+        matches = [
+            entity
+            for entity in candidates
+            if entity.name == name and not is_experience_decisioning(entity)
+        ]
         if len(matches) > 1:
             ids = [entity.id or "?" for entity in matches]
             raise ConflictError(
@@ -319,6 +324,23 @@ class Calls:
             raise InvalidInputError("name", "expected a non-empty string")
         # A comma would split the expression (comma means AND); scan unfiltered instead.
         return None if "," in name else [f"name=={name}"]
+
+
+def is_experience_decisioning(entity: Any) -> bool:
+    """Experience Decisioning's rules (`exdRule`) and ranking formulas (`exdFunction`) share
+    our endpoints; a look-up by name must never match one (nor count it as a duplicate)."""
+    return any(getattr(entity, flag, None) is True for flag in ("exdRule", "exdFunction"))
+
+
+def _checked_decision_request(body: dict[str, Any]) -> dict[str, Any]:
+    """`body` as Adobe's `decision-request-v1.0` schema admits it, else InvalidInputError."""
+    try:
+        DecisionRequest.model_validate(body)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or "decision request"
+        raise InvalidInputError(where, error["msg"]) from None
+    return body
 
 
 def _model(model: type[ModelT]) -> Callable[[Any], ModelT]:

@@ -47,6 +47,12 @@ __all__ = [
 
 DPS_PATH = "/data/core/dps"
 TOKEN_PATH = "/ims/token/v3"
+#: `/ims/token/v2`, `/ims/token/v1` and the JWT `/ims/exchange/jwt` are the older forms.
+OLDER_IMS_ENDPOINT = (
+    "{url!r} names an IMS endpoint; give the IMS base URL (e.g. 'https://ims-na1.adobelogin.com'): "
+    "tokens come from /ims/token/v3 (OAuth server-to-server, as Adobe's Postman collection "
+    "asks), the older /ims/token/v2, /ims/token/v1 and JWT forms are not supported"
+)
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=10.0)  # adobe.io's gateway gives up after 60 s
 DEFAULT_REFRESH_MARGIN = 300.0  # seconds; Adobe's own libraries use 5-10 minutes
 #: Where IMS tokens are shared: by the processes of the machine (an encrypted file), within
@@ -221,8 +227,10 @@ class ClientConfig:
         set_(self, "sandbox_name", parse_sandbox_name(sandbox))
         base_url = _base_url(self.base_url or DEFAULT_API_URL, DPS_PATH)
         set_(self, "base_url", _checked_url(base_url, "base_url"))
-        ims_url = _base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH)
-        set_(self, "ims_url", _checked_url(ims_url, "ims_url"))
+        ims_url = _checked_url(_base_url(self.ims_url or DEFAULT_IMS_URL, TOKEN_PATH), "ims_url")
+        if "/ims/" in urlsplit(ims_url).path + "/":
+            raise InvalidInputError("ims_url", OLDER_IMS_ENDPOINT.format(url=ims_url))
+        set_(self, "ims_url", ims_url)
         insecure = parse_bool(self.allow_insecure_http, "allow_insecure_http", default=False)
         set_(self, "allow_insecure_http", insecure)
         _refuse_plain_http(self.base_url, "base_url", insecure)

@@ -11,6 +11,7 @@ accept any case and surrounding blanks (`"Fallback "`) and always send the lower
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any, Literal
@@ -25,6 +26,7 @@ __all__ = [
     "OfferType",
     "format_instant",
     "parse_bool",
+    "parse_context_data",
     "parse_etag",
     "parse_id",
     "parse_if_exists",
@@ -180,6 +182,25 @@ def parse_item_count(value: Any, field: str = "item_count") -> int:
     if not 1 <= count <= MAX_ITEM_COUNT:
         raise _invalid(field, value, f"is not between 1 and {MAX_ITEM_COUNT}")
     return count
+
+
+def parse_context_data(value: Any, field: str = "context_data") -> list[dict[str, Any]]:
+    """XDM context items: each an object with a non-empty `@type` string and an `xdm:data`
+    object (Adobe's decisioning schema, `profile-reference.xdm:contextData`); other members
+    pass through."""
+    if isinstance(value, str | bytes) or not isinstance(value, list | tuple):
+        raise InvalidInputError(field, "expected a list of {'@type': ..., 'xdm:data': {...}}")
+    items = []
+    for index, item in enumerate(value):
+        where = f"{field}[{index}]"
+        if not isinstance(item, Mapping):
+            raise InvalidInputError(where, "expected an object with '@type' and 'xdm:data'")
+        if not isinstance(item.get("@type"), str) or not item["@type"].strip():
+            raise InvalidInputError(f"{where}.@type", "is required: the context's schema URI")
+        if not isinstance(item.get("xdm:data"), Mapping):
+            raise InvalidInputError(f"{where}.xdm:data", "is required: an object")
+        items.append(dict(item))
+    return items
 
 
 def parse_max_concurrency(value: Any, field: str = "max_concurrency") -> int:

@@ -337,7 +337,15 @@ class OfferRule(_Entity):
 
     condition: RuleCondition | None = None
     definedOn: dict[str, Any] | None = None
-    exdRule: bool | None = None
+    #: True marks Experience Decisioning's rules, which share `/offer-rules`; we manage none.
+    exdRule: Annotated[
+        bool | None,
+        on_write(
+            lambda v: v is not True,
+            "true marks an Experience Decisioning rule; this package manages Decision "
+            "Management rules only (its look-ups by name leave Experience Decisioning's out)",
+        ),
+    ] = None
 
 
 class OfferCollection(_Entity):

@@ -8,7 +8,9 @@ criterion with one is treated as not eligible. Ranking: `rank.priority` descendi
 older offer (`created`), then the id. No candidate: the decision's fallback offer.
 
 Answers name objects by their stored ids, or (`documented_decisioning_prefixes`) with the
-prefixes the Decisioning API page's example shows; the hex part is the same either way.
+prefixes the Decisioning API page's example shows; the hex part is the same either way. Their
+shape follows Adobe's schema (`decision-response-v1.0` in AdobeDocs/journey-optimizer-apis,
+static/decision-management.yaml): closed objects, `repo:etag` strings.
 """
 
 from __future__ import annotations
@@ -29,7 +31,11 @@ COMPONENT_TYPE_URIS = {
 }
 METADATA = {
     "xdm:activity": {"name": "xdm:name"},
-    "xdm:option": {"name": "xdm:name", "characteristics": "xdm:characteristics"},
+    "xdm:option": {
+        "name": "xdm:name",
+        "characteristics": "xdm:characteristics",
+        "priority": "xdm:priority",  # the offer's rank.priority
+    },
     "xdm:placement": {
         "name": "xdm:name",
         "channel": "xdm:channel",
@@ -100,14 +106,15 @@ class _Request:
         identity_map = profile.get("xdm:identityMap")
         if not isinstance(identity_map, dict) or not identity_map:
             raise _bad("xdm:profiles[0].xdm:identityMap: at least one identity is required")
-        self.decision_request_id = profile.get("xdm:decisionRequestId")
-        if self.decision_request_id is not None and not isinstance(self.decision_request_id, str):
+        request_id = profile.get("xdm:decisionRequestId")
+        if request_id is not None and not isinstance(request_id, str):
             raise _bad("xdm:profiles[0].xdm:decisionRequestId: must be a string")
         duplicates = body.get("xdm:allowDuplicatePropositions", {})
         if not isinstance(duplicates, dict):
             raise _bad("xdm:allowDuplicatePropositions: must be a JSON object")
-        self.across_activities = duplicates.get("xdm:acrossActivities", True) is not False
-        self.across_placements = duplicates.get("xdm:acrossPlacements", True) is not False
+        # The schema's defaults (allow-duplication-propositions): no duplicates unless asked.
+        self.across_activities = duplicates.get("xdm:acrossActivities", False) is True
+        self.across_placements = duplicates.get("xdm:acrossPlacements", False) is True
         response_format = body.get("xdm:responseFormat", {})
         if not isinstance(response_format, dict):
             raise _bad("xdm:responseFormat: must be a JSON object")
@@ -121,6 +128,10 @@ class _Request:
         self.metadata: dict[str, list[str]] = {}
         for key, names in metadata.items():
             where = f"xdm:responseFormat.xdm:includeMetadata.{key}"
+            if key == "xdm:scope":  # a string in the schema, its meaning undocumented: ignored
+                if not isinstance(names, str):
+                    raise _bad(f"{where}: must be a string")
+                continue
             if key not in METADATA:
                 raise _bad(f"{where}: unknown; use {', '.join(METADATA)}")
             if not isinstance(names, list) or any(n not in METADATA[key] for n in names):
@@ -129,10 +140,11 @@ class _Request:
 
 
 def _metadata(request: _Request, key: str, entity: dict) -> dict[str, Any]:
+    values = {**entity, "priority": entity.get("rank", {}).get("priority")}
     return {
-        METADATA[key][name]: entity[name]
+        METADATA[key][name]: values[name]
         for name in request.metadata.get(key, [])
-        if name in entity
+        if values.get(name) is not None
     }
 
 
@@ -140,7 +152,7 @@ def _item(request: _Request, record: Any, placement: dict, prefix_key: str) -> d
     """An option or fallback: id, etag, and (with includeContent) the placement's component."""
     item: dict[str, Any] = {
         "xdm:id": answer_id(record.id, request.config),
-        "repo:etag": record.etag,
+        "repo:etag": str(record.etag),
     }
     if request.include_content:
         rep = next(r for r in record.entity["representations"] if r["placement"] == placement["id"])
@@ -153,8 +165,7 @@ def _item(request: _Request, record: Any, placement: dict, prefix_key: str) -> d
             ("format", "dc:format"),
             ("language", "dc:language"),
             ("deliveryURL", "xdm:deliveryURL"),
-            ("linkURL", "xdm:linkURL"),
-            ("content", "xdm:content"),
+            ("content", "xdm:content"),  # option-detail is closed: no linkURL
         ):
             if source in component:
                 item[target] = component[source]
@@ -238,12 +249,12 @@ def decide(store: Any, config: EmulatorConfig, body: Any) -> dict[str, Any]:
         proposition: dict[str, Any] = {
             "xdm:activity": {
                 "xdm:id": answer_id(activity_id, config),
-                "repo:etag": decision_record.etag,
+                "repo:etag": str(decision_record.etag),
                 **_metadata(request, "xdm:activity", decision),
             },
             "xdm:placement": {
                 "xdm:id": answer_id(placement_id, config),
-                "repo:etag": placement_record.etag,
+                "repo:etag": str(placement_record.etag),
                 **_metadata(request, "xdm:placement", placement_record.entity),
             },
         }
@@ -264,11 +275,9 @@ def decide(store: Any, config: EmulatorConfig, body: Any) -> dict[str, Any]:
                 )
             proposition["xdm:fallback"] = _item(request, fallback, placement, "xdm:option")
         propositions.append(proposition)
-    answer: dict[str, Any] = {
+    # decision-response-v1.0 is closed: no member echoes xdm:decisionRequestId.
+    return {
         "xdm:propositionId": str(uuid.uuid4()),
         "xdm:propositions": propositions,
         "ode:createDate": int(now.timestamp() * 1000),
     }
-    if request.decision_request_id is not None:
-        answer["xdm:decisionRequestId"] = request.decision_request_id
-    return answer

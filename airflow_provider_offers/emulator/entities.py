@@ -267,14 +267,30 @@ class Validator:
         pass
 
     def _offer_rule(self, body: dict) -> None:
-        if "condition" not in body:
-            self.fail("condition", "is required")
-        cond = self.obj(body["condition"], "condition", ("type", "format", "value"))
-        self.choice(cond, "type", "condition", ("PQL",), required=True)
-        self.choice(cond, "format", "condition", ("pql/text",), required=True)
-        self.string(cond, "value", "condition", required=True)
-        if len(cond["value"].encode()) > 15_000:
-            self.fail("condition.value", "PQL longer than 15K bytes")
+        self.boolean(body, "exdRule", "body")
+        self._pql(body, "condition", 15_000)
+        self._defined_on(body)
+
+    def _ranking_formula(self, body: dict) -> None:
+        for key in ("exdFunction", "isPure"):
+            self.boolean(body, key, "body")
+        self._pql(body, "expression", 8_000)
+        if "returnType" in body:
+            self.string(self.obj(body["returnType"], "returnType", ("type",)), "type", "returnType")
+        self._defined_on(body)
+
+    def _pql(self, body: dict, key: str, max_bytes: int) -> None:
+        """A required `{type: PQL, format: pql/text, value}` member (rule condition, formula)."""
+        if key not in body:
+            self.fail(key, "is required")
+        cond = self.obj(body[key], key, ("type", "format", "value"))
+        self.choice(cond, "type", key, ("PQL",), required=True)
+        self.choice(cond, "format", key, ("pql/text",), required=True)
+        self.string(cond, "value", key, required=True)
+        if len(cond["value"].encode()) > max_bytes:
+            self.fail(f"{key}.value", f"PQL longer than {max_bytes // 1000}K bytes")
+
+    def _defined_on(self, body: dict) -> None:
         if "definedOn" in body:
             for name, var in self.obj(body["definedOn"], "definedOn").items():
                 where = f"definedOn.{name}"

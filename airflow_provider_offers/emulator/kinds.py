@@ -85,7 +85,8 @@ KINDS: dict[str, Kind] = {
             "offer-rules",
             "eligibility-rule",
             f"{NS}/eligibility-rule;version=0.3",
-            ("name", "description", "condition", "definedOn"),
+            # `exdRule`: true for Experience Decisioning's rules, which share this endpoint.
+            ("name", "description", "condition", "definedOn", "exdRule"),
         ),
         Kind(
             "offer-collection",
@@ -94,6 +95,24 @@ KINDS: dict[str, Kind] = {
             "offer-filter",
             f"{NS}/offer-filter;version=0.4",
             ("name", "description", "filterType", "ids", "labels"),
+        ),
+        Kind(
+            # Experience Decisioning's formulas (`exdFunction: true`); Decision Management
+            # documents none of its own. Created, listed, read, patched, deleted; no PUT.
+            "ranking-formula",
+            "ranking formula",
+            "ranking-formulas",
+            "ranking-function",
+            f"{NS}/ranking-function;version=0.3",
+            (
+                "name",
+                "description",
+                "exdFunction",
+                "isPure",
+                "returnType",
+                "expression",
+                "definedOn",
+            ),
         ),
         Kind(
             "offer-decision",

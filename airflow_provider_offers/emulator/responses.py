@@ -32,6 +32,9 @@ DECISION_REQUEST_TYPE = (
     f'{XDM}; schema="https://ns.adobe.com/experience/offer-management/decision-request;version=1.0"'
 )
 DECISION_RESPONSE_TYPE = f'{XDM}; schema="https://ns.adobe.com/experience/offer-management/decision-response;version=1.0"'
+#: What the decisioning schema's `consumes` / `produces` list (v0.9 bodies are not emulated).
+DECISION_REQUEST_TYPES = (DECISION_REQUEST_TYPE, "application/json")
+DECISION_RESPONSE_TYPES = (DECISION_RESPONSE_TYPE, "application/json")
 FORM = "application/x-www-form-urlencoded"
 IMS_PARAMETERS = ("grant_type", "client_id", "client_secret", "scope")
 LIST_PARAMETERS = frozenset({"property", "orderby", "orderBy", "limit", "start"})
@@ -76,8 +79,13 @@ def split_unquoted(text: str, separator: str) -> list[str]:
     return [*parts, current]
 
 
-def accepts(accept: str | None, wanted: str) -> bool:
-    return any(media_type_matches(part, wanted) for part in split_unquoted(accept or "", ","))
+def _served_type(accept: str | None) -> str | None:
+    """The first decision answer type `Accept` lists, in its order (None: none of them)."""
+    for part in split_unquoted(accept or "", ","):
+        for served in DECISION_RESPONSE_TYPES:
+            if media_type_matches(part, served):
+                return served
+    return None
 
 
 # --------------------------------------------------------------------------------------------
@@ -305,16 +313,20 @@ def create_app(backend: OfferLibraryBackend) -> Any:
     # -- hub Decisioning API ----------------------------------------------------------------
     @app.post("/data/core/ods/decisions")
     async def decisions(request: Request) -> Response:
-        identity = authenticate(request, DECISION_REQUEST_TYPE)
+        identity = authenticate(request, "")
         config = backend.config
-        if config.require_xdm_accept and not accepts(
-            request.headers.get("accept"), DECISION_RESPONSE_TYPE
-        ):
-            raise problem(406, f"Accept: must be {DECISION_RESPONSE_TYPE}", service="ODE", code=1)
+        content_type = request.headers.get("content-type")
+        if not any(media_type_matches(content_type, t) for t in DECISION_REQUEST_TYPES):
+            wanted = " or ".join(DECISION_REQUEST_TYPES)
+            raise problem(415, f"Content-Type: must be {wanted}", service="ODE", code=3)
+        served = _served_type(request.headers.get("accept"))
+        if served is None and config.require_xdm_accept:
+            wanted = " or ".join(DECISION_RESPONSE_TYPES)
+            raise problem(406, f"Accept: must list {wanted}", service="ODE", code=1)
         if config.require_request_id and not request.headers.get("x-request-id"):
             raise problem(400, "x-request-id: header is required", service="ODE", code=2)
         answer = backend.decide(identity, await json_body(request))
-        return json_response(200, answer, media_type=DECISION_RESPONSE_TYPE)
+        return json_response(200, answer, media_type=served or DECISION_RESPONSE_TYPE)
 
     # -- control endpoints ------------------------------------------------------------------
     @app.get(CONTROL_PREFIX + "health")

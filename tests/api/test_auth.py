@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from urllib.parse import urlencode
 
 import pytest
 from client_helpers import api_requests, await_until, ims_requests, make_config, placement_body
 
 from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
-from airflow_provider_offers.api.errors import AuthenticationError
+from airflow_provider_offers.api.config import DEFAULT_SCOPES
+from airflow_provider_offers.api.errors import AuthenticationError, InvalidInputError
 from airflow_provider_offers.api.resources import PLACEMENTS, TAGS
 
 
@@ -65,6 +67,37 @@ def test_token_request_sends_credentials_in_the_form_body(emulator, client):
         "scope": "openid,AdobeID,read_organizations,additional_info.projectedProductContext,"
         "session",
     }
+
+
+def test_token_request_is_the_one_in_adobes_postman_collection(emulator, client):
+    """AdobeDocs/journey-optimizer-apis, static/Journey_public_API_postman_collection.json,
+    "Get User Token": POST {IMS}/ims/token/v3, no auth, Content-Type
+    application/x-www-form-urlencoded, form grant_type, client_id, client_secret, scope."""
+    client.list_page(TAGS)
+
+    (sent,) = ims_requests(emulator)
+    assert (sent.method, sent.path, sent.query) == ("POST", "/ims/token/v3", {})
+    assert sent.headers["content-type"] == "application/x-www-form-urlencoded"
+    assert not {"authorization", "x-api-key", "x-gw-ims-org-id"} & set(sent.headers)
+    assert list(sent.form) == ["grant_type", "client_id", "client_secret", "scope"]
+    assert sent.text == urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": emulator.client_id,
+            "client_secret": emulator.client_secret,
+            "scope": DEFAULT_SCOPES,
+        }
+    )
+
+
+@pytest.mark.parametrize("older", ["/ims/token/v2", "/ims/token/v1", "/ims/exchange/jwt"])
+def test_older_ims_endpoints_are_refused_before_any_request(emulator, older):
+    with pytest.raises(InvalidInputError) as raised:
+        make_config(emulator, ims_url=emulator.url + older)
+
+    assert raised.value.field == "ims_url"
+    assert "older /ims/token/v2, /ims/token/v1 and JWT forms are not supported" in str(raised.value)
+    assert emulator.requests == []
 
 
 def test_one_token_across_threads(emulator, config, retry):

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
+from adobe_decisioning_schema import schema_for
 from client_helpers import api_requests, offer_body, placement_body
+from jsonschema import Draft4Validator
 
 from airflow_provider_offers.api.calls import DECISION_REQUEST_TYPE, DECISION_RESPONSE_TYPE
 from airflow_provider_offers.api.client import AsyncOfferLibraryClient
@@ -159,3 +162,76 @@ def test_decision_placement_must_be_given(emulator, client):
         client.request_decision("decision", "", profile_id="x")
     assert caught.value.field == "placement_id"
     assert api_requests(emulator) == []
+
+
+def _resend(emulator, **header_changes):
+    """The client's last decision request sent again as it was: the emulator's raw answer."""
+    sent = api_requests(emulator, "/data/core/ods/")[-1]
+    keep = ("authorization", "x-api-key", "x-gw-ims-org-id", "x-sandbox-name", "x-request-id")
+    headers = {k: sent.headers[k] for k in keep} | {
+        "content-type": sent.headers["content-type"],
+        "accept": sent.headers["accept"],
+        **header_changes,
+    }
+    return httpx.post(emulator.url + sent.path, json=sent.json, headers=headers, timeout=10)
+
+
+@pytest.mark.parametrize("offer_library_emulator", ["strict", "adobe-examples"], indirect=True)
+@pytest.mark.parametrize("fallback", [False, True], ids=["options", "fallback"])
+def test_emulator_answers_validate_against_adobes_schema(emulator, client, scope, fallback):
+    if fallback:
+        client.patch(PERSONALIZED_OFFERS, scope["offer"], [REPLACE_STATUS_DRAFT])
+    client.request_decision(
+        scope["decision"], scope["placement"], profile_id="v", include_metadata=True
+    )
+
+    answer = _resend(emulator).json()
+    problems = [f"{list(e.absolute_path)}: {e.message}" for e in ANSWER.iter_errors(answer)]
+    assert problems == []
+    (proposition,) = answer["xdm:propositions"]
+    assert ("xdm:fallback" in proposition) is fallback
+
+
+@pytest.mark.parametrize("accept", ["application/json", DECISION_RESPONSE_TYPE])
+def test_every_answer_form_is_read(emulator, client, scope, accept):
+    """Strict on write, lenient on read: string or integer etags (schema vs the page's
+    example), either media type the schema lists, the page's example answer as it is."""
+    client.request_decision(scope["decision"], scope["placement"], profile_id="v")
+    raw = _resend(emulator, accept=accept)
+    assert raw.headers["content-type"] == accept
+    served = DecisionResponse.model_validate(raw.json())
+    assert served.propositions[0].served[0].etag == "1"
+    page = DecisionResponse.model_validate(DOCUMENTED_ANSWER)
+    assert [p.activity.etag for p in page.propositions] == [4, 4]
+    assert page.propositions[0].options[1].score == 45.65
+    assert page.propositions[1].fallback.deliveryURL.endswith(".png")
+
+
+REPLACE_STATUS_DRAFT = {"op": "replace", "path": "/status", "value": "draft"}
+ANSWER = Draft4Validator(schema_for("decision-response-v1.0"))
+#: The Decisioning API page's example answer (offers/api-reference/offer-delivery-api/
+#: decisioning-api.md): integer `repo:etag`s where the schema says string.
+DOCUMENTED_ANSWER = {
+    "xdm:propositionId": "5d0ffb5e-dfc6-4280-99b6-0bf3131cb8b8",
+    "xdm:propositions": [
+        {
+            "xdm:activity": {"xdm:id": "dps:activity:ffed0123", "repo:etag": 4},
+            "xdm:placement": {"xdm:id": "dps:placement:ffed0456", "repo:etag": 1},
+            "xdm:options": [
+                {"xdm:id": "dps:personalized-option:ccc0111", "repo:etag": 3},
+                {"xdm:id": "dps:personalized-option:ccc0222", "repo:etag": 5, "xdm:score": 45.65},
+            ],
+        },
+        {
+            "xdm:activity": {"xdm:id": "dps:activity:ffed0123", "repo:etag": 4},
+            "xdm:placement": {"xdm:id": "dps:placement:ffed0789", "repo:etag": 2},
+            "xdm:fallback": {
+                "xdm:id": "dps:fallback:ccc0222",
+                "repo:etag": 5,
+                "dc:format": "image/png",
+                "xdm:deliveryURL": "https://cdn.adobe.com/content/1445323-1134331.png",
+            },
+        },
+    ],
+    "ode:createDate": 1566497582038,
+}

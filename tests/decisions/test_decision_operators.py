@@ -232,3 +232,61 @@ with DAG("twin_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     out = task_output()
     assert out.count("names must identify one object") == 1
     assert all(placement_id in out for placement_id in ids)
+
+
+RULE = {
+    "name": "Sales rule",
+    "condition": {
+        "type": "PQL",
+        "format": "pql/text",
+        "value": 'profile.person.name.firstName.equals("Joe", false)',
+    },
+}
+
+
+def test_rules_by_name_leave_out_experience_decisioning_rules_of_the_same_name(
+    run_dag, adobe_connection, offer_library_emulator, dps, task_output
+):
+    """A sandbox that also uses Experience Decisioning: its rule of the same name sits in
+    /offer-rules with `exdRule: true`; creating, re-running and updating ours never touch it."""
+    theirs = dps.create("/offer-rules", {**RULE, "exdRule": True, "description": "ExD"})["id"]
+    arranged = len(offer_library_emulator.requests)
+    source = f"""
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_offers.operators.decisions import CreateOfferRuleOperator
+
+RULE = {RULE!r}
+
+with DAG("exd_rule_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    create = CreateOfferRuleOperator(task_id="create", rule=RULE)
+    again = CreateOfferRuleOperator(task_id="again", rule=RULE)
+    update = CreateOfferRuleOperator(task_id="update", rule={{**RULE, "description": "Ours"}})
+    exd = CreateOfferRuleOperator(task_id="exd", rule={{**RULE, "exdRule": True}}, retries=0)
+    create >> again >> update >> exd
+"""
+
+    run = run_dag(source, "exd_rule_dag")
+
+    assert run.task_states() == {
+        "create": "success",
+        "again": "success",
+        "update": "success",
+        "exd": "failed",
+    }
+    ours = run.xcom("create")["id"]
+    assert ours != theirs and run.xcom("create")["action"] == "created"
+    assert [run.xcom(t)["action"] for t in ("again", "update")] == ["unchanged", "updated"]
+    sent = offer_library_emulator.requests[arranged:]
+    writes = [(r.method, r.path) for r in sent if r.method != "GET" and "/dps/" in r.path]
+    assert writes == [
+        ("POST", "/data/core/dps/offer-rules"),
+        ("PATCH", f"/data/core/dps/offer-rules/{ours}"),
+    ]
+    stored_theirs = dps.get(f"/offer-rules/{theirs}")
+    assert (stored_theirs["description"], int(stored_theirs["etag"])) == ("ExD", 1)
+    stored_ours = dps.get(f"/offer-rules/{ours}")
+    assert stored_ours["description"] == "Ours" and "exdRule" not in stored_ours
+    assert (
+        "invalid input, nothing was sent: rule.exdRule: true marks an Experience" in task_output()
+    )

@@ -224,6 +224,47 @@ def _offer_rule() -> dict:
     }
 
 
+def _exd_rule() -> dict:
+    """Experience Decisioning's rule create body (experience-decisioning/api-reference/
+    eligibility-rules/create.md): the same endpoint as ours, `exdRule: true`."""
+    return {
+        "name": "test dule",
+        "description": "xxxxxx",
+        "exdRule": True,
+        "condition": {
+            "type": "PQL",
+            "format": "pql/text",
+            "value": 'inSegment("849807b6-0a76-4895-96d9-89996477f23b") and '
+            'billingAddress.city.equals("san jose", false)',
+        },
+    }
+
+
+def _ranking_formula() -> dict:
+    """Experience Decisioning's ranking formula create body (.../ranking-formulas/create.md)."""
+    return {
+        "name": "Test Ranking Function DPS",
+        "description": "Ranking  function description",
+        "exdFunction": True,
+        "returnType": {"type": "integer"},
+        "expression": {
+            "type": "PQL",
+            "format": "pql/text",
+            "value": "if(offer.rank.priority.isNotNull(), offer.rank.priority, 0) * "
+            "if(offer.tags.intersects(boosted.tags), 2, 1)",
+        },
+        "definedOn": {
+            "offer": {
+                "schema": {
+                    "altId": "_experience.offer-management.personalized-offer",
+                    "version": "0",
+                }
+            },
+            "boosted": {"schema": {"altId": "_xdm.context.foo", "version": "0"}},
+        },
+    }
+
+
 def _collection(tag: str) -> dict:
     return {
         "name": "Test Collection with tags",
@@ -303,6 +344,8 @@ examples = SimpleNamespace(
     personalized_offer=_fresh(_personalized_offer),
     tag=_fresh(_tag),
     offer_rule=_fresh(_offer_rule),
+    exd_rule=_fresh(_exd_rule),
+    ranking_formula=_fresh(_ranking_formula),
     collection=_fresh(_collection),
     decision=_fresh(_decision),
     decision_request=_fresh(_decision_request),

@@ -12,31 +12,26 @@ def test_documented_request_answers_the_fallback_in_documented_shape(api, adobe_
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(XDM)
     answer = response.json()
-    assert set(answer) == {
-        "xdm:propositionId",
-        "xdm:propositions",
-        "ode:createDate",
-        "xdm:decisionRequestId",
-    }
-    assert answer["xdm:decisionRequestId"] == "0AA00002-0000-1224-c0de-cjf98Csj43"
+    # decision-response-v1.0 is closed: the page says the id is echoed, but nowhere to put it.
+    assert set(answer) == {"xdm:propositionId", "xdm:propositions", "ode:createDate"}
     assert (
         isinstance(answer["ode:createDate"], int) and answer["ode:createDate"] > 1_600_000_000_000
     )
     (proposition,) = answer["xdm:propositions"]
     assert proposition["xdm:activity"] == {
         "xdm:id": world["decision"],
-        "repo:etag": 1,
+        "repo:etag": "1",
         "xdm:name": "Test Offer Decision",
     }
     assert proposition["xdm:placement"] == {
         "xdm:id": world["placement"],
-        "repo:etag": 1,
+        "repo:etag": "1",
         "xdm:name": "New placement",
     }
     assert "xdm:options" not in proposition
     assert proposition["xdm:fallback"] == {
         "xdm:id": world["fallback"],
-        "repo:etag": 1,
+        "repo:etag": "1",
         "@type": "https://ns.adobe.com/experience/decisioning/content-component-imagelink",
         "dc:format": "image/png",
         "xdm:deliveryURL": "https://mysite.com",
@@ -55,7 +50,7 @@ def test_personalized_offers_ranked_by_priority(api, adobe_examples, world):
     assert [o["xdm:id"] for o in options] == [high, low]  # xdm:itemCount 2
     assert options[0] == {
         "xdm:id": high,
-        "repo:etag": 1,
+        "repo:etag": "1",
         "@type": "https://ns.adobe.com/experience/decisioning/content-component-html-template",
         "dc:format": "text/html",
         "dc:language": ["en-us"],
@@ -148,7 +143,7 @@ def test_patched_fallback_content_is_served(api, adobe_examples, world):
     )
     body = adobe_examples.decision_request(world["decision"], world["placement"])
     fallback = decide(api, body).json()["xdm:propositions"][0]["xdm:fallback"]
-    assert (fallback["xdm:deliveryURL"], fallback["repo:etag"]) == ("https://cdn/new.png", 2)
+    assert (fallback["xdm:deliveryURL"], fallback["repo:etag"]) == ("https://cdn/new.png", "2")
 
 
 def test_decision_must_be_live(api, adobe_examples, world):
@@ -199,11 +194,16 @@ def test_malformed_requests_are_400(api, adobe_examples, world, mutate, field):
 
 def test_media_types_and_request_id_are_checked(emulator, api, adobe_examples, world):
     body = adobe_examples.decision_request(world["decision"], world["placement"])
-    plain = decide(api, body, **{"Content-Type": "application/json"})
-    assert (plain.status_code, plain.json()["title"]) == (400, "BadRequestError")
-    wrong_schema = decide(api, body, **{"Content-Type": f'{XDM}; schema="{NS}/other;version=1.0"'})
-    assert wrong_schema.status_code == 400
-    accept = decide(api, body, Accept="application/json")
+    # The schema's `consumes` and `produces` lists: plain JSON is served both ways.
+    plain = decide(api, body, **{"Content-Type": "application/json", "Accept": "application/json"})
+    assert plain.status_code == 200 and plain.headers["content-type"] == "application/json"
+    for content_type in (f'{XDM}; schema="{NS}/other;version=1.0"', "text/plain", None):
+        wrong = decide(api, body, **{"Content-Type": content_type})
+        assert wrong.status_code == 415, wrong.text
+        assert wrong.headers["content-type"] == "application/problem+json"
+        assert wrong.json()["detail"].startswith("Content-Type: must be")
+    older = f'{XDM}; schema="{NS}/decision-response;version=0.9"'
+    accept = decide(api, body, Accept=older)
     assert accept.status_code == 406 and "Accept" in accept.json()["detail"]
     no_id = decide(api, body, **{"x-request-id": None})
     assert no_id.status_code == 400 and "x-request-id" in no_id.json()["detail"]
@@ -235,3 +235,42 @@ def test_duplicates_across_placements_can_be_refused(api, adobe_examples, world)
     first, then = decide(api, body).json()["xdm:propositions"]
     assert first["xdm:options"][0]["xdm:id"] == offer
     assert then["xdm:fallback"]["xdm:id"] == fallback
+
+
+def test_duplicates_are_refused_unless_asked_for(api, adobe_examples, world):
+    """The schema's defaults (allow-duplication-propositions): false, so an offer fills one
+    placement only when the request does not say otherwise."""
+    second = api.placement(name="second")
+    offer = world["offer"]("both", 1, placements=(world["placement"], second))
+    fallback = api.fallback_offer([world["placement"], second])
+    decision = api.create(
+        "offer-decisions",
+        adobe_examples.decision(fallback, [world["placement"], second], world["collection"]),
+    )["id"]
+    body = adobe_examples.decision_request(decision, world["placement"])
+    body["xdm:propositionRequests"].append(
+        {**body["xdm:propositionRequests"][0], "xdm:placementId": second}
+    )
+    del body["xdm:allowDuplicatePropositions"]
+    first, then = decide(api, body).json()["xdm:propositions"]
+    assert first["xdm:options"][0]["xdm:id"] == offer
+    assert then["xdm:fallback"]["xdm:id"] == fallback
+
+
+def test_options_are_closed_and_may_carry_their_priority(api, adobe_examples, world):
+    offer = world["offer"]("linked", 7)
+    api.patch(
+        "offers",
+        offer,
+        [{"op": "add", "path": "/representations/0/components/0/linkURL", "value": "https://x"}],
+        **{"offer-type": "personalized"},
+    )
+    body = adobe_examples.decision_request(world["decision"], world["placement"])
+    body["xdm:responseFormat"]["xdm:includeMetadata"] = {
+        "xdm:option": ["name", "priority"],
+        "xdm:scope": "ignored",
+    }
+    response = decide(api, body)
+    assert response.status_code == 200, response.text
+    (option,) = response.json()["xdm:propositions"][0]["xdm:options"]
+    assert option["xdm:priority"] == 7 and "xdm:linkURL" not in option

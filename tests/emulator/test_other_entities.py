@@ -186,3 +186,42 @@ def test_referential_integrity_on_delete_when_configured(emulator, api):
         api.call("DELETE", f"/offers/{oid}", params={"offer-type": "fallback"}).status_code == 200
     )
     assert api.call("DELETE", f"/placements/{pid}").status_code == 200
+
+
+def test_experience_decisioning_objects_share_the_rule_and_formula_endpoints(api, adobe_examples):
+    """A sandbox that also uses Experience Decisioning: its rules sit in /offer-rules with
+    `exdRule: true`, its formulas in /ranking-formulas; lists filter them as Adobe's pages do."""
+    ours = api.create("offer-rules", adobe_examples.offer_rule())["id"]
+    exd = api.create("offer-rules", adobe_examples.exd_rule())["id"]
+    formula_body = adobe_examples.ranking_formula()
+    formula = api.create("ranking-formulas", formula_body)
+    assert exd.startswith("dps:eligibility-rule:")
+    assert formula["id"].startswith("dps:ranking-function:")
+    stored = api.get("ranking-formulas", formula["id"])
+    assert _entity(stored) == formula_body
+    assert stored["schemas"] == [f"{NS}/ranking-function;version=0.3"]
+
+    listed = api.list_all("offer-rules", property="exdRule==true")
+    assert [r["id"] for r in listed] == [exd] and listed[0]["exdRule"] is True
+    assert [r["id"] for r in api.list_all("offer-rules", property="!exdRule")] == [ours]
+    formulas = api.list_all("ranking-formulas", property="exdFunction==true", limit=2)
+    assert [f["id"] for f in formulas] == [formula["id"]]
+
+
+@pytest.mark.parametrize(
+    ("resource", "change", "field"),
+    [
+        ("offer-rules", {"exdRule": "yes"}, "exdRule"),
+        ("ranking-formulas", {"expression": {"type": "PQL", "format": "pql/text"}}, "expression"),
+        ("ranking-formulas", {"isPure": 1}, "isPure"),
+        ("ranking-formulas", {"returnType": {"type": "integer", "x": 1}}, "returnType.x"),
+    ],
+)
+def test_experience_decisioning_bodies_are_checked(api, adobe_examples, resource, change, field):
+    body = (
+        adobe_examples.exd_rule() if resource == "offer-rules" else adobe_examples.ranking_formula()
+    )
+    response = api.call("POST", f"/{resource}", json={**body, **change})
+    assert response.status_code == 400, response.text
+    detail = response.json()["detail"]
+    assert detail.startswith(field) and "unknown field for" not in detail
