@@ -18,7 +18,7 @@ import time
 
 import httpx
 
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.client import OfferLibraryClient
 from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.resources import TAGS
@@ -26,7 +26,7 @@ from airflow_provider_offers.emulator.server import run_emulator
 
 
 def with_our_client(emulator, calls: int) -> float:
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
     config = ClientConfig(
         client_id=emulator.client_id,
         client_secrets=(emulator.client_secret,),

@@ -49,7 +49,7 @@ from airflow_provider_offers.api.errors import (
 from airflow_provider_offers.api.retry import transport_error
 from airflow_provider_offers.api.token_cache import LockWait, MachineTokenCache, SharedToken
 
-__all__ = ["ImsAuth", "ImsTokenSource", "reset_token_cache"]
+__all__ = ["ImsAuth", "ImsTokenSource"]
 
 log = logging.getLogger("airflow_provider_offers.api")
 
@@ -101,7 +101,6 @@ class ImsTokenSource:
         self._secrets: list[str] = list(config.client_secrets)
         self._token: _Token | None = None
         self._inflight: concurrent.futures.Future[str] | None = None
-        self.tokens_minted = 0
         self._machine = MachineTokenCache.open(config)
 
     def __repr__(self) -> str:
@@ -336,7 +335,6 @@ class ImsTokenSource:
         if secret != secrets[0]:
             log.warning("IMS accepted a later client secret; it will be tried first from now on")
             self._secrets = [secret, *[s for s in secrets if s != secret]]
-        self.tokens_minted += 1
         log.info("Obtained an IMS access token from %s (valid %.0f s)", self.ims_url, lifetime)
         return self._token_for(value, lifetime, started)
 
@@ -451,8 +449,3 @@ async def _aoutcome(step: concurrent.futures.Future[str] | Awaitable[Any]) -> An
         return await step
     except Exception as exc:
         return exc
-
-
-def reset_token_cache() -> None:
-    """Forget every cached IMS token in this process."""
-    ImsTokenSource.reset_cache()

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 from client_helpers import RecordingSleep, make_config
 
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.client import OfferLibraryClient
 from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.retry import RetryPolicy
@@ -20,9 +20,9 @@ from airflow_provider_offers.api.retry import RetryPolicy
 @pytest.fixture(autouse=True)
 def fresh_token_cache() -> Iterator[None]:
     """The token cache is process-wide; the emulator forgets its tokens between tests."""
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
     yield
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
 
 
 @pytest.fixture

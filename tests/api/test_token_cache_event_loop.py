@@ -11,7 +11,7 @@ import textwrap
 
 from client_helpers import ims_requests
 
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.resources import TAGS
 from airflow_provider_offers.api.token_cache import MachineTokenCache
@@ -35,7 +35,7 @@ async def test_waiting_for_another_process_lock_keeps_the_loop_running(
     monkeypatch.setattr(MachineTokenCache, "lock_patience", 5.0)
     with OfferLibraryClient(config, retry=retry) as client:
         client.list_page(TAGS)  # a token for the machine, in the cache file
-    reset_token_cache()  # a new task process: only the file has the token
+    ImsTokenSource.reset_cache()  # a new task process: only the file has the token
     cache = MachineTokenCache.open(config)
     assert cache is not None
     holder = subprocess.Popen(

@@ -10,7 +10,7 @@ from airflow.sdk.log import redact
 from airflow_compat import forget_masked_secrets
 
 from airflow_provider_offers import DEFAULT_API_URL, DEFAULT_IMS_URL
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.errors import (
     ConflictError,
     ConnectionFailedError,
@@ -42,9 +42,9 @@ BANNER = {"name": "Banner", "componentType": "html", "channel": WEB}
 
 @pytest.fixture(autouse=True)
 def fresh_token_cache():
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
     yield
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
 
 
 @pytest.fixture
@@ -300,7 +300,7 @@ async def test_the_triggers_async_path_masks_its_token_and_secrets(
     setup.close()
     # What the sync setup masked must not vouch for the async path: no token in this process,
     # nor in this machine's token cache.
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-machine"))
     forget_masked_secrets()
     before = len(emulator.requests)

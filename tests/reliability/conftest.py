@@ -6,13 +6,13 @@ from collections.abc import Iterator
 
 import pytest
 
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 
 
 @pytest.fixture(autouse=True)
 def fresh_token_cache() -> Iterator[None]:
     """The emulator forgets its tokens between tests: no task starts with a stale one (its
     first request would be refused and replayed, and miss the fault meant for it)."""
-    reset_token_cache()
+    ImsTokenSource.reset_cache()
     yield
-    reset_token_cache()
+    ImsTokenSource.reset_cache()

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from airflow_provider_offers._compat import AirflowFailException, AirflowNotFoundException
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.errors import (
     AuthenticationError,
     InvalidInputError,
@@ -788,7 +788,7 @@ def state(emulator) -> dict:
 
 @pytest.fixture
 def world(offer_library_emulator, adobe_connection, dps, monkeypatch, tmp_path) -> World:
-    reset_token_cache()  # a row that may send must not lean on an earlier row's token
+    ImsTokenSource.reset_cache()  # a row that may send must not lean on an earlier row's token
     placement = dps.create_placement("Homepage banner")
     offer = dps.create_offer(dps.offer_body("Existing offer", placement))
     return World(offer_library_emulator, dps, placement, offer["id"], monkeypatch, tmp_path)

@@ -25,7 +25,7 @@ import pytest
 from airflow_compat import HAS_AWAITING_INPUT
 from secrets_scan import SecretsScan
 
-from airflow_provider_offers.api.auth import reset_token_cache
+from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.errors import OfferLibraryError
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
 
@@ -144,7 +144,7 @@ def test_no_secret_or_token_anywhere_after_every_example_dag(
     capfd,
 ):
     emulator = offer_library_emulator
-    reset_token_cache()  # tokens from before this test's reset would not be in the scan
+    ImsTokenSource.reset_cache()  # tokens from before this test's reset would not be in the scan
     runs = run_every_example(run_dag, tmp_dags, tmp_path)
     trigger, event, confirmed = watch_and_confirm(runs)
     assert confirmed["served"], confirmed  # the setup's decision serves the changed offer
