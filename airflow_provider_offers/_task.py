@@ -103,15 +103,30 @@ class OfferLibraryTask(BaseOperator):
             if not error.beyond_wait_cap:
                 raise
             deferrals = _DeferralCount(context)
-            self._defer_for_rate_limit(error, max(rate_limit_deferrals, deferrals.get()), deferrals)
+            self._defer_for_rate_limit(
+                error,
+                max(rate_limit_deferrals, deferrals.get()),
+                deferrals,
+                self._rate_limit_deadline(context),
+            )
         finally:
             if "hook" in self.__dict__:
                 self.hook.close()
 
+    def _rate_limit_deadline(self, context: Context) -> datetime | None:
+        """When a task with a deadline of its own (a sensor's timeout) must be resumed at the
+        latest, however long the server asked to wait; None: no such limit."""
+        return None
+
     def _defer_for_rate_limit(
-        self, error: RateLimitedError, deferrals: int, count: _DeferralCount
+        self,
+        error: RateLimitedError,
+        deferrals: int,
+        count: _DeferralCount,
+        deadline: datetime | None = None,
     ) -> None:
-        """Defer until the time the server asked for, or fail if deferred too often already."""
+        """Defer until the time the server asked for (or the task's `deadline`, if sooner: it
+        resumes then to report its timeout), or fail if deferred too often already."""
         wait = float(error.retry_after or 0.0)
         if deferrals >= self.max_rate_limit_deferrals:
             error.message = (
@@ -124,15 +139,18 @@ class OfferLibraryTask(BaseOperator):
         from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
         until = datetime.now(timezone.utc) + timedelta(seconds=wait)
+        then = "then running the task's work again"
+        if deadline is not None and deadline < until:
+            until, then = deadline, "its deadline, which comes first"
         count.set(deferrals + 1)
         self.log.warning(
             "Rate limited: the server asked to wait %g s (Retry-After), longer than this task "
-            "waits in-process; deferring until %s (deferral %d of at most %d), then running "
-            "the task's work again",
+            "waits in-process; deferring until %s (deferral %d of at most %d), %s",
             wait,
             until.isoformat(timespec="seconds"),
             deferrals + 1,
             self.max_rate_limit_deferrals,
+            then,
         )
         self.defer(
             trigger=DateTimeTrigger(moment=until),

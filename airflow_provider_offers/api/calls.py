@@ -212,6 +212,12 @@ class Calls:
         url = f"{self.dps}{resource.path}/{_id(entity_id, 'id')}"
         return Call("GET", url, _model(resource.model), params=resource.params)
 
+    def get_json(self, resource: Resource | str, entity_id: str) -> Call[dict[str, Any]]:
+        """`get`, the answer as the server's JSON object, without a model: for readers that
+        must see every object, including one the models cannot type (made elsewhere)."""
+        typed = self.get(resource, entity_id)
+        return Call("GET", typed.url, _json_object, params=typed.params)
+
     def patch(
         self, resource: Resource | str, entity_id: str, operations: Operations
     ) -> Call[Receipt]:
@@ -350,6 +356,12 @@ def _model(model: type[ModelT]) -> Callable[[Any], ModelT]:
         return model.model_validate(data, context=FRESH_ANSWER)
 
     return decode
+
+
+def _json_object(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    return data
 
 
 def _nothing(_: Any) -> None:

@@ -329,6 +329,10 @@ class OfferLibraryClient(_Client):
         """Look an object up by id; NotFoundError if it does not exist in this sandbox."""
         return self._execute(self._core.get(resource, entity_id))
 
+    def get_json(self, resource: Resource | str, entity_id: str) -> dict[str, Any]:
+        """`get`, the object as the server's JSON (any object, even one no model can type)."""
+        return self._execute(self._core.get_json(resource, entity_id))
+
     def patch(self, resource: Resource | str, entity_id: str, operations: Operations) -> Receipt:
         """Apply a JSON Patch (list of dicts or PatchOperation); returns the new receipt."""
         return self._execute(self._core.patch(resource, entity_id, operations))
@@ -426,6 +430,10 @@ class AsyncOfferLibraryClient(_Client):
     async def get(self, resource: Resource[EntityT] | str, entity_id: str) -> EntityT:
         """Look an object up by id; NotFoundError if it does not exist in this sandbox."""
         return await self._execute(self._core.get(resource, entity_id))
+
+    async def get_json(self, resource: Resource | str, entity_id: str) -> dict[str, Any]:
+        """Async `OfferLibraryClient.get_json`."""
+        return await self._execute(self._core.get_json(resource, entity_id))
 
     async def patch(
         self, resource: Resource | str, entity_id: str, operations: Operations

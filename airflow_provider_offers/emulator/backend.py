@@ -461,6 +461,21 @@ class OfferLibraryBackend:
             store.changed()
             return record.receipt(self.config, store.sandbox_id, update=True)
 
+    def write_unchecked(
+        self, sandbox: str, kind_name: str, ident: str, members: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Set members of a stored object past the rules this emulator enforces, as a write
+        like any other (new etag and `modified`): an object as another client or a newer API
+        version may leave it, outside what a client's read models expect. A test control."""
+        with self.lock:
+            store = self.store(Identity(self.config.client_id, self.config.org_id, sandbox))
+            record = self._get_record(store, KINDS[kind_name], ident)
+            record.entity = {**record.entity, **copy.deepcopy(members)}
+            record.etag += 1
+            record.modified = self._tick(store)
+            store.changed()
+            return record.representation(self.config)
+
     def list(
         self,
         identity: Identity,

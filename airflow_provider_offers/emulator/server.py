@@ -165,6 +165,14 @@ class EmulatorServer:
     def revoke_tokens(self) -> None:
         self.backend.revoke_tokens()
 
+    def write_unchecked(
+        self, kind: str, ident: str, members: dict[str, Any], sandbox: str = "prod"
+    ) -> dict[str, Any]:
+        """Give a stored object (`kind`: "fallback-offer", ...) members the API would refuse,
+        such as `characteristics: {"a": 1}`: an object outside a client's read models. It is a
+        write (new etag and `modified`); returns the object as GET answers it."""
+        return self.backend.write_unchecked(sandbox, kind, ident, members)
+
     def inject_fault(
         self,
         method: str,

@@ -305,6 +305,10 @@ class OfferLibraryHook(BaseHook):
         """The offer (`FallbackOffer`/`PersonalizedOffer`); `NotFoundError` if absent."""
         return self.get_resource(_offers(offer_type), offer_id)
 
+    def get_offer_json(self, offer_id: str, offer_type: str = "fallback") -> dict[str, object]:
+        """The offer as the server's JSON: readable even when no model can type it."""
+        return self.get_conn().get_json(_offers(offer_type), offer_id)
+
     def patch_offer(
         self, offer_id: str, operations: Operations, offer_type: str = "fallback"
     ) -> Receipt:
@@ -338,6 +342,20 @@ class OfferLibraryHook(BaseHook):
     async def aget_offer(self, offer_id: str, offer_type: str = "fallback") -> Offer:
         """Async `get_offer` (what the trigger polls)."""
         return await self.aget_resource(_offers(offer_type), offer_id)
+
+    async def aget_offer_json(
+        self, offer_id: str, offer_type: str = "fallback"
+    ) -> dict[str, object]:
+        """Async `get_offer_json` (what the trigger polls)."""
+        return await self._arun(lambda client: client.get_json(_offers(offer_type), offer_id))
+
+    async def alist_offers_json(
+        self, offer_type: str = "fallback", orderby: OrderBy = None, limit: int | None = None
+    ) -> AsyncIterator[dict[str, object]]:
+        """Every offer as the server's JSON (`async for`): no object is left unreadable."""
+        async with self._aclient() as client:
+            async for offer in client.list_json(_offers(offer_type), orderby=orderby, limit=limit):
+                yield offer
 
     async def apatch_offer(
         self, offer_id: str, operations: Operations, offer_type: str = "fallback"

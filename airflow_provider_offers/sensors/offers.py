@@ -24,22 +24,30 @@ if TYPE_CHECKING:
 #: task_state_store key of the baseline taken when neither since_etag nor since_modified is given.
 BASELINE_KEY = "offer_change_baseline"
 
+#: task_state_store key of the try's deadline (its start plus `timeout`).
+DEADLINE_KEY = "offer_change_deadline"
+
 #: Extra time the triggerer grants past the sensor's own deadline. The trigger normally reports
 #: the timeout itself (after one last look at the offer); this only catches a trigger that hangs.
 _DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
 
 
 class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
-    """Succeed once an offer has changed: its ``etag`` passed ``since_etag`` or its ``modified``
-    time passed ``since_modified``.
+    """Succeed once an offer has changed: its ``etag`` differs from ``since_etag`` or its
+    ``modified`` time passed ``since_modified``.
 
     With neither given, the baseline is what the first check of this try saw; it is kept in the
     task state store (Airflow 3.3) so it holds across reschedules, and handed to the trigger when
-    deferring. A retry or a cleared task is a new try and takes a fresh baseline.
+    deferring. A retry or a cleared task is a new try and takes a fresh baseline. Each check reads
+    the offer as the server's JSON, so an offer our models cannot type is watched like any other.
+
+    A rate limit whose ``Retry-After`` is longer than ``max_retry_after`` defers the sensor (in
+    every mode) until the time the server asked for, and no later than its ``timeout``: the
+    wait counts toward the timeout, and toward ``max_rate_limit_deferrals``.
 
     :param offer_id: the offer to watch (templated).
     :param offer_type: ``fallback`` or ``personalized``.
-    :param since_etag: done when the offer's etag is greater (int or digit string; templated).
+    :param since_etag: done when the offer's etag is different (int or digit string; templated).
     :param since_modified: done when the offer's ``modified`` is later (ISO-8601 with ``Z`` or an
         offset, or an aware datetime; templated).
     :param adobe_conn_id: the ``adobe_offers`` connection (templated).
@@ -80,6 +88,7 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
         self.since_modified = since_modified
         self.deferrable = deferrable
         self._baseline: Baseline | None = None
+        self._until = datetime.max.replace(tzinfo=timezone.utc)  # the try's deadline
 
     def _execute(self, context: Context) -> Any:
         from airflow_provider_offers.api.change import given_baseline
@@ -90,6 +99,8 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
         self.offer_type = parse_offer_type(self.offer_type).value
         self._baseline = given_baseline(self.since_etag, self.since_modified)
         self._baseline = self._baseline or self._load_baseline(context)
+        self._until = self._deadline(context)
+        self._fail_if_past_deadline("the deadline passed before the offer could be read again")
         if not self.deferrable:
             return BaseSensorOperator.execute(self, context)
         try:
@@ -101,22 +112,27 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
         if result:
             self.log.info("Offer %s has already changed; not deferring.", self.offer_id)
             return result.xcom_value
-        deadline = self._deadline(context)
         self.defer(
-            trigger=self._trigger(deadline),
+            trigger=self._trigger(self._until),
             method_name="execute_complete",
-            timeout=deadline - datetime.now(timezone.utc) + _DEFER_TIMEOUT_GRACE,
+            timeout=self._until - datetime.now(timezone.utc) + _DEFER_TIMEOUT_GRACE,
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
         from airflow_provider_offers.api.change import observe
-        from airflow_provider_offers.api.errors import TRANSIENT_ERRORS, NotFoundError
+        from airflow_provider_offers.api.errors import (
+            TRANSIENT_ERRORS,
+            NotFoundError,
+            RateLimitedError,
+        )
 
         try:
-            offer = self.hook.get_offer(self.offer_id, offer_type=self.offer_type)
+            offer = self.hook.get_offer_json(self.offer_id, offer_type=self.offer_type)
         except NotFoundError as error:
             raise AirflowFailException(self._not_found_message(error)) from error
         except TRANSIENT_ERRORS as error:
+            if isinstance(error, RateLimitedError) and error.beyond_wait_cap:
+                raise  # OfferLibraryTask defers until the time asked (or the deadline)
             self.log.warning("Could not read offer %s (%s); will try again.", self.offer_id, error)
             return PokeReturnValue(is_done=False)
         first_look = self._baseline is None
@@ -125,6 +141,10 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
         if first_look:
             self._save_baseline(context)
         self.log.info("%s", observation.message)
+        if observation.change is None:
+            # A wait resumed after a long rate limit restarts Airflow's own timeout clock; the
+            # try's deadline does not move.
+            self._fail_if_past_deadline(f"offer {self.offer_id} did not change")
         return PokeReturnValue(
             is_done=observation.change is not None, xcom_value=observation.change
         )
@@ -177,9 +197,39 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             )
 
     def _deadline(self, context: Context) -> datetime:
-        """When the wait ends, anchored on this try's start so a re-deferral cannot extend it."""
-        started = context["ti"].start_date or datetime.now(timezone.utc)
-        return started + timedelta(seconds=self.timeout)
+        """When the wait ends: `timeout` after this try began, so no deferral extends it.
+
+        Kept in the task state store (3.3) for the try, as a resumed or rescheduled run may be
+        given a new start date (`dag.test()` gives one after every deferral); without a store,
+        counted from the try's start (reschedule mode: its first run, as Airflow's own timeout
+        does)."""
+        ti = context["ti"]
+        store = context.get("task_state_store")
+        saved = store.get(DEADLINE_KEY) if store is not None else None
+        if isinstance(saved, dict) and saved.get("try_number") == ti.try_number:
+            return datetime.fromisoformat(str(saved["deadline"]))
+        started = ti.start_date
+        if self.reschedule:
+            first = ti.get_first_reschedule_date(context)
+            started = first if isinstance(first, datetime) else started
+        deadline = (started or datetime.now(timezone.utc)) + timedelta(seconds=self.timeout)
+        if store is not None:
+            store.set(DEADLINE_KEY, {"try_number": ti.try_number, "deadline": deadline.isoformat()})
+        return deadline
+
+    def _rate_limit_deadline(self, context: Context) -> datetime | None:
+        """A long rate limit defers the sensor no later than its timeout."""
+        return self._until
+
+    def _fail_if_past_deadline(self, why: str) -> None:
+        """The timeout holds over the whole try, rate-limit deferrals included."""
+        if datetime.now(timezone.utc) < self._until:
+            return
+        deadline = self._until.isoformat(timespec="seconds")
+        message = f"Sensor has timed out after {self.timeout} s (at {deadline}): {why}."
+        if self.soft_fail or self.never_fail:
+            raise AirflowSkipException(message)
+        raise AirflowSensorTimeout(message)
 
     def _trigger(self, deadline: datetime) -> OfferChangeTrigger:
         from airflow_provider_offers.triggers.offers import OfferChangeTrigger
@@ -194,6 +244,7 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             deadline=deadline.isoformat(),
             request_timeout=self.request_timeout,
             max_attempts=self.max_attempts,
+            max_retry_after=self.max_retry_after,
         )
 
     def _not_found_message(self, error: object) -> str:

@@ -41,6 +41,9 @@ class OfferChangeTrigger(BaseTrigger):
     :param deadline: ISO-8601 time after which the trigger reports ``timeout``.
     :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
     :param max_attempts: tries of a retryable request (overrides the connection's).
+    :param max_retry_after: the longest `Retry-After` (seconds) the client sleeps through (its
+        default when None); after a longer one the trigger looks again at the time asked, or
+        reports ``timeout`` if the deadline comes first.
     """
 
     def __init__(
@@ -55,6 +58,7 @@ class OfferChangeTrigger(BaseTrigger):
         deadline: str | None = None,
         request_timeout: float | None = None,
         max_attempts: int | None = None,
+        max_retry_after: float | None = None,
     ) -> None:
         super().__init__()
         self.offer_id = offer_id
@@ -66,6 +70,7 @@ class OfferChangeTrigger(BaseTrigger):
         self.deadline = deadline
         self.request_timeout = request_timeout
         self.max_attempts = max_attempts
+        self.max_retry_after = max_retry_after
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -80,6 +85,7 @@ class OfferChangeTrigger(BaseTrigger):
                 "deadline": self.deadline,
                 "request_timeout": self.request_timeout,
                 "max_attempts": self.max_attempts,
+                "max_retry_after": self.max_retry_after,
             },
         )
 
@@ -93,29 +99,50 @@ class OfferChangeTrigger(BaseTrigger):
             TRANSIENT_ERRORS,
             NotFoundError,
             OfferLibraryError,
+            RateLimitedError,
         )
         from airflow_provider_offers.api.inputs import parse_modified
+        from airflow_provider_offers.api.retry import RetryPolicy
 
         hook = OfferLibraryHook(
             adobe_conn_id=self.adobe_conn_id,
             sandbox_name=self.sandbox_name,
+            retry_policy=None
+            if self.max_retry_after is None
+            else RetryPolicy(max_retry_after=self.max_retry_after),
             timeout=self.request_timeout,
             max_attempts=self.max_attempts,
         )
         deadline = parse_modified(self.deadline, "deadline")
         baseline = self.baseline
+        # The sensor looked just before deferring; like poke(), look again one interval later
+        # (sooner if the deadline comes first, so the last look is at the deadline).
+        delay = poll_delay(self.poll_interval, deadline, datetime.now(timezone.utc))
         async with hook.asession():
             while True:
-                # The sensor looked just before deferring; like poke(), look again one interval
-                # later (sooner if the deadline comes first, so the last look is at the deadline).
-                await asyncio.sleep(
-                    poll_delay(self.poll_interval, deadline, datetime.now(timezone.utc))
-                )
+                await asyncio.sleep(delay)
+                delay = poll_delay(self.poll_interval, deadline, datetime.now(timezone.utc))
                 try:
-                    offer = await hook.aget_offer(self.offer_id, offer_type=self.offer_type)
+                    offer = await hook.aget_offer_json(self.offer_id, offer_type=self.offer_type)
                 except NotFoundError as error:
                     return {"status": "not_found", "message": str(error)}
                 except TRANSIENT_ERRORS as error:
+                    if isinstance(error, RateLimitedError) and error.beyond_wait_cap:
+                        # Look again when the server asked, not one poll interval later.
+                        delay = float(error.retry_after or 0.0)
+                        if deadline is not None and delay >= _seconds_until(deadline):
+                            await asyncio.sleep(_seconds_until(deadline))
+                            return self._timeout_event(
+                                f"was rate limited past the sensor's deadline {self.deadline} "
+                                f"(the server asked to wait {delay:g} s)"
+                            )
+                        self.log.warning(
+                            "Rate limited reading offer %s: the server asked to wait %g s; "
+                            "looking again then.",
+                            self.offer_id,
+                            delay,
+                        )
+                        continue
                     self.log.warning(
                         "Could not read offer %s (%s); will try again.", self.offer_id, error
                     )
@@ -132,11 +159,16 @@ class OfferChangeTrigger(BaseTrigger):
                         }
                     self.log.info("%s", observation.message)
                 if deadline is not None and datetime.now(timezone.utc) >= deadline:
-                    return {
-                        "status": "timeout",
-                        "message": f"Offer {self.offer_id} did not change before the sensor's "
-                        f"deadline {self.deadline}.",
-                    }
+                    return self._timeout_event(
+                        f"did not change before the sensor's deadline {self.deadline}"
+                    )
+
+    def _timeout_event(self, what: str) -> dict[str, Any]:
+        return {"status": "timeout", "message": f"Offer {self.offer_id} {what}."}
+
+
+def _seconds_until(moment: datetime) -> float:
+    return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
 
 
 log = logging.getLogger(__name__)
@@ -152,7 +184,8 @@ class OfferChangeEventTrigger(BaseEventTrigger):
     One poll lists the offers (newest change first) every `poll_interval` seconds and is shared
     by every watcher on the same connection, sandbox, type and interval (Airflow's shared
     stream); each watcher keeps only its `names` and reports what is new to its own cursor
-    (`api.change.changes_since`, built on the sensor's `has_offer_changed`). Without a cursor
+    (`api.change.changes_since`: a version of an offer not reported yet, even one whose
+    `modified` is older than others already seen, within a bounded window). Without a cursor
     the present is the baseline (existing offers are reported only with `emit_existing`). The
     cursor is saved after each event in the asset state store the triggerer provides, so a
     restart neither replays nor misses a change; without a store it lives in memory.
@@ -281,9 +314,12 @@ class OfferChangeEventTrigger(BaseEventTrigger):
     async def _list(hook: OfferLibraryHook, offer_type: str) -> dict[str, Any]:
         from airflow_provider_offers.api.change import listed_offer
 
+        # The server's JSON, not models: an offer our models cannot type is watched like any
+        # other (only an object without an id cannot be told apart, and is left out).
         offers = [
             listed_offer(offer)
-            async for offer in hook.alist_offers(offer_type, orderby="-modified", limit=100)
+            async for offer in hook.alist_offers_json(offer_type, orderby="-modified", limit=100)
+            if isinstance(offer.get("id"), str)
         ]
         return {"sandbox": (await hook.aconfig()).sandbox_name, "offers": offers}
 

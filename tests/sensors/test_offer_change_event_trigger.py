@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -37,10 +39,16 @@ class AssetStateStore:
         self.values[key] = json.dumps(value)
 
 
-def watcher(store: AssetStateStore | None = None, **kwargs: Any) -> OfferChangeEventTrigger:
+def watcher(store: Any = None, **kwargs: Any) -> OfferChangeEventTrigger:
+    """The trigger as a triggerer runs it: with `store` as Airflow 3.3's triggerer injects it,
+    or, without one, as 3.1/3.2's triggerer does, which never sets `asset_state_store` at all
+    (3.3's `BaseEventTrigger.__init__` sets it to None; 3.1/3.2 know no such attribute)."""
     kwargs.setdefault("poll_interval", 0.1)
     trigger = OfferChangeEventTrigger(**kwargs)
-    trigger.asset_state_store = store
+    if store is None:
+        trigger.__dict__.pop("asset_state_store", None)
+    else:
+        trigger.asset_state_store = store
     return trigger
 
 
@@ -339,3 +347,88 @@ async def test_one_watcher_for_two_assets_keeps_its_cursor_in_memory(
 
     assert [(e["name"], e["etag"]) for e in events] == [("Summer", etag(2))]
     assert "keeping the cursor in memory" in task_output()
+
+
+def test_without_a_store_the_trigger_has_no_store_attribute_as_on_airflow_3_1_and_3_2():
+    """The helper above must not hand the trigger an attribute the 3.1/3.2 triggerer never
+    sets: a watcher reading it unguarded would die there while every test here passed."""
+    assert not hasattr(watcher(), "asset_state_store")
+
+
+async def test_an_offer_the_read_models_cannot_type_never_stops_the_watcher(
+    existing, dps, etag, when_received, offer_library_emulator
+):
+    """Someone gives Summer characteristics our models cannot type (`{"a": 1}`, not strings):
+    the emulator holds it as another client or a newer API would leave it. The watcher reports
+    that change and keeps watching (Winter's change later is reported too)."""
+    summer, winter = existing
+
+    def odd_change() -> None:
+        offer_library_emulator.write_unchecked(
+            "fallback-offer", summer["id"], {"characteristics": {"a": 1}}
+        )
+
+    after_listing(when_received, 1, odd_change)
+    after_listing(when_received, 3, lambda: dps.patch_offer(winter["id"]))
+
+    events = await events_over(offer_library_emulator, watcher().run(), polls=4)
+
+    assert dps.get_offer(summer["id"])["characteristics"] == {"a": 1}
+    assert [(e["name"], e["etag"]) for e in events] == [("Summer", etag(2)), ("Winter", etag(2))]
+    assert all(same_instant(e["modified"], dps.get_offer(e["id"])["modified"]) for e in events)
+
+
+async def test_a_change_whose_modified_is_older_than_one_already_seen_is_reported_once(
+    existing, dps, placement, etag, when_received, offer_library_emulator
+):
+    """Another writer's clock runs five minutes behind: its change to Winter, and the offer it
+    creates, carry a `modified` older than Summer's change the watcher already reported."""
+    summer, winter = existing
+    created: list[dict] = []
+
+    def behind() -> None:
+        offer_library_emulator.configure(
+            clock=lambda: datetime.now(timezone.utc) - timedelta(minutes=5),
+            strictly_increasing_timestamps=False,
+        )
+        dps.patch_offer(winter["id"])
+        created.append(dps.create_offer(dps.offer_body("Autumn", placement)))
+
+    after_listing(when_received, 1, lambda: dps.patch_offer(summer["id"]))
+    after_listing(when_received, 3, behind)
+
+    events = await events_over(offer_library_emulator, watcher().run(), polls=5)
+
+    now = {offer["name"]: offer for offer in dps.offers()}
+    assert parse_modified(now["Winter"]["modified"]) < parse_modified(now["Summer"]["modified"])
+    assert [(e["name"], e["etag"]) for e in events] == [
+        ("Summer", etag(2)),
+        ("Winter", etag(2)),
+        ("Autumn", etag(1)),
+    ]
+
+
+async def test_refused_credentials_back_off_twice_as_long_each_time(
+    existing, offer_library_emulator, adobe_connection, monkeypatch, task_output
+):
+    """A secret that stays wrong: the pauses between tries double (from poll_interval, here
+    0.05 s), so a broken connection is not hammered every poll."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ADOBE_OFFERS_DEFAULT", json.dumps({**adobe_connection, "password": "wrong"})
+    )
+    offer_library_emulator.revoke_tokens()
+    pauses = re.compile(r"refused connection 'adobe_offers_default'.*?Trying again in ([\d.]+) s")
+
+    async def watch() -> None:
+        async for _ in watcher(poll_interval=0.05).run():
+            pass
+
+    watching = asyncio.create_task(watch())
+    try:
+        while len(pauses.findall(task_output())) < 4 and not watching.done():
+            await asyncio.sleep(0.02)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+
+    assert [float(p) for p in pauses.findall(task_output())[:4]] == [0.1, 0.2, 0.4, 0.8]

@@ -263,3 +263,97 @@ def test_transient_errors_while_waiting_are_retried(
     logs = task_output()
     assert "gave up after 5 attempts" in logs
     assert "will try again" in logs
+
+
+def answered_reads(emulator, offer_id: str) -> list[int]:
+    """The statuses the emulator answered the reads of the offer with, in order."""
+    path = f"/data/core/dps/offers/{offer_id}"
+    return [
+        r.status
+        for r in emulator.requests
+        if r.method == "GET" and r.path == path and r.status != 401  # see Dps.requests_for
+    ]
+
+
+MODES = {
+    "poke": {},
+    "reschedule": {"mode": "reschedule"},
+    "deferrable": {"deferrable": True},
+}
+
+
+@pytest.mark.usefixtures("adobe_connection")
+@pytest.mark.parametrize("mode", MODES)
+def test_a_long_retry_after_defers_the_sensor_until_the_time_asked(
+    mode, etag, run_dag, offer, dps, when_received, offer_library_emulator, task_output
+):
+    """Retry-After: 2, beyond max_retry_after (0.5): the sensor, in every mode, waits (deferred,
+    no worker slot) until then instead of polling again every poke_interval (0.3 s), and still
+    sees the change made meanwhile."""
+    dps.fail_reads(offer["id"], status=429, times=1, retry_after=2)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=1, answered=True)
+    dag_id = f"sensor_rate_limited_{mode}"
+    source = sensor_dag(
+        dag_id,
+        sensor("wait", offer["id"], since_etag=offer["etag"], max_retry_after=0.5, **MODES[mode]),
+    )
+    run = run_dag(source, dag_id)
+
+    assert run.task_states() == {"wait": "success"}
+    assert run.xcom("wait")["etag"] == etag(int(offer["etag"]) + 1)
+    assert answered_reads(offer_library_emulator, offer["id"])[:2] == [429, 200]
+    output = task_output()
+    assert "the server asked to wait 2 s (Retry-After)" in output
+    assert "deferral 1 of at most 3), then running the task's work again" in output
+    assert "will try again" not in output  # not one poke_interval later
+
+
+@needs_airflow_3_3  # dag.test() gives a resumed task a new start date: 3.3's store keeps the try's
+@pytest.mark.usefixtures("adobe_connection")
+@pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferred"])
+# Were the hour-long Retry-After honoured past the timeout, this limit would end the test.
+@pytest.mark.timeout(90)
+def test_a_retry_after_beyond_the_timeout_fails_the_sensor_at_its_timeout(
+    deferrable, run_dag, offer, dps, offer_library_emulator, task_output
+):
+    """Asked to wait an hour with timeout=3: one read each, then the timeout (or the skip of
+    soft_fail) when the timeout is reached, not an hour later and without reading again."""
+    dps.fail_reads(offer["id"], status=429, times=2, retry_after=3600)
+    dag_id = f"sensor_rate_limited_timeout_{'deferred' if deferrable else 'poke'}"
+    common = {"timeout": 3, "max_retry_after": 0.5, "deferrable": deferrable}
+    source = sensor_dag(
+        dag_id,
+        sensor("wait", offer["id"], **common),
+        sensor("wait_soft", offer["id"], soft_fail=True, **common),
+    )
+    run = run_dag(source, dag_id)
+
+    assert run.task_states() == {"wait": "failed", "wait_soft": "skipped"}
+    assert answered_reads(offer_library_emulator, offer["id"]) == [429, 429]
+    output = task_output()
+    assert "its deadline, which comes first" in output
+    assert "Sensor has timed out after 3" in output
+
+
+@pytest.mark.usefixtures("adobe_connection")
+def test_an_offer_the_read_models_cannot_type_is_watched_like_any_other(
+    etag, run_dag, offer, dps, when_received, offer_library_emulator
+):
+    """`characteristics: {"a": 1}` (not strings), as another client may leave an offer: the
+    sensor reads it, takes its baseline and sees the next change."""
+
+    def odd(value: int):
+        return lambda: offer_library_emulator.write_unchecked(
+            "fallback-offer", offer["id"], {"characteristics": {"a": value}}
+        )
+
+    odd(1)()
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, odd(2), nth=2, answered=True)
+    source = sensor_dag("sensor_odd_offer", sensor("wait", offer["id"], timeout=30))
+    run = run_dag(source, "sensor_odd_offer")
+
+    assert run.task_states() == {"wait": "success"}
+    result = run.xcom("wait")
+    assert (result["previous_etag"], result["etag"]) == (etag(2), etag(3))

@@ -167,3 +167,83 @@ async def test_run_does_not_block_the_event_loop(offer, dps, offer_library_emula
 
     assert [e["status"] for e in events] == ["changed"]  # one read, answered after the delay
     assert ticks_while_held > 0
+
+
+async def until(condition) -> None:
+    while not condition():
+        await asyncio.sleep(0.01)
+
+
+def moments_of_reads(when_received, offer_id: str, count: int) -> list[float]:
+    """When (monotonic seconds) the emulator had answered the 1st, 2nd, ... read of the offer:
+    the gap between two is at least the time the reader waited in between."""
+    import time
+
+    path = f"/data/core/dps/offers/{offer_id}"
+    moments: list[float] = []
+    for nth in range(1, count + 1):
+        when_received("GET", path, lambda: moments.append(time.monotonic()), nth=nth, answered=True)
+    return moments
+
+
+async def test_a_long_retry_after_is_waited_out_then_the_trigger_looks_again(
+    etag, offer, dps, when_received, task_output
+):
+    """Retry-After: 2 beyond max_retry_after (0.5): the trigger looks again when asked, not one
+    poll interval (0.1 s) later, and still reports the change."""
+    dps.fail_reads(offer["id"], status=429, times=1, retry_after=2)
+    moments = moments_of_reads(when_received, offer["id"], 2)
+    path = dps.offer_path(offer["id"])
+    when_received("GET", path, lambda: dps.patch_offer(offer["id"]), nth=1, answered=True)
+
+    events = await events_of(
+        trigger_for(offer["id"], since_etag=1, poll_interval=0.1, max_retry_after=0.5)
+    )
+
+    assert [(e["status"], e["change"]["etag"]) for e in events] == [("changed", etag(2))]
+    assert dps.reads_of(offer["id"]) == 2  # the 429, then the read after the wait
+    await asyncio.wait_for(until(lambda: len(moments) == 2), 10)
+    assert moments[1] - moments[0] >= 1.9  # a lower bound: a slow machine only adds to it
+    assert "the server asked to wait 2 s; looking again then" in task_output()
+
+
+async def test_a_retry_after_past_the_deadline_ends_the_wait_at_the_deadline(offer, dps):
+    """Asked to wait an hour with a second left: one read, then `timeout` at the deadline
+    (`events_of` fails the test if it took anywhere near the hour)."""
+    dps.fail_reads(offer["id"], status=429, times=1, retry_after=3600)
+    deadline = (datetime.now(timezone.utc) + timedelta(seconds=1)).isoformat()
+
+    events = await events_of(
+        trigger_for(offer["id"], since_etag=1, deadline=deadline, max_retry_after=0.5)
+    )
+
+    assert [e["status"] for e in events] == ["timeout"]
+    assert "rate limited past the sensor's deadline" in events[0]["message"]
+    assert "asked to wait 3600 s" in events[0]["message"]
+    assert dps.reads_of(offer["id"]) == 1
+
+
+async def test_an_offer_the_read_models_cannot_type_is_watched_like_any_other(
+    etag, offer, dps, when_received, offer_library_emulator
+):
+    """`characteristics: {"a": 1}` (not strings) is no documented offer: the trigger still
+    reads it and reports its change, instead of retrying an unreadable answer forever."""
+    offer_library_emulator.write_unchecked(
+        "fallback-offer", offer["id"], {"characteristics": {"a": 1}}
+    )
+    path = dps.offer_path(offer["id"])
+    when_received(
+        "GET",
+        path,
+        lambda: offer_library_emulator.write_unchecked(
+            "fallback-offer", offer["id"], {"characteristics": {"a": 2}}
+        ),
+        nth=1,
+        answered=True,
+    )
+
+    events = await events_of(trigger_for(offer["id"]))
+
+    assert [(e["status"], e["change"]["previous_etag"], e["change"]["etag"]) for e in events] == [
+        ("changed", etag(2), etag(3))
+    ]

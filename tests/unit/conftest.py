@@ -51,6 +51,7 @@ def with_hook(hook):
 def context(mocker) -> dict[str, Any]:
     """What the task runner hands `execute`: the task instance and the task state store."""
     return {
-        "ti": mocker.Mock(try_number=1, start_date=datetime(2026, 11, 30, tzinfo=timezone.utc)),
+        # A try that has just started (a sensor's deadline is counted from it).
+        "ti": mocker.Mock(try_number=1, start_date=datetime.now(timezone.utc)),
         "task_state_store": TaskStateStore(),
     }

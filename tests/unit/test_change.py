@@ -97,9 +97,7 @@ def test_parsers_normalise_what_templates_render():
 
 
 def test_snapshot_of_an_offer_as_adobe_returns_it():
-    from airflow_provider_offers.api.models import FallbackOffer
-
-    offer = FallbackOffer.model_validate(
+    snapshot = offer_snapshot(
         {
             "id": "fallbackOffer1234",
             "name": "Fallback",
@@ -108,7 +106,6 @@ def test_snapshot_of_an_offer_as_adobe_returns_it():
             "modified": "2023-06-08T16:04:41.5+02:00",
         }
     )
-    snapshot = offer_snapshot(offer)
 
     assert snapshot == {
         "id": "fallbackOffer1234",

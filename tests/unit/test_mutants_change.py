@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime, timezone
-from types import SimpleNamespace
 
 import pytest
 
@@ -29,6 +28,6 @@ def test_a_baseline_given_as_a_time_alone_or_an_etag_alone_is_kept():
 
 def test_an_observation_cannot_be_altered_by_whoever_receives_it():
     modified = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
-    seen = observe(SimpleNamespace(id="o-1", etag=2, modified=modified), None)
+    seen = observe({"id": "o-1", "etag": 2, "modified": modified.isoformat()}, None)
     with pytest.raises(dataclasses.FrozenInstanceError):
         seen.change = {"id": "o-1"}  # type: ignore[misc]

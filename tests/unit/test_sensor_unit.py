@@ -4,7 +4,6 @@ pure step and deadline arithmetic they share with the trigger."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 from airflow_compat import TaskDeferred
@@ -22,9 +21,9 @@ T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
 OFFER_ID = "dps:fallback-offer:1"
 
 
-def offer(etag: int, modified: datetime = T0) -> SimpleNamespace:
-    """What the hook returns: an object with `id`, `etag` and `modified`."""
-    return SimpleNamespace(id=OFFER_ID, etag=etag, modified=modified)
+def offer(etag: int, modified: datetime = T0) -> dict:
+    """What the hook returns: the offer as the server's JSON."""
+    return {"id": OFFER_ID, "etag": etag, "modified": modified.isoformat(), "name": "Offer"}
 
 
 def sensor(**kwargs) -> OfferChangeSensor:
@@ -34,7 +33,7 @@ def sensor(**kwargs) -> OfferChangeSensor:
 def test_poke_is_done_once_the_etag_passes_since_etag(with_hook, hook, context):
     task = with_hook(sensor(since_etag="3"))
     task._baseline = given_baseline(task.since_etag, None)
-    hook.get_offer.side_effect = [offer(3), offer(4)]
+    hook.get_offer_json.side_effect = [offer(3), offer(4)]
 
     first, second = task.poke(context), task.poke(context)
 
@@ -51,7 +50,7 @@ def test_without_a_baseline_the_first_poke_takes_it_and_keeps_it_for_reschedules
     with_hook, hook, context
 ):
     task = with_hook(sensor(mode="reschedule"))
-    hook.get_offer.return_value = offer(7)
+    hook.get_offer_json.return_value = offer(7)
 
     assert task.poke(context).is_done is False
 
@@ -65,7 +64,10 @@ def test_without_a_baseline_the_first_poke_takes_it_and_keeps_it_for_reschedules
 def test_a_deleted_offer_fails_the_sensor_and_a_transient_error_does_not(with_hook, hook, context):
     task = with_hook(sensor(since_etag=1))
     task._baseline = given_baseline(1, None)
-    hook.get_offer.side_effect = [ServerError("503", status=503), NotFoundError("no such offer")]
+    hook.get_offer_json.side_effect = [
+        ServerError("503", status=503),
+        NotFoundError("no such offer"),
+    ]
 
     assert task.poke(context).is_done is False
     with pytest.raises(AirflowFailException, match="was not found in sandbox 'dev'"):
@@ -75,11 +77,11 @@ def test_a_deleted_offer_fails_the_sensor_and_a_transient_error_does_not(with_ho
 def test_a_bad_since_modified_fails_before_any_read(with_hook, hook, context):
     with pytest.raises(AirflowFailException, match="nothing was sent: since_modified: 'yesterday'"):
         with_hook(sensor(since_modified="yesterday")).execute(context)
-    hook.get_offer.assert_not_called()
+    hook.get_offer_json.assert_not_called()
 
 
 def test_deferrable_hands_its_baseline_and_deadline_to_the_trigger(with_hook, hook, context):
-    hook.get_offer.return_value = offer(3)
+    hook.get_offer_json.return_value = offer(3)
     task = with_hook(
         sensor(
             since_etag=3,
@@ -103,7 +105,7 @@ def test_deferrable_hands_its_baseline_and_deadline_to_the_trigger(with_hook, ho
 
 
 def test_deferrable_does_not_defer_when_the_offer_already_changed(with_hook, hook, context):
-    hook.get_offer.return_value = offer(4)
+    hook.get_offer_json.return_value = offer(4)
 
     result = with_hook(sensor(since_etag=3, deferrable=True)).execute(context)
 
@@ -155,3 +157,31 @@ def test_the_deadline_is_anchored_on_the_try_start_not_on_each_deferral(with_hoo
     context["ti"].start_date = T0 - timedelta(hours=1)
 
     assert with_hook(sensor(timeout=120))._deadline(context) == T0 - timedelta(minutes=58)
+
+
+def test_a_retry_takes_a_fresh_baseline_not_the_previous_trys(with_hook, hook, context):
+    """Try 1 saw etag 7 and failed; the offer is at etag 8 when try 2 starts. Try 2 must wait
+    for a change from 8 (and defer), not report 7 -> 8 as a change it never saw happen."""
+    hook.get_offer_json.return_value = offer(7)
+    first_try = with_hook(sensor(deferrable=True))
+    with pytest.raises(TaskDeferred):
+        first_try.execute(context)
+
+    context["ti"].try_number = 2
+    hook.get_offer_json.return_value = offer(8)
+    with pytest.raises(TaskDeferred) as deferred:
+        with_hook(sensor(deferrable=True)).execute(context)
+
+    _, kwargs = deferred.value.trigger.serialize()
+    assert kwargs["baseline"]["since_etag"] == 8
+
+
+def test_a_deadline_kept_for_the_try_survives_a_new_start_date(with_hook, context):
+    """A run resumed after a rate-limit deferral may be given a new start date; the wait still
+    ends `timeout` after the try began. A new try counts from its own start."""
+    first = with_hook(sensor(timeout=120))._deadline(context)
+    context["ti"].start_date += timedelta(minutes=30)
+
+    assert with_hook(sensor(timeout=120))._deadline(context) == first
+    context["ti"].try_number = 2
+    assert with_hook(sensor(timeout=120))._deadline(context) == first + timedelta(minutes=30)
