@@ -4,6 +4,7 @@ rate limits (the client mocked with pytest-mock; nothing crosses HTTP here)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from types import SimpleNamespace
 
@@ -55,6 +56,32 @@ def test_a_wait_one_worker_is_told_holds_every_worker(monkeypatch):
     asyncio.run(gate.wait())
 
     assert slept == [2.0, 1.5]
+
+
+def test_a_shorter_back_off_never_reopens_the_gate_before_a_retry_after(monkeypatch):
+    now = [0.0]
+    waits: list[tuple[float, float]] = []
+
+    class Sent(Exception):
+        """Ends a worker's wait once it has said how long it would wait."""
+
+    async def fake_sleep(seconds: float) -> None:
+        waits.append((now[0], seconds))
+        raise Sent
+
+    monkeypatch.setattr(catalog_apply.asyncio, "sleep", fake_sleep)
+    gate = catalog.BackoffGate(clock=lambda: now[0])
+
+    def at(moment: float, step) -> None:
+        now[0] = moment
+        with contextlib.suppress(Sent):
+            asyncio.run(step)
+
+    at(0.0, gate.sleep(10.0))  # one worker's 429: "Retry-After: 10"
+    at(1.0, gate.sleep(0.5))  # another worker's own, shorter, retry back-off
+    at(2.0, gate.wait())  # a third worker about to send
+
+    assert waits == [(0.0, 10.0), (1.0, 9.0), (2.0, 8.0)]
 
 
 def test_a_failed_write_does_not_stop_the_others_and_is_named(mocker):
