@@ -57,6 +57,12 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         f"{PACKAGE}/api/auth.py",
         ["tests/unit/test_mutants_auth.py", "tests/api/test_auth.py"],
     ),
+    "content": (f"{PACKAGE}/api/content.py", ["tests/api/test_content.py"]),
+    "catalog.source": (f"{PACKAGE}/api/catalog/source.py", ["tests/api/catalog"]),
+    "catalog.yaml_data": (f"{PACKAGE}/api/catalog/yaml_data.py", ["tests/api/catalog"]),
+    "catalog.plan": (f"{PACKAGE}/api/catalog/plan.py", ["tests/api/catalog"]),
+    "catalog.render": (f"{PACKAGE}/api/catalog/render.py", ["tests/api/catalog"]),
+    "catalog.apply": (f"{PACKAGE}/api/catalog/apply.py", ["tests/api/catalog"]),
 }
 
 FLIPS: dict[type, type] = {
