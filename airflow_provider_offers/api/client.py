@@ -30,6 +30,12 @@ import httpx
 from pydantic import ValidationError
 
 from airflow_provider_offers.api.auth import ImsAuth, ImsTokenSource
+from airflow_provider_offers.api.batch_decisioning import (
+    BatchRequest,
+    Workload,
+    start_call,
+    status_call,
+)
 from airflow_provider_offers.api.calls import (
     Call,
     Calls,
@@ -38,12 +44,6 @@ from airflow_provider_offers.api.calls import (
     Operations,
 )
 from airflow_provider_offers.api.config import ClientConfig
-from airflow_provider_offers.api.batch_decisioning import (
-    BatchRequest,
-    Workload,
-    start_call,
-    status_call,
-)
 from airflow_provider_offers.api.decisioning import DecisionResponse
 from airflow_provider_offers.api.errors import (
     OfferLibraryError,

@@ -153,9 +153,10 @@ class WorkloadBook:
         audience, dataset, items = parse_body(body, config)
         now = config.clock()
         self.advance(config, now)
-        if config.workload_limit_answer == "429" and len(
-            self._running(org_id, sandbox, dataset)
-        ) >= config.workload_dataset_limit:
+        if (
+            config.workload_limit_answer == "429"
+            and len(self._running(org_id, sandbox, dataset)) >= config.workload_dataset_limit
+        ):
             raise EmulatorError(
                 429,
                 {
