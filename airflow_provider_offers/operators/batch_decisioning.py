@@ -123,10 +123,12 @@ class BatchDecisioningOperator(OfferLibraryOperator):
         """This task's workload record in the task state store, or None before Airflow 3.3."""
         store = context.get("task_state_store")
         if store is None:
-            self.log.warning(
-                "No task state store (Airflow 3.3+ gives tasks one): a retry of this task "
-                "cannot find the workload this try starts, and would start another."
-            )
+            if not self.__dict__.get("_said_no_store"):  # once per try
+                self.__dict__["_said_no_store"] = True
+                self.log.warning(
+                    "No task state store (Airflow 3.3+ gives tasks one): a retry of this task "
+                    "cannot find the workload this try starts, and would start another."
+                )
             return None
         from airflow_provider_offers.operators._store import TaskStateJournal
 
