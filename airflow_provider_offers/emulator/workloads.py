@@ -167,7 +167,9 @@ class WorkloadBook:
                 headers={"retry-after": f"{config.workload_limit_retry_after:g}"},
             )
         reason = _problem_with(items, find)
-        outcome = "ERROR" if reason else config.workload_outcome
+        outcome = config.workload_outcome  # stuck: never ends, whatever the decisions
+        if reason and outcome != "stuck":
+            outcome = "ERROR"
         workload = Workload(
             ident=str(uuid.uuid4()),
             org_id=org_id,

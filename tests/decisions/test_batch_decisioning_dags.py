@@ -236,3 +236,39 @@ def test_a_mapped_run_over_audiences_waits_for_the_dataset_limit_and_never_fails
     assert sorted(w.audience_id for w in ours) == sorted(AUDIENCES[:3])
     assert {w.status for w in _workloads(emulator)} == {"COMPLETED"}
     assert [run.xcom("batch", map_index=i)["status"] for i in range(3)] == ["COMPLETED"] * 3
+
+
+@pytest.mark.parametrize(
+    "mode", ['mode="poke"', 'mode="reschedule"', "deferrable=True"], ids=lambda m: m[:6]
+)
+def test_the_sensor_waits_for_a_workload_started_elsewhere(
+    mode, run_dag, adobe_connection, offer_library_emulator, live_decision, dps, task_output
+):
+    emulator = offer_library_emulator
+    emulator.configure(workload_step_seconds=(0.1, 0.2, 0.1))
+    body = {
+        "xdm:segmentIds": [AUDIENCES[2]],
+        "xdm:dataSetId": DATASET,
+        "xdm:propositionRequests": [
+            {"xdm:activityId": live_decision["decision"], "xdm:placementId": live_decision["placement"]}
+        ],
+    }
+    headers = {**dps.http.headers, "x-request-id": "started-elsewhere"}
+    started = httpx.post(emulator.url + WORKLOADS, json=body, headers=headers).json()["@id"]
+    source = f"""
+from datetime import datetime
+from airflow.sdk import DAG
+from airflow_provider_offers.sensors.batch_decisioning import BatchDecisioningWorkloadSensor
+
+with DAG("sensor_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
+    BatchDecisioningWorkloadSensor(
+        task_id="wait", workload_id={started!r}, poke_interval=0.1, timeout=60, {mode}
+    )
+"""
+
+    run = run_dag(source, "sensor_dag")
+
+    assert run.task_states() == {"wait": "success"}
+    assert run.xcom("wait")["workload_id"] == started
+    assert run.xcom("wait")["status"] == "COMPLETED"
+    assert not _starts(emulator)[1:]  # the sensor started nothing
