@@ -38,9 +38,7 @@ ORG_ID = os.environ.get("ADOBE_ORG_ID", "EMULATOR0000000000000000@AdobeOrg")
 SANDBOX = os.environ.get("ADOBE_SANDBOX", "prod")
 AUDIENCE_ID = os.environ.get("BATCH_AUDIENCE_ID", "609028e4-e66c-4776-b0d9-c782887e2273")
 DATASET_ID = os.environ.get("BATCH_DATASET_ID", "6196b4a1a63bd118dafe093c")
-OFFERS_DATASET = platform_dataset_asset(
-    org_id=ORG_ID, sandbox_name=SANDBOX, dataset_id=DATASET_ID
-)
+OFFERS_DATASET = platform_dataset_asset(org_id=ORG_ID, sandbox_name=SANDBOX, dataset_id=DATASET_ID)
 
 
 def created(task_id: str) -> str:

@@ -192,7 +192,7 @@ class Workload(BaseModel):
         if isinstance(value, int | float) and not isinstance(value, bool):
             moment = datetime.fromtimestamp(value / 1000, tz=timezone.utc)
             return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-        return value
+        return None if value is None else str(value)
 
     @property
     def detail(self) -> str | None:

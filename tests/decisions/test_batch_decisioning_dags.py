@@ -54,7 +54,9 @@ from airflow_provider_offers.operators.batch_decisioning import (
 PROPOSITIONS = {json.dumps(propositions)}
 OUTPUT = platform_dataset_asset(org_id={org_id!r}, sandbox_name="prod", dataset_id={DATASET!r})
 
-with DAG("batch_dag", schedule=None, start_date=datetime(2026, 1, 1), default_args={dag_args!r}) as dag:
+ARGS = {dag_args!r}
+
+with DAG("batch_dag", schedule=None, start_date=datetime(2026, 1, 1), default_args=ARGS) as dag:
 {task}
 """
 
@@ -208,7 +210,10 @@ def test_a_mapped_run_over_audiences_waits_for_the_dataset_limit_and_never_fails
     body = {
         "xdm:dataSetId": DATASET,
         "xdm:propositionRequests": [
-            {"xdm:activityId": live_decision["decision"], "xdm:placementId": live_decision["placement"]}
+            {
+                "xdm:activityId": live_decision["decision"],
+                "xdm:placementId": live_decision["placement"],
+            }
         ],
     }
     url = emulator.url + WORKLOADS
@@ -250,7 +255,10 @@ def test_the_sensor_waits_for_a_workload_started_elsewhere(
         "xdm:segmentIds": [AUDIENCES[2]],
         "xdm:dataSetId": DATASET,
         "xdm:propositionRequests": [
-            {"xdm:activityId": live_decision["decision"], "xdm:placementId": live_decision["placement"]}
+            {
+                "xdm:activityId": live_decision["decision"],
+                "xdm:placementId": live_decision["placement"],
+            }
         ],
     }
     headers = {**dps.http.headers, "x-request-id": "started-elsewhere"}

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "example_dags" / "example_offer_batch_decisioning.py"
+EXAMPLE = (
+    Path(__file__).resolve().parents[2] / "example_dags" / "example_offer_batch_decisioning.py"
+)
 WORKLOADS = "/data/core/dwm/workloads/decisions"
 
 
@@ -31,7 +33,9 @@ def test_the_example_decides_for_the_audience_and_marks_the_downstream_dags_asse
             .filter(AssetModel.uri.like("adobe-platform://%"))
             .all()
         )
-    extras = {uri: event.extra for event, uri in rows if event.extra.get("workload_id") == workload.ident}
+    extras = {
+        uri: event.extra for event, uri in rows if event.extra.get("workload_id") == workload.ident
+    }
     assert list(extras.values()) == [
         {"workload_id": workload.ident, "status": "COMPLETED", "audience_id": workload.audience_id}
     ]

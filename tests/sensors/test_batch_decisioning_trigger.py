@@ -51,7 +51,9 @@ def test_the_trigger_round_trips_and_reports_the_error_after_transient_failures(
     assert classpath == "airflow_provider_offers.triggers.batch_decisioning.BatchDecisioningTrigger"
     assert event["status"] == "failed"
     assert "was not found in the sandbox" in event["detail"]
-    gets = [r.status for r in emulator.requests if r.method == "GET" and r.path.startswith(WORKLOADS)]
+    gets = [
+        r.status for r in emulator.requests if r.method == "GET" and r.path.startswith(WORKLOADS)
+    ]
     assert gets.count(503) == 6 and gets[-1] == 200
 
 
@@ -61,7 +63,9 @@ def test_the_trigger_times_out_on_a_stuck_workload(offer_library_emulator, adobe
     ident = _start(emulator, dps)
     deadline = (datetime.now(timezone.utc) + timedelta(seconds=0.3)).isoformat()
 
-    event = _event(BatchDecisioningTrigger(workload_id=ident, poll_interval=0.05, deadline=deadline))
+    event = _event(
+        BatchDecisioningTrigger(workload_id=ident, poll_interval=0.05, deadline=deadline)
+    )
 
     assert event["status"] == "timeout"
     assert event["workload"]["ode:status"] in ("QUEUED", "PROCESSING")

@@ -108,7 +108,10 @@ def test_bad_inputs_are_refused(args, message):
 def test_the_asset_uri_normaliser():
     uri = urlsplit(f"adobe-platform://ABC123@AdobeOrg/prod/datasets/{DATASET.upper()}")
     assert sanitize_uri(uri).path == f"/prod/datasets/{DATASET}"
-    for bad in ("adobe-platform://someone/prod/datasets/" + DATASET, "adobe-platform://A@AdobeOrg/x"):
+    for bad in (
+        "adobe-platform://someone/prod/datasets/" + DATASET,
+        "adobe-platform://A@AdobeOrg/x",
+    ):
         with pytest.raises(ValueError, match="adobe-platform://"):
             sanitize_uri(urlsplit(bad))
 
