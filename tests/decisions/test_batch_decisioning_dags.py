@@ -197,7 +197,7 @@ def test_a_retry_after_a_failed_try_waits_on_the_same_workload(
 
 
 def test_a_mapped_run_over_audiences_waits_for_the_dataset_limit_and_never_fails(
-    run_dag, adobe_connection, offer_library_emulator, live_decision, dps
+    run_dag, adobe_connection, offer_library_emulator, live_decision, dps, when_received
 ):
     """Five workloads from elsewhere fill the dataset's slots; Adobe refuses more with a 429
     (the emulator's `workload_limit_answer="429"`): every mapped task waits, none fails."""
@@ -205,7 +205,8 @@ def test_a_mapped_run_over_audiences_waits_for_the_dataset_limit_and_never_fails
     emulator.configure(
         workload_limit_answer="429",
         workload_limit_retry_after=0.2,
-        workload_step_seconds=(0.0, 0.5, 0.2),
+        workload_step_seconds=(0.0, 0.2, 0.1),
+        workload_outcome="stuck",  # the five from elsewhere hold their slots...
     )
     body = {
         "xdm:dataSetId": DATASET,
@@ -221,6 +222,14 @@ def test_a_mapped_run_over_audiences_waits_for_the_dataset_limit_and_never_fails
         headers = {**dps.http.headers, "x-request-id": f"elsewhere-{n}"}
         body["xdm:segmentIds"] = [str(uuid.uuid4())]
         httpx.post(url, json=body, headers=headers).raise_for_status()
+    emulator.configure(workload_outcome="COMPLETED")
+
+    def finish_the_five() -> None:  # ...until our first start has been refused
+        with emulator.backend.lock:
+            for workload in _workloads(emulator):
+                workload.outcome = "COMPLETED"
+
+    when_received("POST", WORKLOADS, finish_the_five, answered=True)
     source = _dag(
         live_decision,
         emulator.org_id,
