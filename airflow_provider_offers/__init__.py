@@ -106,6 +106,13 @@ CONNECTION_FIELDS: dict[str, dict] = {
 }
 
 
+PLATFORM_DATASET_URIS = {
+    "schemes": ["adobe-platform"],
+    "handler": "airflow_provider_offers.assets.sanitize_uri",
+    "factory": "airflow_provider_offers.assets.create_asset",
+}
+
+
 def get_provider_info() -> dict:
     """Describe the provider to Airflow's ProvidersManager (Airflow 3.2+ declarative form)."""
     return {
@@ -134,21 +141,31 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_provider_offers.operators.offers",
                     "airflow_provider_offers.operators.decisions",
+                    "airflow_provider_offers.operators.batch_decisioning",
                 ],
             }
         ],
         "sensors": [
             {
                 "integration-name": "Adobe Offer Library",
-                "python-modules": ["airflow_provider_offers.sensors.offers"],
+                "python-modules": [
+                    "airflow_provider_offers.sensors.offers",
+                    "airflow_provider_offers.sensors.batch_decisioning",
+                ],
             }
         ],
         "triggers": [
             {
                 "integration-name": "Adobe Offer Library",
-                "python-modules": ["airflow_provider_offers.triggers.offers"],
+                "python-modules": [
+                    "airflow_provider_offers.triggers.offers",
+                    "airflow_provider_offers.triggers.batch_decisioning",
+                ],
             }
         ],
+        # Platform datasets (batch decisioning's output) as assets: see assets.py
+        "asset-uris": [PLATFORM_DATASET_URIS],
+        "dataset-uris": [PLATFORM_DATASET_URIS],
         "extra-links": ["airflow_provider_offers.operators.offers.AdobeOfferLink"],
         "connection-types": [
             {

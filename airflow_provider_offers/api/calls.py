@@ -77,6 +77,7 @@ class Call(Generic[T]):
     resend_safe: bool = True
     gone_is_done: bool = False  # DELETE: 404 on a retry means an earlier attempt deleted it
     reads_body: bool = True  # False: any 2xx is success, whatever the body (DELETE)
+    request_id: str | None = None  # the caller's x-request-id (kept across attempts); else new
 
 
 def _id(value: Any, name: str) -> str:

@@ -30,6 +30,12 @@ import httpx
 from pydantic import ValidationError
 
 from airflow_provider_offers.api.auth import ImsAuth, ImsTokenSource
+from airflow_provider_offers.api.batch_decisioning import (
+    BatchRequest,
+    Workload,
+    start_call,
+    status_call,
+)
 from airflow_provider_offers.api.calls import (
     Call,
     Calls,
@@ -109,7 +115,7 @@ class _ClientCore(Calls):
         return [*self._secrets, sent or None]
 
     def build(self, http: httpx.Client | httpx.AsyncClient, call: Call) -> httpx.Request:
-        headers = {"x-request-id": str(uuid.uuid4()), "Accept": call.accept}
+        headers = {"x-request-id": call.request_id or str(uuid.uuid4()), "Accept": call.accept}
         if call.body is not None:
             headers["Content-Type"] = call.content_type
         return http.build_request(
@@ -388,6 +394,15 @@ class OfferLibraryClient(_Client):
         """
         return self._execute(self._core.decision(decision_id, placement_id, **options))
 
+    def start_batch_decisioning(self, request: BatchRequest, request_id: str) -> Workload:
+        """Start a batch decisioning workload (`api.batch_decisioning`); never re-sent by the
+        retry policy once it may have reached Adobe; `request_id` is its `x-request-id`."""
+        return self._execute(start_call(self.config.base_url, request, request_id))
+
+    def get_batch_workload(self, workload_id: str) -> Workload:
+        """A batch decisioning workload's status."""
+        return self._execute(status_call(self.config.base_url, workload_id))
+
 
 class AsyncOfferLibraryClient(_Client):
     """The async twin of `OfferLibraryClient` (same calls, awaited); for triggers."""
@@ -487,3 +502,11 @@ class AsyncOfferLibraryClient(_Client):
     ) -> DecisionResponse:
         """Async `OfferLibraryClient.request_decision`."""
         return await self._execute(self._core.decision(decision_id, placement_id, **options))
+
+    async def start_batch_decisioning(self, request: BatchRequest, request_id: str) -> Workload:
+        """Async `OfferLibraryClient.start_batch_decisioning`."""
+        return await self._execute(start_call(self.config.base_url, request, request_id))
+
+    async def get_batch_workload(self, workload_id: str) -> Workload:
+        """Async `OfferLibraryClient.get_batch_workload`."""
+        return await self._execute(status_call(self.config.base_url, workload_id))

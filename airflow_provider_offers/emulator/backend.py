@@ -28,6 +28,7 @@ from .entities import Validator, parse_datetime
 from .errors import gateway_error, oauth_error, problem
 from .kinds import KINDS, SERVER_FIELDS, Kind, references
 from .listing import Expression, Page, page_of, sort_documents
+from .workloads import WorkloadBook
 
 JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
 #: Members the `extra_members` style adds to representations: names Adobe's pages show on
@@ -198,6 +199,7 @@ class OfferLibraryBackend:
             self.interludes: list[Interlude] = []
             self.requests: list[RecordedRequest] = []
             self.fault_counts: dict[str, int] = {}
+            self.workloads = WorkloadBook()  # batch decisioning (workloads.py)
             self._seed_faults()
 
     def configure(self, **changes: Any) -> EmulatorConfig:

@@ -77,6 +77,17 @@ class EmulatorConfig:
     fault_seed: int | None = None
     #: How long the `slow_before_commit` / `slow_after_commit` faults hold a request.
     slow_seconds: float = 2.0
+    #: Batch decisioning (`workloads.py`): seconds a workload spends QUEUED once it has one of
+    #: its dataset's slots, then PROCESSING, then INGESTING (zeros: done at the next read).
+    workload_step_seconds: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    #: What a workload started from now on ends in: COMPLETED, ERROR, or stuck (PROCESSING).
+    workload_outcome: str = "COMPLETED"
+    workload_error_detail: str = "Injected error: the decision workload failed"
+    #: Adobe: "up to five batch jobs can be run at a time, per dataset"; more are queued, or
+    #: (`workload_limit_answer="429"`) refused with a 429 and `workload_limit_retry_after`.
+    workload_dataset_limit: int = 5
+    workload_limit_answer: str = "queue"
+    workload_limit_retry_after: float = 1.0
     clock: Callable[[], datetime] = field(default=utc_now, compare=False)
 
     # -- answer styles: the forms Adobe's pages disagree on ------------------------------
@@ -117,6 +128,9 @@ class EmulatorConfig:
             raise ValueError("slow_seconds: zero or more")
         if self.create_status not in (200, 201):
             raise ValueError("create_status: 200 or 201")
+        from .workloads import check_config
+
+        check_config(self)
 
     @classmethod
     def from_options(cls, *, answer_style: str | None = None, **changes: Any) -> EmulatorConfig:

@@ -27,6 +27,7 @@ from .listing import Expression, Page, parse_filters, parse_orderby
 from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
 
 DPS = "/data/core/dps"
+WORKLOADS = "/data/core/dwm/workloads/decisions"
 XDM = "application/vnd.adobe.xdm+json"
 DECISION_REQUEST_TYPE = (
     f'{XDM}; schema="https://ns.adobe.com/experience/offer-management/decision-request;version=1.0"'
@@ -327,6 +328,35 @@ def create_app(backend: OfferLibraryBackend) -> Any:
             raise problem(400, "x-request-id: header is required", service="ODE", code=2)
         answer = backend.decide(identity, await json_body(request))
         return json_response(200, answer, media_type=served or DECISION_RESPONSE_TYPE)
+
+    # -- Batch Decisioning API (workloads.py) -----------------------------------------------
+    @app.post(WORKLOADS)
+    async def start_workload(request: Request) -> Response:
+        identity = authenticate(request)
+        request_id = request.headers.get("x-request-id")
+        if backend.config.require_request_id and not request_id:
+            raise problem(400, "x-request-id: header is required", service="DWM", code=2)
+        body = await json_body(request)
+        with backend.lock:
+            store = backend.store(identity)
+            answer = backend.workloads.start(
+                org_id=identity.org_id,
+                sandbox=identity.sandbox,
+                body=body,
+                request_id=request_id or "",
+                config=backend.config,
+                find=store.find,
+            )
+        return json_response(200, answer)
+
+    @app.get(WORKLOADS + "/{workload_id}")
+    async def get_workload(workload_id: str, request: Request) -> Response:
+        identity = authenticate(request)
+        with backend.lock:
+            answer = backend.workloads.get(
+                identity.org_id, identity.sandbox, workload_id, backend.config
+            )
+        return json_response(200, answer)
 
     # -- control endpoints ------------------------------------------------------------------
     @app.get(CONTROL_PREFIX + "health")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
     from typing_extensions import Unpack
 
+    from airflow_provider_offers.api.batch_decisioning import BatchRequest, Workload
     from airflow_provider_offers.api.calls import DecisionOptions, Filters, Operations, OrderBy
     from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
     from airflow_provider_offers.api.config import ClientConfig
@@ -401,6 +402,20 @@ class OfferLibraryHook(BaseHook):
         return await self._arun(
             lambda client: client.request_decision(decision_id, placement_id, **options)
         )
+
+    # -- batch decisioning (api.batch_decisioning) -----------------------------------------
+
+    def start_batch_decisioning(self, request: BatchRequest, request_id: str) -> Workload:
+        """Start a batch decisioning workload; `request_id` is its `x-request-id`."""
+        return self.get_conn().start_batch_decisioning(request, request_id)
+
+    def get_batch_workload(self, workload_id: str) -> Workload:
+        """A batch decisioning workload's status (`ode:status`, `ode:statusDetail`)."""
+        return self.get_conn().get_batch_workload(workload_id)
+
+    async def aget_batch_workload(self, workload_id: str) -> Workload:
+        """Async `get_batch_workload` (what the trigger polls)."""
+        return await self._arun(lambda client: client.get_batch_workload(workload_id))
 
 
 def _offers(offer_type: str) -> Resource[Offer]:

@@ -23,11 +23,16 @@ EXPECTED_DAG_IDS = {
     "example_fallback_offer_ui",
     "example_offer_changed_asset",
     "example_offer_catalog_sync",
+    "example_offer_batch_decisioning",
 }
+#: DAGs sharing a file with the DAG the file is named after (they use no connection).
+DOWNSTREAM_DAG_IDS = {"example_offer_batch_decisioning_downstream"}
 PUBLIC_MODULES = (
     "airflow_provider_offers.operators.offers",
     "airflow_provider_offers.operators.decisions",
+    "airflow_provider_offers.operators.batch_decisioning",
     "airflow_provider_offers.sensors.offers",
+    "airflow_provider_offers.sensors.batch_decisioning",
     "airflow_provider_offers.hooks.offers",
     "airflow_provider_offers.triggers.offers",
 )
@@ -61,7 +66,7 @@ def test_examples_parse_with_no_import_errors_and_no_network(no_network, monkeyp
     bag = DagBag(dag_folder=str(EXAMPLE_DAGS))
 
     assert bag.import_errors == {}
-    assert set(bag.dag_ids) == EXPECTED_DAG_IDS
+    assert set(bag.dag_ids) == EXPECTED_DAG_IDS | DOWNSTREAM_DAG_IDS
     assert no_network == []
     for dag_id in EXPECTED_DAG_IDS:
         dag = bag.dags[dag_id]
