@@ -23,7 +23,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from airflow_provider_offers.api.errors import InvalidInputError
-from airflow_provider_offers.api.inputs import parse_etag, parse_modified, same_etag
+from airflow_provider_offers.api.inputs import (
+    format_instant,
+    parse_etag,
+    parse_modified,
+    same_etag,
+)
 
 Baseline = dict[str, Any]
 
@@ -39,7 +44,7 @@ def given_baseline(since_etag: Any, since_modified: Any) -> Baseline | None:
     modified = parse_modified(since_modified, "since_modified")
     if etag is None and modified is None:
         return None
-    return _baseline(etag, modified.isoformat() if modified else None)
+    return _baseline(etag, format_instant(modified) if modified else None)
 
 
 def read_instant(value: Any) -> datetime | None:
@@ -61,6 +66,7 @@ def offer_snapshot(offer: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": offer.get("id"),
         "etag": offer.get("etag"),
+        # The server's own offset, to the millisecond (what a user compares with Adobe's UI).
         "modified": instant.isoformat(timespec="milliseconds")
         if instant
         else (modified if isinstance(modified, str) else None),

@@ -14,10 +14,11 @@ from airflow_provider_offers.api.change import given_baseline, observe
 def test_a_baseline_given_as_a_time_alone_or_an_etag_alone_is_kept():
     assert given_baseline(None, None) is None
     assert given_baseline("", " ") is None
-    assert given_baseline(None, "2026-11-27T12:00:00Z") == {
+    # Kept in the one form we write instants in (UTC, milliseconds), whatever the caller wrote.
+    assert given_baseline(None, "2026-11-27T14:00:00+02:00") == {
         "previous_etag": None,
         "since_etag": None,
-        "since_modified": "2026-11-27T12:00:00+00:00",
+        "since_modified": "2026-11-27T12:00:00.000+00:00",
     }
     assert given_baseline("3", None) == {
         "previous_etag": 3,
