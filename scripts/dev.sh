@@ -72,7 +72,7 @@ test)
     rm -rf build/test-logs && mkdir -p build/test-logs
     # The older releases run at the same time as the main run: the suites mostly wait (on
     # dag.test()'s loops, the emulator, subprocesses), so three runs share 2 cores well; see
-    # README "Compatibility" for the measured times.
+    # docs/compatibility.md for the measured times.
     matrix=()
     for version in $AIRFLOW_MATRIX; do
         timed "airflow-${version%.*}" older_airflow "$version" &
