@@ -53,6 +53,8 @@ def test_offers_and_json_texts():
     template = "{{ ti.xcom_pull(task_ids='offer') }}"
     assert content.keep_offer_content(template, kept) == template
     assert content.keep_offers_content(template, kept) == template
+    assert content.keep_patch_content(template, kept) == template
+    assert content.is_offer_content(("name",)) is False
 
 
 @pytest.mark.parametrize(

@@ -92,7 +92,7 @@ def read_text(file: CatalogFile, source: str) -> str:
         data = stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
         raise InvalidInputError(
-            "offers_file", f"{source}: larger than {MAX_FILE_BYTES // 2**20} MiB, not read"
+            "offers_file", f"{source}: larger than {MAX_FILE_BYTES:,} bytes, not read"
         )
     try:
         return data.decode("utf-8-sig")

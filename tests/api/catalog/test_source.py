@@ -208,15 +208,36 @@ def test_bad_value_nodes_are_named(node, expected):
         load(f"- name: x\n  description: {node}\n", values={"name": "n"})
 
 
+def test_the_documented_bounds():
+    assert source.MAX_FILE_BYTES == 64 * 2**20  # docs/catalog.md, "Limits"
+    assert source.MAX_NODES == 2_000_000
+
+
 def test_a_file_beyond_the_size_bound_is_not_read(tmp_path, monkeypatch):
     monkeypatch.setattr(source, "MAX_FILE_BYTES", 1024)
-    big = tmp_path / "big.json"
-    big.write_text(json.dumps([{"name": "x" * 2000}]))
-    with pytest.raises(InvalidInputError, match="larger than 0 MiB, not read"):
-        source.read_catalog(big)
-    small = tmp_path / "small.json"
-    small.write_text(json.dumps([{"name": "x"}]))
-    assert source.read_catalog(small) == [{"name": "x"}]
+    at_the_bound = tmp_path / "at.json"
+    at_the_bound.write_text(json.dumps([{"name": "x" * (1024 - 14)}]))
+    assert at_the_bound.stat().st_size == 1024
+    assert source.read_catalog(at_the_bound) == [{"name": "x" * 1010}]
+    beyond = tmp_path / "beyond.json"
+    beyond.write_text(json.dumps([{"name": "x" * 1011}]))
+    with pytest.raises(InvalidInputError, match=r"beyond\.json: larger than 1,024 bytes, not read"):
+        source.read_catalog(beyond)
+
+
+def test_a_file_that_is_not_utf8_is_named_not_quoted(tmp_path):
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("- name: caf\xe9 secret-looking\n".encode("latin-1"))
+    with pytest.raises(InvalidInputError) as raised:
+        source.read_catalog(latin)
+    assert str(raised.value) == f"offers_file: {latin}: not UTF-8 text (byte 11)"
+
+
+def test_a_value_asked_for_when_none_were_given():
+    with pytest.raises(
+        InvalidInputError, match=r"'placement', which `values` does not have \(none"
+    ):
+        load("- name: {$value: placement}\n")
 
 
 def test_a_folder_is_read_in_name_order_json_and_yaml_only(tmp_path):
