@@ -278,3 +278,34 @@ def test_paths_inside_the_folder_resolve_there(tmp_path):
     assert source.local_source("catalogs/a.yaml", dags) == resolved
     assert source.local_source("link/a.yaml", dags) == resolved
     assert source.local_source("./x/../catalogs/a.yaml", dags) == resolved
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: b: c\n", "mapping values are not allowed here at line 1 column 5"),
+        ("- a\n  - b: [x\n", "mapping values are not allowed here at line 2 column 6"),
+        ("- [x\n", "expected ',' or ']', but got '<stream end>' at line 2 column 1"),
+    ],
+)
+def test_a_yaml_error_names_the_problem_line_and_column(text, expected):
+    with pytest.raises(InvalidInputError) as raised:
+        load(text)
+    assert str(raised.value) == f"offers_file: c.yaml: not valid YAML ({expected})"
+
+
+@pytest.mark.parametrize(
+    ("text", "nodes"),
+    [
+        ("a\n", 1),
+        ("[a, b]\n", 3),
+        ("{a: 1, b: [x, y]}\n", 7),  # the mapping, two keys, 1, the list and its two items
+        ("x: &l [a, b]\ny: *l\nz: *l\n", 13),  # the list counted each time it is used
+    ],
+)
+def test_the_node_bound_counts_every_expanded_value_exactly(monkeypatch, text, nodes):
+    monkeypatch.setattr(source, "MAX_NODES", nodes)
+    source.parse_document(text, "c.yaml")
+    monkeypatch.setattr(source, "MAX_NODES", nodes - 1)
+    with pytest.raises(InvalidInputError, match=f"more than {nodes - 1:,} values"):
+        source.parse_document(text, "c.yaml")
