@@ -83,3 +83,49 @@ def test_values_that_look_like_markdown_stay_code():
     assert catalog.plan_markdown(entries).splitlines()[-1] == (
         '- `A` (create): `name`: `` "A `b` <script>" ``'
     )
+
+
+def test_unchanged_entries_are_left_out_wherever_they_are():
+    entries = [
+        {"name": "A", "id": "id-a", "action": "unchanged", "fields": [], "etag": 1},
+        {"name": "B", "id": "id-b", "action": "update", "fields": ["status"], "etag": 2},
+    ]
+    assert catalog.plan_table(entries).splitlines()[-1] == "update  B     id-b  status  2"
+
+
+def test_values_are_shown_as_json_with_sorted_keys_and_their_own_characters():
+    entry = {
+        "name": "A",
+        "id": "id-a",
+        "action": "update",
+        "fields": ["characteristics", "description"],
+        "etag": 1,
+        "changes": {
+            "characteristics": {"old": {"b": "1", "a": "2"}, "new": {"b": "1", "a": "3"}},
+            "description": {"new": "Café für alle"},
+        },
+    }
+    markdown = catalog.plan_markdown([entry])
+    assert '`{"a": "2", "b": "1"}` → `{"a": "3", "b": "1"}`' in markdown
+    assert '`description`: (absent) → `"Café für alle"`' in markdown
+
+
+def test_cut_at_the_bounds_of_the_width_and_the_context():
+    from airflow_provider_offers.api.catalog.render import CONTEXT, _cut
+
+    assert (WIDTH, CONTEXT) == (80, 20)
+    text = "".join(chr(ord("a") + i % 26) for i in range(110))
+    assert _cut(text[:80], 50) == text[:80]  # fits: shown whole, wherever it changed
+    assert _cut(text[:81], 0) == text[:80] + "…"
+    assert _cut(text, 50) == "…" + text[30:110]  # ends exactly at the end: no trailing …
+    assert _cut(text + "z", 50) == "…" + text[30:110] + "…"
+
+
+def test_shorten_cuts_only_what_does_not_fit_and_texts_of_other_lengths():
+    old = "x" * 70 + "OLD" + "y" * 7  # 80 characters: fits
+    new = "x" * 70 + "NEW" + "y" * 7
+    assert shorten(old, new) == (old, new)
+    longer = new + "y"  # 81
+    assert shorten(old, longer) == (old, "…" + longer[50:])  # the one that fits stays whole
+    # Texts of other lengths that agree as far as the shorter goes differ where it ends.
+    assert shorten("x" * 100, "x" * 120) == ("…" + "x" * 20, "…" + "x" * 40)
