@@ -327,14 +327,15 @@ class ClientConfig:
                 "allow_insecure_http": _extra(extras, "allow_insecure_http"),
             }
             settings.update({name: value for name, value in options.items() if value is not None})
-            _check_ims_url(settings["base_url"], settings["ims_url"])
-            return cls(
+            config = cls(
                 source=source,
                 client_id=login or "",
                 client_secrets=_secrets(password, _extra(extras, "client_secrets")),
                 org_id=_extra(extras, "org_id") or "",
                 **{name: value for name, value in settings.items() if value is not None},
             )
+            _check_ims_url(settings["base_url"], settings["ims_url"])
+            return config
         except InvalidInputError as exc:
             if exc.field in _CONNECTION_FIELDS and (exc.detail or "").startswith("required"):
                 what, where = _CONNECTION_FIELDS[exc.field]
