@@ -178,7 +178,7 @@ def _load_dag(path: Path, dag_id: str | None) -> Any:
     try:  # Airflow 3.2+
         from airflow.dag_processing.dagbag import DagBag
     except ImportError:  # Airflow 3.1
-        from airflow.models.dagbag import DagBag
+        from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
 
     bag = DagBag(dag_folder=str(path), safe_mode=False)
     if bag.import_errors:
