@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.sdk import BaseOperator
 
@@ -31,6 +31,9 @@ TASK_TEMPLATE_FIELDS: tuple[str, ...] = ("adobe_conn_id", "sandbox_name")
 class OfferLibraryTask(BaseOperator):
     """Base of every operator and sensor here; subclasses implement `_execute`.
 
+    The fields of the result named in `output_keys` are also pushed as XComs of their own:
+    `create_placement.output["id"]` can be passed to a downstream task as it is.
+
     A sensor lists it before `BaseSensorOperator` and calls `BaseSensorOperator.execute` from
     its `_execute`. (A base class rather than a mixin: Airflow checks `partial()`/`expand()`
     arguments against the `__init__` of `BaseOperator` subclasses only.)
@@ -46,6 +49,9 @@ class OfferLibraryTask(BaseOperator):
     :param max_rate_limit_deferrals: how many times a task deferred by a long rate limit may
         defer again; then it fails, naming the wait it was told.
     """
+
+    #: Fields of the returned dict also pushed as XComs under their own key (what users chain on).
+    output_keys: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -96,7 +102,9 @@ class OfferLibraryTask(BaseOperator):
         from airflow_provider_offers.api.errors import InvalidInputError, RateLimitedError
 
         try:
-            return self._execute(context)
+            result = self._execute(context)
+            self._push_outputs(context, result)
+            return result
         except InvalidInputError as error:
             raise AirflowFailException(f"invalid input, nothing was sent: {error}") from None
         except RateLimitedError as error:
@@ -160,6 +168,15 @@ class OfferLibraryTask(BaseOperator):
 
     def _execute(self, context: Context) -> Any:
         raise NotImplementedError
+
+    def _push_outputs(self, context: Context, result: Any) -> None:
+        """Push each of `output_keys` found in the result as an XCom of its own, so that
+        `task.output["id"]` (an XCom with key "id", not an item of `return_value`) resolves."""
+        if not self.output_keys or not isinstance(result, dict):
+            return
+        for key in self.output_keys:
+            if key in result:
+                context["ti"].xcom_push(key=key, value=result[key])
 
 
 class _DeferralCount:

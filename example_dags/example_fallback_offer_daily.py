@@ -53,7 +53,7 @@ with DAG(
             "representations": [
                 {
                     "channel": WEB,
-                    "placement": "{{ ti.xcom_pull(task_ids='create_placement')['id'] }}",
+                    "placement": create_placement.output["id"],
                     "components": [
                         {"type": "imagelink", "format": "image/png", "deliveryURL": BANNER}
                     ],

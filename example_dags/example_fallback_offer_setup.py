@@ -56,11 +56,6 @@ LOYALTY_BANNER = "https://cdn.example.com/banners/homepage-gold-members.png"
 VISITOR = "example-visitor-0001"  # an ECID with no loyalty tier
 
 
-def created(task_id: str, key: str = "id") -> str:
-    """A template for one field of an upstream create step's XCom."""
-    return f"{{{{ ti.xcom_pull(task_ids='{task_id}')['{key}'] }}}}"
-
-
 with DAG(
     dag_id="example_fallback_offer_setup",
     schedule=None,
@@ -76,7 +71,7 @@ with DAG(
         collection={
             "name": "Example homepage campaign offers",
             "filterType": "any-tags",
-            "ids": [created("create_tag")],
+            "ids": [create_tag.output["id"]],
         },
     )
     create_placement = CreatePlacementOperator(
@@ -115,16 +110,16 @@ with DAG(
         offer={
             "name": "Example homepage gold members banner",
             "status": "approved",
-            "tags": [created("create_tag")],
+            "tags": [create_tag.output["id"]],
             "rank": {"priority": 10},
             "selectionConstraint": {
                 "profileConstraintType": "eligibilityRule",
-                "eligibilityRule": created("create_rule"),
+                "eligibilityRule": create_rule.output["id"],
             },
             "representations": [
                 {
                     "channel": WEB,
-                    "placement": created("create_placement"),
+                    "placement": create_placement.output["id"],
                     "components": [
                         {"type": "imagelink", "format": "image/png", "deliveryURL": LOYALTY_BANNER}
                     ],
@@ -141,7 +136,7 @@ with DAG(
             "representations": [
                 {
                     "channel": WEB,
-                    "placement": created("create_placement"),
+                    "placement": create_placement.output["id"],
                     "components": [
                         {"type": "imagelink", "format": "image/png", "deliveryURL": BANNER_BEFORE}
                     ],
@@ -154,20 +149,20 @@ with DAG(
         decision={
             "name": "Example homepage banner decision",
             "status": "live",
-            "fallback": created("create_fallback_offer"),
+            "fallback": create_fallback_offer.output["id"],
             "criteria": [
                 {
-                    "placements": [created("create_placement")],
+                    "placements": [create_placement.output["id"]],
                     "rank": {"priority": 0},
                     "profileConstraint": {"profileConstraintType": "none"},
-                    "optionSelection": {"filter": created("create_collection")},
+                    "optionSelection": {"filter": create_collection.output["id"]},
                 }
             ],
         },
     )
     patch_fallback_offer = PatchFallbackOfferOperator(
         task_id="patch_fallback_offer",
-        offer_id=created("create_fallback_offer"),
+        offer_id=create_fallback_offer.output["id"],
         operations=[
             {
                 "op": "replace",
@@ -178,16 +173,16 @@ with DAG(
     )
     wait_for_offer_change = OfferChangeSensor(
         task_id="wait_for_offer_change",
-        offer_id=created("create_fallback_offer"),
-        since_etag=created("create_fallback_offer", "etag"),
+        offer_id=create_fallback_offer.output["id"],
+        since_etag=create_fallback_offer.output["etag"],
         deferrable=True,
         poke_interval=5,
         timeout=600,
     )
     request_decision = DecisionRequestOperator(
         task_id="request_decision",
-        decision_id=created("create_decision"),
-        placement_id=created("create_placement"),
+        decision_id=create_decision.output["id"],
+        placement_id=create_placement.output["id"],
         profile_id=VISITOR,
         identity_namespace="ECID",
     )
@@ -221,7 +216,7 @@ with DAG(
         )
         return {"id": offer_id, "etag": fallback.get("repo:etag"), "deliveryURL": BANNER_AFTER}
 
-    check_fallback_served(request_decision.output, created("create_fallback_offer"))
+    check_fallback_served(request_decision.output, create_fallback_offer.output["id"])
 
     create_tag >> create_collection >> create_decision
     [create_tag, create_rule, create_placement] >> create_personalized_offer >> create_decision

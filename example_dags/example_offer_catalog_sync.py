@@ -32,8 +32,6 @@ from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator,
 
 CATALOG = "example-homepage"
 CATALOG_FILES = "offer_catalog"  # a directory of YAML/JSON files, relative to this file
-# What the files' `{$value: ...}` nodes stand for: ids that differ per sandbox.
-VALUES = {"placement": "{{ ti.xcom_pull(task_ids='homepage_placement')['id'] }}"}
 
 with DAG(
     dag_id="example_offer_catalog_sync",
@@ -52,10 +50,12 @@ with DAG(
             "componentType": "imagelink",
         },
     )
+    # What the files' `{$value: ...}` nodes stand for: ids that differ per sandbox.
+    values = {"placement": homepage_placement.output["id"]}
     plan = SyncFallbackOffersOperator(
         task_id="plan",
         offers_file=CATALOG_FILES,
-        values=VALUES,
+        values=values,
         catalog=CATALOG,
         prune=True,
         dry_run=True,
@@ -64,14 +64,14 @@ with DAG(
         task_id="approve",
         subject=(
             f"Apply offer catalog {CATALOG!r} to sandbox "
-            "{{ ti.xcom_pull(task_ids='plan')['sandbox'] }}?"
+            "{{ ti.xcom_pull(task_ids='plan', key='sandbox') }}?"
         ),
         body="{{ ti.xcom_pull(task_ids='plan') | plan_markdown }}",
     )
     apply = SyncFallbackOffersOperator(
         task_id="apply",
         offers_file=CATALOG_FILES,
-        values=VALUES,
+        values=values,
         catalog=CATALOG,
         prune=True,
         expected_plan=plan.output,

@@ -70,12 +70,10 @@ def pytest_sessionfinish(session, exitstatus):
 
 
 @pytest.fixture(autouse=True)
-def machine_token_cache(tmp_path_factory, monkeypatch) -> Path:
-    """A machine token cache of this test's own (the default directory is under
-    $XDG_CACHE_HOME): the emulator forgets its tokens between tests, so must the cache."""
-    cache_home = tmp_path_factory.mktemp("cache-home")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache_home))
-    return cache_home / "airflow-provider-offers" / "ims-tokens"
+def machine_token_cache(offers_token_cache: Path) -> Path:
+    """The plugin's `offers_token_cache` for every test, emulator or not: the emulator forgets
+    its tokens between tests, so must the cache."""
+    return offers_token_cache
 
 
 @pytest.fixture(scope="session")

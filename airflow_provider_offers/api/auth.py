@@ -94,6 +94,7 @@ class ImsTokenSource:
         """The token source for `config`'s credential (IMS URL, client id, scopes, secrets)."""
         self.client_id = config.client_id
         self.ims_url = config.ims_url
+        self.settings_source = config.source
         self.scopes = config.scopes
         self.refresh_margin = float(config.refresh_margin)
         self._timeout = config.timeout
@@ -308,7 +309,7 @@ class ImsTokenSource:
     ) -> _Token:
         if not response.is_success:
             status = response.status_code
-            raise error_from_response(
+            error = error_from_response(
                 status=status,
                 body=response.content,
                 content_type=response.headers.get("content-type", ""),
@@ -318,6 +319,14 @@ class ImsTokenSource:
                 secrets=secrets,
                 error_class=AuthenticationError if 400 <= status < 500 and status != 429 else None,
             )
+            if self._wrong_secret(response) and self.settings_source:
+                error.message = (
+                    f"{error.message}; IMS does not accept the client secret of "
+                    f"{self.settings_source}: check its password (and any client_secrets "
+                    "extra) against the project's credential in Adobe Developer Console"
+                )
+                error.args = (error.message,)
+            raise error
         try:
             payload = response.json()
             value = payload["access_token"]

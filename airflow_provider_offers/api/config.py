@@ -8,7 +8,9 @@ pasted endpoint path is cut off). `ClientConfig.from_fields` turns an Airflow-st
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import logging
 import os
 import platform
 from collections.abc import Mapping, Sequence
@@ -68,6 +70,53 @@ _CONNECTION_FIELDS = {
 }
 # Settings a connection names otherwise.
 _CONNECTION_NAMES = {"base_url": "host"}
+#: The extras `from_fields` reads (each also under `_LEGACY_PREFIX`).
+KNOWN_EXTRAS = (
+    "org_id",
+    "sandbox_name",
+    "scopes",
+    "ims_url",
+    "client_secrets",
+    "token_cache",
+    "token_cache_dir",
+    "timeout",
+    "max_attempts",
+    "allow_insecure_http",
+)
+
+log = logging.getLogger("airflow_provider_offers.api")
+
+
+def _warn_unknown_extras(extras: Mapping[str, Any], source: str) -> None:
+    """An extra nothing reads is a typo more often than not (`sandbox` for `sandbox_name`
+    sends every call to `prod`): say so, the closest known extras first."""
+    for key in extras:
+        name = str(key).removeprefix(_LEGACY_PREFIX)
+        if name in KNOWN_EXTRAS:
+            continue
+        ranked = difflib.get_close_matches(name, KNOWN_EXTRAS, n=len(KNOWN_EXTRAS), cutoff=0)
+        close = difflib.get_close_matches(name, KNOWN_EXTRAS, n=1)
+        guess = f" (did you mean {close[0]!r}?)" if close else ""
+        log.warning(
+            "%s has an extra %r that nothing reads, ignored%s; the known extras: %s",
+            source,
+            key,
+            guess,
+            ", ".join(ranked),
+        )
+
+
+def _check_ims_url(base_url: str | None, ims_url: Any) -> None:
+    """An API on this machine (the emulator) with Adobe's IMS is a forgotten `ims_url`: the
+    token request would fail on a host name offline, far from the cause."""
+    if ims_url is not None or not base_url or not _is_loopback(urlsplit(base_url).hostname or ""):
+        return
+    raise InvalidInputError(
+        "ims_url",
+        f"is unset while the host {base_url} is this machine (the emulator?): tokens "
+        f"would be asked of Adobe's IMS ({DEFAULT_IMS_URL}); set the extra ims_url (for the "
+        f"emulator, the same URL as the host), or to {DEFAULT_IMS_URL} if that is meant",
+    )
 
 
 def normalize_scopes(scopes: str | Sequence[str] | None) -> str:
@@ -208,6 +257,8 @@ class ClientConfig:
     max_attempts: int | None = None
     #: Plain http to hosts other than this machine (the emulator's loopback never needs it).
     allow_insecure_http: bool = False
+    #: Where the settings come from ("connection 'x'"), for errors that point at the fix.
+    source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         secrets = self.client_secrets
@@ -270,6 +321,7 @@ class ClientConfig:
         (e.g. "connection 'x'") sets it.
         """
         extras, host = extras or {}, (host or "").strip()
+        _warn_unknown_extras(extras, source)
         try:
             settings = {
                 "sandbox_name": sandbox_name or _extra(extras, "sandbox_name"),
@@ -283,12 +335,15 @@ class ClientConfig:
                 "allow_insecure_http": _extra(extras, "allow_insecure_http"),
             }
             settings.update({name: value for name, value in options.items() if value is not None})
-            return cls(
+            config = cls(
+                source=source,
                 client_id=login or "",
                 client_secrets=_secrets(password, _extra(extras, "client_secrets")),
                 org_id=_extra(extras, "org_id") or "",
                 **{name: value for name, value in settings.items() if value is not None},
             )
+            _check_ims_url(settings["base_url"], settings["ims_url"])
+            return config
         except InvalidInputError as exc:
             if exc.field in _CONNECTION_FIELDS and (exc.detail or "").startswith("required"):
                 what, where = _CONNECTION_FIELDS[exc.field]

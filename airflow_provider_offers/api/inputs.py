@@ -245,12 +245,12 @@ def parse_etag(value: Any, field: str = "since_etag") -> int | None:
         return value
     if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
         return int(value.strip())
-    raise _invalid(
-        field,
-        value,
-        "is not an etag: expected a non-negative integer (an int or a string of digits; "
-        f"{_TEMPLATE_HINT})",
-    )
+    problem = "is not an etag: expected a non-negative integer (an int or a string of digits)"
+    if isinstance(value, str) and value.strip().lower() in ("none", "null"):
+        problem = f"{problem}; {_TEMPLATE_HINT}"
+    elif isinstance(value, float) and value.is_integer() and value >= 0:
+        problem = f"{problem}, e.g. {int(value)} (a float is not an etag)"
+    raise _invalid(field, value, problem)
 
 
 def same_etag(a: Any, b: Any) -> bool:

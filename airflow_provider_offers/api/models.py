@@ -10,6 +10,7 @@ The Decisioning API's answer is modelled in `api/decisioning.py`.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import logging
 from collections.abc import Callable, Iterable, Mapping
@@ -147,8 +148,7 @@ class AdobeModel(BaseModel):
             known = _input_names(cls)
             unknown = [key for key in data if key not in known]
             if unknown:
-                names = ", ".join(repr(key) for key in unknown)
-                raise ValueError(f"unknown field(s) {names}; expected some of {sorted(known)}")
+                raise ValueError(_unknown_fields(unknown, known - SERVER_FIELDS))
         model = handler(data)
         if writing(info):
             model._write_rules()
@@ -165,6 +165,16 @@ class AdobeModel(BaseModel):
         if self._raw is not None:
             return copy.deepcopy(self._raw)
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+def _unknown_fields(unknown: list[Any], sendable: frozenset[str]) -> str:
+    """Each unknown name with the closest one a caller may send, then those (not the ones
+    the server assigns: `id`, `etag`, `createdBy`, ...)."""
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(str(key), sendable, n=1)
+        named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return f"unknown field(s) {', '.join(named)}; expected some of {sorted(sendable)}"
 
 
 @functools.cache
@@ -362,6 +372,13 @@ class DecisionCriterion(AdobeModel):
     rank: dict[str, Any] | None = None
     profileConstraint: dict[str, Any] | None = None
     optionSelection: dict[str, Any] | None = None
+
+    def _write_rules(self) -> None:
+        _require(
+            self.optionSelection,
+            "a criterion needs optionSelection, the offers it picks from "
+            "(e.g. {'filter': <an offer collection's id>})",
+        )
 
 
 class OfferDecision(_Entity):

@@ -1,6 +1,16 @@
-"""pytest fixtures: one emulator per answer style and test session, fresh state for every test.
+"""pytest fixtures: one emulator per answer style and test session, fresh state for every test;
+and for a user's own DAG tests an Airflow home, a connection and `dag.test()`.
 
-Load with `pytest_plugins = ["airflow_provider_offers.emulator.pytest_plugin"]`.
+Installed with the package as a pytest plugin (entry point `pytest11`): nothing to load, and
+nothing happens in a test that takes none of these fixtures. Testing a DAG file::
+
+    def test_my_dag(run_offers_dag):
+        run = run_offers_dag("dags/my_dag.py")
+        assert run.task_states == {"create_placement": "success", ...}
+        assert run.xcom("create_placement", key="id").startswith("dps:")
+
+- `run_offers_dag`, `offers_airflow_home`, `offers_airflow_database`, `offers_connection`,
+  `offers_token_cache`: see `airflow_provider_offers.emulator.pytest_airflow`.
 
 - `offer_library_emulator`: the strict emulator; `@pytest.mark.parametrize(
   "offer_library_emulator", ["adobe-examples"], indirect=True)` picks another answer style,
@@ -15,11 +25,33 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from .config import ANSWER_STYLES, EmulatorConfig
+from .pytest_airflow import (
+    OffersDagRun,
+    offers_airflow_database,
+    offers_airflow_home,
+    offers_connection,
+    offers_token_cache,
+    run_offers_dag,
+)
 from .server import EmulatorServer
+
+__all__ = [
+    "OffersDagRun",
+    "offer_library_emulator",
+    "offer_library_emulator_server",
+    "offer_library_emulator_servers",
+    "offer_library_emulator_styles",
+    "offers_airflow_database",
+    "offers_airflow_home",
+    "offers_connection",
+    "offers_token_cache",
+    "run_offers_dag",
+]
 
 #: Names the answer style of `offer_library_emulator` when a test does not choose one.
 STYLE_VARIABLE = "OFFERS_EMULATOR_ANSWER_STYLE"
@@ -53,9 +85,12 @@ def offer_library_emulator_server(
 
 @pytest.fixture
 def offer_library_emulator(
-    request: pytest.FixtureRequest, offer_library_emulator_servers: Callable[[str], EmulatorServer]
+    request: pytest.FixtureRequest,
+    offer_library_emulator_servers: Callable[[str], EmulatorServer],
+    offers_token_cache: Path,
 ) -> EmulatorServer:
-    """The running emulator with no objects, faults, logged requests or tokens.
+    """The running emulator with no objects, faults, logged requests or tokens (and a machine
+    token cache of this test's own, which holds none of its earlier tokens either).
 
     Strict (or `$OFFERS_EMULATOR_ANSWER_STYLE`), unless parametrised indirectly with an answer
     style's name.
@@ -68,7 +103,9 @@ def offer_library_emulator(
 
 @pytest.fixture(params=tuple(ANSWER_STYLES))
 def offer_library_emulator_styles(
-    request: pytest.FixtureRequest, offer_library_emulator_servers: Callable[[str], EmulatorServer]
+    request: pytest.FixtureRequest,
+    offer_library_emulator_servers: Callable[[str], EmulatorServer],
+    offers_token_cache: Path,
 ) -> EmulatorServer:
     """`offer_library_emulator` once per answer style (`strict`, `adobe-examples`)."""
     server = offer_library_emulator_servers(request.param)

@@ -46,6 +46,7 @@ class OfferLibraryOperator(OfferLibraryTask):
     """
 
     ui_color = "#fa0f00"
+    output_keys = ("id", "etag", "sandbox")
     resource_kind: ClassVar[str] = ""
     #: Template fields holding offers, each with the `api.content` function that finds the
     #: customer's content in it: Airflow's Jinja renders everything else, never that.

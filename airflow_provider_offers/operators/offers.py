@@ -329,7 +329,9 @@ class SyncOffersOperator(_OfferOperator):
     worker for its `Retry-After`; a lost answer is reconciled by name.
 
     Returns `{"catalog", "sandbox", "dry_run", "counts": {"created", "updated", "unchanged",
-    "deleted", "blocked"}, "plan": [{"name", "id", "action", "fields", "etag"}, ...]}`.
+    "deleted", "blocked"}, "plan": [{"name", "id", "action", "fields", "etag"}, ...]}`;
+    `sandbox`, `counts` and each count (`created`, ...) are also XComs of their own
+    (`sync.output["counts"]`, `sync.output["created"]`).
 
     :param offers: the catalog inline: a list of offers as Adobe's JSON (templated, except
         their content).
@@ -367,6 +369,13 @@ class SyncOffersOperator(_OfferOperator):
     )
     template_fields_renderers = {"offers": "json", "values": "json", "expected_plan": "json"}
     offer_content_fields = {"offers": "keep_offers_content"}
+    output_keys = ("catalog", "sandbox", "counts")
+
+    def _push_outputs(self, context: Context, result: Any) -> None:
+        """Also each count on its own: `sync.output["created"]`."""
+        super()._push_outputs(context, result)
+        for count, value in result["counts"].items():
+            context["ti"].xcom_push(key=count, value=value)
 
     def __init__(
         self,

@@ -241,3 +241,35 @@ def test_the_settings_people_use_are_accepted(fields, expected):
     config = ClientConfig(**settings)
     name, value = expected
     assert getattr(config, name) == (value if value is not None else fields[name])
+
+
+def test_an_unknown_field_offers_the_closest_one_and_lists_only_what_a_user_may_send():
+    with pytest.raises(InvalidInputError) as caught:
+        parse_input(FallbackOffer, _offer(descripton="typo"), "offer")
+    message = str(caught.value)
+    assert message.startswith(
+        "offer: unknown field(s) 'descripton' (did you mean 'description'?); expected some of ["
+    )
+    listed = message.split("expected some of ", 1)[1]
+    assert "'representations'" in listed and "'name'" in listed
+    for assigned in ("'id'", "'etag'", "'createdBy'", "'modified'", "'sandboxId'"):
+        assert assigned not in listed
+
+
+def test_a_decision_criterion_without_option_selection_is_refused_before_any_request(
+    emulator, client
+):
+    from airflow_provider_offers.api.resources import OFFER_DECISIONS
+
+    decision = {
+        "name": "Homepage",
+        "status": "draft",
+        "fallback": "dps:fallback-offer:1",
+        "criteria": [{"placements": ["dps:offer-placement:1"], "rank": {"priority": 0}}],
+    }
+    with pytest.raises(InvalidInputError) as caught:
+        client.create(OFFER_DECISIONS, decision)
+    assert str(caught.value).startswith(
+        "decision.criteria[0]: a criterion needs optionSelection, the offers it picks from"
+    )
+    assert api_requests(emulator) == []

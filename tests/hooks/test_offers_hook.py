@@ -417,7 +417,9 @@ def test_host_forms(monkeypatch, host, port, expected):
         port=port,
         login="client",
         password="secret-value",
-        extra={"org_id": "ORG@AdobeOrg"},
+        # An API host on this machine without ims_url is refused (tests/hooks/
+        # test_connection_errors.py): the IMS URL is given, these are about the host's forms.
+        extra={"org_id": "ORG@AdobeOrg", "ims_url": "https://ims-na1.adobelogin.com"},
     )
     config = OfferLibraryHook(adobe_conn_id="adobe_hosts").config
     assert config.base_url == expected

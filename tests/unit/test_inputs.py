@@ -123,3 +123,32 @@ def test_yes_no_values_in_every_form_a_template_renders(given, expected):
 def test_anything_else_is_not_a_yes_no_value(given):
     with pytest.raises(InvalidInputError, match=r"^prune: .* is not a yes/no value"):
         parse_bool(given, "prune")
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            1.0,
+            "since_etag: 1.0 is not an etag: expected a non-negative integer (an int or a "
+            "string of digits), e.g. 1 (a float is not an etag)",
+        ),
+        (
+            "v2",
+            "since_etag: 'v2' is not an etag: expected a non-negative integer (an int or a "
+            "string of digits)",
+        ),
+        (
+            " None",
+            "since_etag: ' None' is not an etag: expected a non-negative integer (an int or "
+            "a string of digits); a template that rendered 'None' usually pulled an XCom that does "
+            "not exist",
+        ),
+    ],
+)
+def test_an_etag_error_hints_at_templates_only_for_a_rendered_none(value, message):
+    from airflow_provider_offers.api.inputs import parse_etag
+
+    with pytest.raises(InvalidInputError) as caught:
+        parse_etag(value)
+    assert str(caught.value) == message
