@@ -12,6 +12,7 @@ import json
 
 import pytest
 from secrets_scan import SecretsScan
+from yaml_bombs import ALIAS_BOMB
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 # Journey Optimizer's personalization syntax (Handlebars-like): none of it is Jinja, and
@@ -223,16 +224,8 @@ def test_catalog_files_outside_the_dag_folder_or_too_large_are_refused_before_an
     (outside / "config.yaml").write_text("- name: not yours\n  password: hunter2-secret\n")
     (tmp_dags / "linked").unlink(missing_ok=True)
     (tmp_dags / "linked").symlink_to(outside)
-    bomb = (
-        "a: &a ["
-        + ",".join("x" * 10)
-        + "]\n"
-        + "".join(
-            f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
-            for i in range(6)
-        )
-    )
-    (tmp_dags / "bomb.yaml").write_text(bomb)
+
+    (tmp_dags / "bomb.yaml").write_text(ALIAS_BOMB)
     relative = f"../{outside.relative_to(tmp_path)}/config.yaml"
     tasks = {
         "dotdot": relative,

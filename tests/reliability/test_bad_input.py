@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from yaml_bombs import ALIAS_BOMB
 
 from airflow_provider_offers._compat import AirflowFailException, AirflowNotFoundException
 from airflow_provider_offers.api.auth import ImsTokenSource
@@ -63,18 +64,6 @@ def edited(target: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         else:
             target[key] = value
     return target
-
-
-# 256 bytes that PyYAML's safe_load expands to 10**7 items.
-ALIAS_BOMB = (
-    "a: &a ["
-    + ",".join(["x"] * 10)
-    + "]\n"
-    + "".join(
-        f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
-        for i in range(6)
-    )
-)
 
 
 @dataclass

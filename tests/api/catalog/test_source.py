@@ -8,6 +8,7 @@ import os
 
 import pytest
 from catalog_helpers import offer
+from yaml_bombs import ALIAS_BOMB
 
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.catalog import source, yaml_data
@@ -142,17 +143,9 @@ def test_an_alias_bomb_is_refused_before_it_is_built(monkeypatch):
         "construct_document",
         lambda self, node: built.append(node),
     )
-    text = (
-        "a: &a ["
-        + ",".join("x" * 10)
-        + "]\n"
-        + "".join(
-            f"{chr(98 + i)}: &{chr(98 + i)} [" + ",".join([f"*{chr(97 + i)}"] * 10) + "]\n"
-            for i in range(6)
-        )
-    )
+
     with pytest.raises(InvalidInputError, match="expands to more than 2,000,000 values"):
-        load(text, "bomb.yaml")
+        load(ALIAS_BOMB, "bomb.yaml")
     assert built == []
 
 
