@@ -38,6 +38,7 @@ __all__ = [
     "parse_org_id",
     "parse_sandbox_name",
     "parse_timeout",
+    "rendered_nothing",
     "same_etag",
 ]
 
@@ -53,6 +54,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 #: What a template renders for a missing value; never a real id or etag.
 _RENDERED_NOTHING = ("", "none", "null")
 _TEMPLATE_HINT = "a template that rendered 'None' usually pulled an XCom that does not exist"
+
+
+def rendered_nothing(value: Any) -> bool:
+    """Whether `value` is what a template renders for a missing value (None, `None`, `null`,
+    blank): given, but empty."""
+    return value is None or (isinstance(value, str) and value.strip().lower() in _RENDERED_NOTHING)
 
 
 class OfferType(str, Enum):
@@ -104,7 +111,7 @@ def parse_id(value: Any, field: str = "offer_id") -> str:
     if not isinstance(value, str):
         raise _invalid(field, value, "is not an id: expected a non-empty string")
     text = value.strip()
-    if text.lower() in _RENDERED_NOTHING:
+    if rendered_nothing(text):
         raise _invalid(
             field, value, f"is not an id: expected a non-empty string ({_TEMPLATE_HINT})"
         )

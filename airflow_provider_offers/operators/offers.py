@@ -456,11 +456,12 @@ class SyncOffersOperator(_OfferOperator):
     def _expected_plan(self) -> Any:
         from airflow_provider_offers.api import catalog
         from airflow_provider_offers.api.errors import InvalidInputError
+        from airflow_provider_offers.api.inputs import rendered_nothing
 
         expected = self.expected_plan
         if not self.expects_plan:
             return None
-        if expected is None or (isinstance(expected, str) and expected.strip() in _EMPTY):
+        if rendered_nothing(expected):
             raise InvalidInputError(
                 "expected_plan",
                 f"{expected!r}: it was given but is empty (a template or XCom that rendered "
@@ -529,10 +530,6 @@ class SyncOffersOperator(_OfferOperator):
             return asyncio.run(sync())
         except catalog.CatalogError as exc:
             raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
-
-
-#: What a template renders for a missing value.
-_EMPTY = ("", "None", "null")
 
 
 def plan_markdown(plan: Any) -> str:
