@@ -28,3 +28,4 @@ autodoc_typehints = "signature"
 autodoc_default_options = {"members": True, "show-inheritance": True}
 html_theme = "alabaster"
 html_title = f"airflow-provider-offers {release}"
+default_role = "code"  # `x` in a docstring reads as code, not italics
