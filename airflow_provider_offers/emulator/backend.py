@@ -25,7 +25,7 @@ import jsonpointer
 from .config import EmulatorConfig
 from .controls import IMS_TOKEN_PATH, Fault, RecordedRequest, faults_of_kind
 from .entities import Validator, parse_datetime
-from .errors import gateway_error, oauth_error, problem
+from .exceptions import gateway_error, oauth_error, problem
 from .kinds import KINDS, SERVER_FIELDS, Kind, references
 from .listing import Expression, Page, page_of, sort_documents
 from .workloads import WorkloadBook

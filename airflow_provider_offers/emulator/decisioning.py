@@ -20,7 +20,7 @@ from typing import Any
 
 from .config import EmulatorConfig
 from .entities import parse_datetime
-from .errors import problem
+from .exceptions import problem
 
 COMPONENT_TYPE_URIS = {
     "html": "https://ns.adobe.com/experience/decisioning/content-component-html-template",

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any, NoReturn
 
 from .config import EmulatorConfig
-from .errors import problem
+from .exceptions import problem
 from .kinds import KINDS, SERVER_FIELDS, Kind, reference_sites
 
 PROFILE_CONSTRAINT_TYPES = ("none", "eligibilityRule", "anySegments", "allSegments")

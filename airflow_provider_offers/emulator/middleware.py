@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 
 from .backend import OfferLibraryBackend
 from .controls import RecordedRequest
-from .errors import default_fault_body
+from .exceptions import default_fault_body
 
 #: Requests under this prefix steer the emulator; they are neither logged nor faulted.
 CONTROL_PREFIX = "/_emulator/"

@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
 from .controls import HIDDEN, Fault, faults_of_kind, token_digest
-from .errors import EmulatorError, content_type_error, oauth_error, problem
+from .exceptions import EmulatorError, content_type_error, oauth_error, problem
 from .kinds import Kind, kind_for
 from .listing import Expression, Page, parse_filters, parse_orderby
 from .middleware import CONTROL_PREFIX, RecordAndFault, json_response

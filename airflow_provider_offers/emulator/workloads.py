@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from .config import EmulatorConfig
-from .errors import EmulatorError, problem
+from .exceptions import EmulatorError, problem
 
 STEPS = ("QUEUED", "PROCESSING", "INGESTING")
 TERMINAL = ("COMPLETED", "ERROR")
