@@ -24,11 +24,11 @@ import jsonpointer
 
 from .config import EmulatorConfig
 from .controls import IMS_TOKEN_PATH, Fault, RecordedRequest, faults_of_kind
-from .entities import Validator, parse_datetime
+from .models.entities import Validator, parse_datetime
 from .exceptions import gateway_error, oauth_error, problem
-from .kinds import KINDS, SERVER_FIELDS, Kind, references
-from .listing import Expression, Page, page_of, sort_documents
-from .workloads import WorkloadBook
+from .models.kinds import KINDS, SERVER_FIELDS, Kind, references
+from .models.listing import Expression, Page, page_of, sort_documents
+from .models.workloads import WorkloadBook
 
 JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
 #: Members the `extra_members` style adds to representations: names Adobe's pages show on
@@ -512,7 +512,7 @@ class OfferLibraryBackend:
 
     # -- decisioning ----------------------------------------------------------------------
     def decide(self, identity: Identity, request: Any) -> dict[str, Any]:
-        from .decisioning import decide
+        from .models.decisioning import decide
 
         with self.lock:
             return decide(self.store(identity), self.config, request)

@@ -128,7 +128,7 @@ class EmulatorConfig:
             raise ValueError("slow_seconds: zero or more")
         if self.create_status not in (200, 201):
             raise ValueError("create_status: 200 or 201")
-        from .workloads import check_config
+        from .models.workloads import check_config
 
         check_config(self)
 

@@ -22,8 +22,8 @@ from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
 from .controls import HIDDEN, Fault, faults_of_kind, token_digest
 from .exceptions import EmulatorError, content_type_error, oauth_error, problem
-from .kinds import Kind, kind_for
-from .listing import Expression, Page, parse_filters, parse_orderby
+from .models.kinds import Kind, kind_for
+from .models.listing import Expression, Page, parse_filters, parse_orderby
 from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
 
 DPS = "/data/core/dps"

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .entities import parse_datetime
-from .exceptions import problem
+from ..exceptions import problem
 
 _EXPRESSION = re.compile(
     r"^(?P<neg>!)?(?P<field>[A-Za-z_@$][\w.:@$-]*?)(?:(?P<op>==|!=|<=|>=|<|>|~)(?P<value>.*))?$",
