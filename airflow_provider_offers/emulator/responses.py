@@ -22,9 +22,10 @@ from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
 from .controls import HIDDEN, Fault, faults_of_kind, token_digest
 from .exceptions import EmulatorError, content_type_error, oauth_error, problem
+from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
 from .models.kinds import Kind, kind_for
 from .models.listing import Expression, Page, parse_filters, parse_orderby
-from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
+from .models.store import read_only_members
 
 DPS = "/data/core/dps"
 WORKLOADS = "/data/core/dwm/workloads/decisions"
@@ -177,6 +178,38 @@ async def json_body(request: Request) -> Any:
         raise problem(400, "body: not valid JSON", code=1003) from exc
 
 
+JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
+
+
+def check_patch_document(operations: Any, read_only: tuple[str, ...]) -> None:
+    """RFC 6902 structure, plus our read-only fields; nothing is applied if any op is bad."""
+    if not isinstance(operations, list) or not operations:
+        raise problem(400, "body: a JSON Patch must be a non-empty array of operations", code=1005)
+    for i, op in enumerate(operations):
+        where = f"[{i}]"
+        if not isinstance(op, dict):
+            raise problem(400, f"{where}: each operation must be a JSON object", code=1005)
+        name = op.get("op")
+        if name not in JSON_PATCH_OPS:
+            raise problem(400, f"{where}.op: must be one of {', '.join(JSON_PATCH_OPS)}", code=1005)
+        pointers = ["path"] + (["from"] if name in ("move", "copy") else [])
+        for key in pointers:
+            pointer = op.get(key)
+            if not isinstance(pointer, str):
+                raise problem(400, f"{where}.{key}: is required for {name}", code=1005)
+            if pointer and not pointer.startswith("/"):
+                raise problem(400, f"{where}.{key}: {pointer!r} is not a JSON Pointer", code=1005)
+        if name in ("add", "replace", "test") and "value" not in op:
+            raise problem(400, f"{where}.value: is required for {name}", code=1005)
+        if name == "test":
+            continue
+        written = ["path"] + (["from"] if name == "move" else [])
+        for key in written:
+            pointer = op[key]
+            if pointer == "" or pointer.split("/")[1] in read_only:
+                raise problem(422, f"{where}.{key}: {pointer or '/'!r} is read-only", code=1006)
+
+
 async def control_body(request: Request) -> Any:
     """A control request's JSON body (`{}` when empty); 415 unless it says `application/json`:
     a cross-origin page can send a form, multipart, text/plain or no body without a CORS
@@ -302,7 +335,11 @@ def create_app(backend: OfferLibraryBackend) -> Any:
     @app.patch(DPS + "/{resource}/{entity_id}")
     async def patch(resource: str, entity_id: str, request: Request) -> Response:
         identity, kind, _, _ = resolve(request, resource)
-        receipt = backend.patch(identity, kind, entity_id, await json_body(request))
+        operations = await json_body(request)
+        with backend.lock:  # a missing object is 404 before its patch is read
+            backend.store(identity).record(kind, entity_id)
+            check_patch_document(operations, read_only_members(backend.config))
+            receipt = backend.patch(identity, kind, entity_id, operations)
         return json_response(200, receipt)
 
     @app.delete(DPS + "/{resource}/{entity_id}")

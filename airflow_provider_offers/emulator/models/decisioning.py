@@ -19,8 +19,8 @@ import uuid
 from typing import Any
 
 from ..config import EmulatorConfig
-from .entities import parse_datetime
 from ..exceptions import problem
+from .entities import parse_datetime
 
 COMPONENT_TYPE_URIS = {
     "html": "https://ns.adobe.com/experience/decisioning/content-component-html-template",
