@@ -91,7 +91,7 @@ class RecordAndFault:
         request_id = headers.get("x-request-id") or str(uuid.uuid4())
         fault = self.backend.take_fault(scope["method"], scope["path"])
         if fault is not None and fault.revoke_tokens:
-            self.backend.revoke_tokens()
+            self.backend.ims.revoke()
         delay = self.backend.config.latency_seconds + (fault.delay_seconds if fault else 0.0)
         if delay:
             await asyncio.sleep(delay)

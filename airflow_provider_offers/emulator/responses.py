@@ -271,14 +271,15 @@ def create_app(backend: OfferLibraryBackend) -> Any:
             name: _text((form.getlist(name) or query.get(name) or [None])[-1])
             for name in IMS_PARAMETERS
         }
-        answer = backend.issue_token(**sent)
+        answer = backend.ims.issue(backend.config, **sent)
         return json_response(200, answer, {"cache-control": "no-store"})
 
     # -- DPS --------------------------------------------------------------------------------
     def authenticate(request: Request, body_media_type: str = "application/json"):
         """The gateway's header checks, then (for a body) its Content-Type check."""
         headers = request.headers
-        identity = backend.authenticate(
+        identity = backend.ims.authenticate(
+            backend.config,
             authorization=headers.get("authorization"),
             api_key=headers.get("x-api-key"),
             org_id=headers.get("x-gw-ims-org-id"),
@@ -409,7 +410,7 @@ def create_app(backend: OfferLibraryBackend) -> Any:
     @app.post(CONTROL_PREFIX + "revoke-tokens")
     async def revoke(request: Request) -> Response:
         await control_body(request)
-        backend.revoke_tokens()
+        backend.ims.revoke()
         return json_response(200, {"status": "revoked"})
 
     @app.post(CONTROL_PREFIX + "faults")
@@ -458,8 +459,8 @@ def create_app(backend: OfferLibraryBackend) -> Any:
     async def tokens() -> Response:
         with backend.lock:
             issued = {
-                "tokens_issued": backend.tokens_issued,
-                "access_token_sha256": [token_digest(t) for t in backend.issued_tokens],
+                "tokens_issued": backend.ims.tokens_issued,
+                "access_token_sha256": [token_digest(t) for t in backend.ims.issued_tokens],
             }
             return json_response(200, issued)
 

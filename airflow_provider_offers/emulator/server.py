@@ -118,7 +118,7 @@ class EmulatorServer:
 
     @property
     def tokens_issued(self) -> int:
-        return self.backend.tokens_issued
+        return self.backend.ims.tokens_issued
 
     @property
     def fault_counts(self) -> dict[str, int]:
@@ -136,7 +136,7 @@ class EmulatorServer:
     def issued_tokens(self) -> list[str]:
         """Every access token issued since the last reset, revoked or expired ones too."""
         with self.backend.lock:
-            return list(self.backend.issued_tokens)
+            return list(self.backend.ims.issued_tokens)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -163,7 +163,7 @@ class EmulatorServer:
         return self.backend.configure(**changes)
 
     def revoke_tokens(self) -> None:
-        self.backend.revoke_tokens()
+        self.backend.ims.revoke()
 
     def write_unchecked(
         self, kind: str, ident: str, members: dict[str, Any], sandbox: str = "prod"
