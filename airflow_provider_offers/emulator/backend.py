@@ -7,7 +7,6 @@ types and builds links. Every refusal is an `EmulatorError` carrying the status 
 
 from __future__ import annotations
 
-import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,8 @@ from typing import Any
 
 from .auth import Ims, Token
 from .config import EmulatorConfig
-from .controls import IMS_TOKEN_PATH, Fault, RecordedRequest, faults_of_kind
+from .controls import RecordedRequest
+from .faults import FaultQueue
 from .models.decisioning import decide
 from .models.kinds import KINDS, Kind
 from .models.listing import Expression, Page
@@ -55,13 +55,11 @@ class OfferLibraryBackend:
             self.config = self.initial_config
             self.stores: dict[tuple[str, str], SandboxStore] = {}
             self.ims = Ims(self.lock)  # tokens issued, and the gateway's checks (auth.py)
-            self.faults: list[Fault] = []
+            self.faults = FaultQueue(self.config)  # injected and random faults (faults.py)
             self.interludes: list[Interlude] = []
             self.requests: list[RecordedRequest] = []
-            self.fault_counts: dict[str, int] = {}
             self.workloads = WorkloadBook()  # batch decisioning (models/workloads.py)
             self.listings = ListingCache()
-            self._seed_faults()
 
     def configure(self, **changes: Any) -> EmulatorConfig:
         """Change settings until the next reset; `answer_style=` sets every style at once.
@@ -71,51 +69,10 @@ class OfferLibraryBackend:
         with self.lock:
             self.config = self.config.with_changes(**changes)
             if {"fault_seed", "fault_rates"} & set(changes):
-                self._seed_faults()
+                self.faults.reseed(self.config)
             return self.config
 
-    def _seed_faults(self) -> None:
-        seed = self.config.fault_seed
-        self.fault_seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
-        self._fault_draws = random.Random(self.fault_seed)
-
-    # -- faults and log -----------------------------------------------------------------
-    def add_fault(self, fault: Fault) -> None:
-        with self.lock:
-            self.faults.append(fault)
-
-    def take_fault(self, method: str, path: str) -> Fault | None:
-        """The fault for this request: the first injected one that matches, else a random
-        one (API requests only, at the configured rates), else None."""
-        with self.lock:
-            fault: Fault | None
-            for fault in self.faults:
-                if fault.matches(method, path):
-                    fault.times -= 1
-                    if fault.times == 0:
-                        self.faults.remove(fault)
-                    break
-            else:
-                fault = self._random_fault(method, path)
-            if fault is not None and fault.kind:
-                self.fault_counts[fault.kind] = self.fault_counts.get(fault.kind, 0) + 1
-            return fault
-
-    def _random_fault(self, method: str, path: str) -> Fault | None:
-        rates = self.config.fault_rates
-        if not rates or path.startswith(IMS_TOKEN_PATH):
-            return None
-        draw = self._fault_draws.random()
-        for kind in sorted(rates):
-            draw -= rates[kind]
-            if draw < 0:
-                first, *then = faults_of_kind(
-                    kind, method, path, slow_seconds=self.config.slow_seconds
-                )
-                self.faults.extend(then)
-                return first
-        return None
-
+    # -- interludes and log ---------------------------------------------------------------
     def add_interlude(self, interlude: Interlude) -> None:
         with self.lock:
             self.interludes.append(interlude)

@@ -14,15 +14,15 @@ from typing import Any
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
-from .controls import HIDDEN, Fault, faults_of_kind, token_digest
+from .controls import CONTROL_PREFIX, HIDDEN, token_digest
 from .exceptions import EmulatorError, content_type_error, oauth_error, problem
-from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
+from .faults import Fault, RecordAndFault, faults_of_kind
 from .models.kinds import Kind, kind_for
 from .models.listing import Expression, Page, parse_filters, parse_orderby
 from .models.store import read_only_members
@@ -40,6 +40,10 @@ DECISION_RESPONSE_TYPES = (DECISION_RESPONSE_TYPE, "application/json")
 FORM = "application/x-www-form-urlencoded"
 IMS_PARAMETERS = ("grant_type", "client_id", "client_secret", "scope")
 LIST_PARAMETERS = frozenset({"property", "orderby", "orderBy", "limit", "start"})
+
+
+def json_response(status: int, body: Any, headers=None, media_type="application/json"):
+    return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 # --------------------------------------------------------------------------------------------
@@ -424,15 +428,16 @@ def create_app(backend: OfferLibraryBackend) -> Any:
             added = faults_of_kind(**spec) if "kind" in spec else [Fault(**spec)]
         except (TypeError, ValueError) as exc:
             raise problem(400, f"fault: {exc}") from exc
-        for fault in added:
-            backend.add_fault(fault)
+        with backend.lock:
+            for fault in added:
+                backend.faults.add(fault)
         return json_response(201, {"status": "added"})
 
     @app.get(CONTROL_PREFIX + "faults")
     async def fault_counts() -> Response:
         with backend.lock:
-            counts = dict(backend.fault_counts)
-        return json_response(200, {"seed": backend.fault_seed, "counts": counts})
+            counts = dict(backend.faults.counts)
+        return json_response(200, {"seed": backend.faults.seed, "counts": counts})
 
     @app.get(CONTROL_PREFIX + "config")
     async def config() -> Response:
