@@ -180,6 +180,13 @@ class FaultQueue:
     def add(self, fault: Fault) -> None:
         self.injected.append(fault)
 
+    def add_spec(self, spec: Any) -> None:
+        """`Fault` arguments as JSON, or `{"kind", "method", "path_prefix", "slow_seconds"}`
+        for a named kind; TypeError or ValueError says what is wrong, and nothing is added."""
+        if not isinstance(spec, dict):
+            raise TypeError("a JSON object")
+        self.injected.extend(faults_of_kind(**spec) if "kind" in spec else [Fault(**spec)])
+
     def take(self, method: str, path: str, config: EmulatorConfig) -> Fault | None:
         """The fault for this request: the first injected one that matches, else a random
         one (API requests only, at the configured rates), else None."""

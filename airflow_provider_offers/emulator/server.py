@@ -15,7 +15,7 @@ from .backend import Interlude, OfferLibraryBackend
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, EmulatorConfig
 from .controls import RecordedRequest
 from .faults import Fault, faults_of_kind, hide_dropped_connections
-from .responses import create_app
+from .urls import create_app
 
 
 class EmulatorServer:
