@@ -136,7 +136,6 @@ def test_emulator_imports_neither_airflow_nor_our_client():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-
 def test_the_log_filter_comes_with_a_started_server_not_with_an_import():
     """Importing the emulator leaves uvicorn's logging alone; a started server keeps the
     connections its faults cut on purpose out of the error log."""
@@ -160,6 +159,7 @@ def test_the_log_filter_comes_with_a_started_server_not_with_an_import():
         "assert [r for r in seen if r.levelno >= logging.ERROR] == [], seen\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
 
 def test_help_names_the_credentials_to_put_in_the_connection(capsys):
     with pytest.raises(SystemExit):
