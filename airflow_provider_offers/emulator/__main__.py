@@ -22,7 +22,7 @@ from .config import (
     NEXT_LINK_FORMS,
     EmulatorConfig,
 )
-from .controls import FAULT_KINDS
+from .faults import FAULT_KINDS
 
 #: Finds the URL in the line printed once the emulator listens (for programs that start it).
 LISTENING = re.compile(r"listening on (http://\S+)")

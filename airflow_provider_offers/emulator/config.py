@@ -70,7 +70,7 @@ class EmulatorConfig:
     #: Seconds added before every API and IMS answer, to stand in for the network (benchmarks).
     latency_seconds: float = 0.0
     #: Random faults: the share of API requests (IMS excluded) that get each named fault kind
-    #: (`controls.FAULT_KINDS`), e.g. `{"unavailable": 0.05, "dropped_after_commit": 0.02}`.
+    #: (`faults.FAULT_KINDS`), e.g. `{"unavailable": 0.05, "dropped_after_commit": 0.02}`.
     fault_rates: dict[str, float] = field(default_factory=dict)
     #: Seed of the random faults' draws: one seed, one sequence of faults for one sequence of
     #: requests. None: a fresh seed (see `EmulatorServer.fault_seed`).
@@ -128,7 +128,7 @@ class EmulatorConfig:
             raise ValueError("slow_seconds: zero or more")
         if self.create_status not in (200, 201):
             raise ValueError("create_status: 200 or 201")
-        from .workloads import check_config
+        from .models.workloads import check_config
 
         check_config(self)
 
@@ -164,7 +164,7 @@ class EmulatorConfig:
 
 
 def _fault_rates(rates: Any) -> dict[str, float]:
-    from .controls import FAULT_KINDS
+    from .faults import FAULT_KINDS
 
     if not isinstance(rates, dict):
         raise ValueError("fault_rates: a mapping of fault kind to rate")

@@ -1,17 +1,28 @@
-"""What tests steer and read besides the API itself: the request log and injected faults.
+"""What tests steer and read besides the API itself: the request log and the control endpoints.
 
-The control endpoints (`/_emulator/`) answer anyone who can reach the port, so what they
-print hides every credential: the secrets and tokens stay with the in-process objects
-(`EmulatorServer.config`, `.issued_tokens`), which a test that started the emulator has.
+The control endpoints (`/_emulator/`) serve tests that run the emulator as a subprocess. They
+answer anyone who can reach the port, so what they print hides every credential: the secrets
+and tokens stay with the in-process objects (`EmulatorServer.config`, `.issued_tokens`), which
+a test that started the emulator has. They take JSON only (a web page on another origin can
+post a form or text/plain to localhost without asking, never JSON).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from fastapi import Request
+from fastapi.responses import Response
+
+from .config import EmulatorConfig
+from .exceptions import problem
+from .responses import backend_of, json_body, json_response, media_type
+
+#: Requests under this prefix steer the emulator; they are neither logged nor faulted.
+CONTROL_PREFIX = "/_emulator/"
 #: Stands for a credential when the request log is printed.
 HIDDEN = "***"
 _FORM_SECRET = re.compile(r"(client_secret=)[^&]*")
@@ -61,137 +72,92 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-#: An HTML error page, as a proxy or load balancer in front of the API sends it.
-PROXY_ERROR_PAGE = (
-    "<html><head><title>502 Bad Gateway</title></head>"
-    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>"
-)
-#: A login or maintenance page answered with 200 by a proxy that never forwarded the request.
-PROXY_OK_PAGE = (
-    "<!DOCTYPE html><html><head><title>Adobe - Service maintenance</title></head>"
-    "<body><p>We'll be back soon.</p></body></html>"
-)
-HTML = "text/html; charset=utf-8"
+# --------------------------------------------------------------------------------------------
+# The control endpoints (`urls.py` routes them)
+# --------------------------------------------------------------------------------------------
+async def control_body(request: Request) -> Any:
+    """A control request's JSON body (`{}` when empty); 415 unless it says `application/json`:
+    a cross-origin page can send a form, multipart, text/plain or no body without a CORS
+    preflight, which the emulator never grants, but not JSON."""
+    if media_type(request.headers.get("content-type"))[0] != "application/json":
+        raise problem(415, "Content-Type: control requests take application/json only")
+    return await json_body(request) if await request.body() else {}
 
 
-@dataclass
-class Fault:
-    """Answer the next `times` requests matching method and path prefix differently.
+def config_summary(config: EmulatorConfig) -> dict[str, Any]:
+    """The settings as JSON (the clock is not one of them), one `***` per accepted secret."""
+    summary: dict[str, Any] = {"answer_style": config.answer_style}
+    for item in fields(config):
+        value = getattr(config, item.name)
+        if item.name != "clock":
+            summary[item.name] = sorted(value) if isinstance(value, frozenset) else value
+    summary["client_secrets"] = [HIDDEN] * len(config.client_secrets)
+    return summary
 
-    At most one of these decides what happens to the request:
 
-    - `status`: that status (with `body` as JSON, or `raw_body` as text of `content_type`,
-      and `headers`, `retry_after`) is the answer and the request is not handled;
-    - `drop_before_commit`: the request is not handled and the connection is cut after the
-      status line (the client sees it closed mid-answer, as with `drop_after_commit`);
-    - `drop_after_commit`: the request is handled and committed, then the connection is cut
-      mid-answer;
-    - `body_after_commit`: the request is handled and committed and its answer's body is
-      replaced by this text (`""`: an empty body), status kept.
+async def health(request: Request) -> Response:
+    return json_response(200, {"status": "ok"})
 
-    `delay_seconds` waits before any of them; `delay_after_commit_seconds` handles the request
-    and holds its answer that long (a client with a shorter timeout gives up on a committed
-    write). `revoke_tokens` revokes every token first (the request gets 401 401013). `kind`
-    names the fault in `EmulatorServer.fault_counts`.
-    """
 
-    method: str
-    path_prefix: str
-    status: int | None = None
-    body: Any = None
-    headers: dict[str, str] | None = None
-    times: int = 1
-    retry_after: float | int | str | None = None
-    drop_after_commit: bool = False
-    delay_seconds: float = 0.0
-    raw_body: str | None = None
-    content_type: str | None = None
-    drop_before_commit: bool = False
-    body_after_commit: str | None = None
-    delay_after_commit_seconds: float = 0.0
-    revoke_tokens: bool = False
-    kind: str | None = None
+async def reset(request: Request) -> Response:
+    await control_body(request)
+    backend_of(request).reset()
+    return json_response(200, {"status": "reset"})
 
-    def __post_init__(self) -> None:
-        self.method = self.method.upper()
-        if self.times < 1:
-            raise ValueError("times: must be >= 1")
-        outcomes = {
-            "status": self.status is not None,
-            "drop_before_commit": self.drop_before_commit,
-            "drop_after_commit": self.drop_after_commit,
-            "body_after_commit": self.body_after_commit is not None,
+
+async def revoke(request: Request) -> Response:
+    await control_body(request)
+    backend_of(request).ims.revoke()
+    return json_response(200, {"status": "revoked"})
+
+
+async def add_faults(request: Request) -> Response:
+    """`inject_fault` arguments as JSON, or `{"kind": ..., "method", "path_prefix",
+    "slow_seconds"}` for a named fault kind."""
+    backend = backend_of(request)
+    spec = await control_body(request)
+    try:
+        with backend.lock:
+            backend.faults.add_spec(spec)
+    except (TypeError, ValueError) as exc:
+        raise problem(400, f"fault: {exc}") from exc
+    return json_response(201, {"status": "added"})
+
+
+async def fault_counts(request: Request) -> Response:
+    backend = backend_of(request)
+    with backend.lock:
+        counts = dict(backend.faults.counts)
+    return json_response(200, {"seed": backend.faults.seed, "counts": counts})
+
+
+async def config(request: Request) -> Response:
+    return json_response(200, config_summary(backend_of(request).config))
+
+
+async def configure(request: Request) -> Response:
+    """`configure(**changes)` over HTTP, e.g. `{"answer_style": "adobe-examples"}`."""
+    changes = await control_body(request)
+    if not isinstance(changes, dict) or "clock" in changes:
+        raise problem(400, "configure: a JSON object of EmulatorConfig fields (not clock)")
+    try:
+        configured = backend_of(request).configure(**changes)
+    except (TypeError, ValueError) as exc:
+        raise problem(400, f"configure: {exc}") from exc
+    return json_response(200, config_summary(configured))
+
+
+async def requests(request: Request) -> Response:
+    backend = backend_of(request)
+    with backend.lock:
+        return json_response(200, [r.to_dict() for r in backend.requests])
+
+
+async def tokens(request: Request) -> Response:
+    backend = backend_of(request)
+    with backend.lock:
+        issued = {
+            "tokens_issued": backend.ims.tokens_issued,
+            "access_token_sha256": [token_digest(t) for t in backend.ims.issued_tokens],
         }
-        chosen = [name for name, given in outcomes.items() if given]
-        if len(chosen) > 1:
-            raise ValueError(f"{' and '.join(chosen)}: choose one")
-        if self.body is not None and self.raw_body is not None:
-            raise ValueError("body and raw_body: choose one")
-        if self.delay_seconds < 0 or self.delay_after_commit_seconds < 0:
-            raise ValueError("delays: zero or more seconds")
-
-    @property
-    def handled(self) -> bool:
-        """Whether the request reaches the API (and commits) under this fault."""
-        return self.status is None and not self.drop_before_commit
-
-    def matches(self, method: str, path: str) -> bool:
-        return self.method in ("*", method.upper()) and path.startswith(self.path_prefix)
-
-    def response_headers(self) -> dict[str, str]:
-        headers = dict(self.headers or {})
-        if self.retry_after is not None:
-            headers["retry-after"] = str(self.retry_after)
-        return headers
-
-
-IMS_TOKEN_PATH = "/ims/token/v3"
-
-#: Named faults, each one way the network, a proxy, the gateway or IMS misbehaves. Random
-#: faults (`EmulatorConfig.fault_rates`) are drawn from these; `faults_of_kind` builds them.
-FAULT_KINDS: tuple[str, ...] = (
-    "rate_limited",  # 429 with Retry-After: 1 (gateway body)
-    "unavailable",  # 503 problem body, not handled
-    "bad_gateway_html",  # 502 with a proxy's HTML page, not handled
-    "html_200",  # 200 with a proxy's HTML page, not handled
-    "empty_body",  # handled and committed, answered with its status and an empty body
-    "dropped_before_commit",  # connection cut, not handled
-    "dropped_after_commit",  # handled and committed, connection cut mid-answer
-    "slow_before_commit",  # held `slow_seconds`, then cut without being handled
-    "slow_after_commit",  # handled and committed, answer held `slow_seconds`
-    "tokens_revoked",  # every token revoked before the request is checked
-    "ims_unavailable",  # tokens revoked, and the next token request gets 503
-    "ims_invalid_client",  # tokens revoked, and the next token request gets invalid_client
-)
-
-
-def faults_of_kind(
-    kind: str, method: str = "*", path_prefix: str = "/", *, slow_seconds: float = 2.0
-) -> list[Fault]:
-    """The faults one named kind stands for: the first for the matching request, the rest
-    (IMS kinds) for the token request it provokes."""
-    where: dict[str, Any] = {"method": method, "path_prefix": path_prefix, "kind": kind}
-    ims: dict[str, Any] = {"method": "POST", "path_prefix": IMS_TOKEN_PATH}  # counted once
-    one: dict[str, dict[str, Any]] = {
-        "rate_limited": {"status": 429, "retry_after": 1},
-        "unavailable": {"status": 503},
-        "bad_gateway_html": {"status": 502, "raw_body": PROXY_ERROR_PAGE, "content_type": HTML},
-        "html_200": {"status": 200, "raw_body": PROXY_OK_PAGE, "content_type": HTML},
-        "empty_body": {"body_after_commit": ""},
-        "dropped_before_commit": {"drop_before_commit": True},
-        "dropped_after_commit": {"drop_after_commit": True},
-        "slow_before_commit": {"delay_seconds": slow_seconds, "drop_before_commit": True},
-        "slow_after_commit": {"delay_after_commit_seconds": slow_seconds},
-        "tokens_revoked": {"revoke_tokens": True},
-    }
-    if kind in one:
-        return [Fault(**where, **one[kind])]
-    if kind == "ims_unavailable":
-        return [Fault(**where, revoke_tokens=True), Fault(**ims, status=503)]
-    if kind == "ims_invalid_client":
-        refusal = {
-            "error": "invalid_client",
-            "error_description": "invalid client_secret parameter",
-        }
-        return [Fault(**where, revoke_tokens=True), Fault(**ims, status=400, body=refusal)]
-    raise ValueError(f"kind: one of {', '.join(FAULT_KINDS)}")
+        return json_response(200, issued)

@@ -1,30 +1,31 @@
-"""HTTP layer (moto's `responses.py` + `urls.py`): parse requests, call the backend, shape answers.
+"""The HTTP layer (moto's `responses.py`): parse requests, check their shape, call the backend,
+shape answers.
 
-Everything that knows HTTP lives here: routes, headers and media types, the IMS form, list
-query parameters, `_links`. The `/_emulator/` control endpoints serve tests that run the
-emulator as a subprocess: they print no secret or token, and take JSON only (a web page on
-another origin can post a form or text/plain to localhost without asking, never JSON).
+Headers and media types, the IMS form, list query parameters, the JSON Patch document,
+`_links`, and one handler per API route (`urls.py` routes them; `controls.py` has the
+`/_emulator/` handlers).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
 from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from .backend import OfferLibraryBackend
 from .config import EmulatorConfig
-from .controls import HIDDEN, Fault, faults_of_kind, token_digest
-from .errors import EmulatorError, content_type_error, oauth_error, problem
-from .kinds import Kind, kind_for
-from .listing import Expression, Page, parse_filters, parse_orderby
-from .middleware import CONTROL_PREFIX, RecordAndFault, json_response
+from .exceptions import EmulatorError, content_type_error, oauth_error, problem
+from .models.kinds import Kind, kind_for
+from .models.listing import Expression, Page, parse_filters, parse_orderby
+from .models.store import Identity, read_only_members
+
+if TYPE_CHECKING:
+    from .backend import OfferLibraryBackend
 
 DPS = "/data/core/dps"
 WORKLOADS = "/data/core/dwm/workloads/decisions"
@@ -39,6 +40,10 @@ DECISION_RESPONSE_TYPES = (DECISION_RESPONSE_TYPE, "application/json")
 FORM = "application/x-www-form-urlencoded"
 IMS_PARAMETERS = ("grant_type", "client_id", "client_secret", "scope")
 LIST_PARAMETERS = frozenset({"property", "orderby", "orderBy", "limit", "start"})
+
+
+def json_response(status: int, body: Any, headers=None, media_type="application/json"):
+    return JSONResponse(body, status_code=status, headers=headers, media_type=media_type)
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,253 +182,208 @@ async def json_body(request: Request) -> Any:
         raise problem(400, "body: not valid JSON", code=1003) from exc
 
 
-async def control_body(request: Request) -> Any:
-    """A control request's JSON body (`{}` when empty); 415 unless it says `application/json`:
-    a cross-origin page can send a form, multipart, text/plain or no body without a CORS
-    preflight, which the emulator never grants, but not JSON."""
-    if media_type(request.headers.get("content-type"))[0] != "application/json":
-        raise problem(415, "Content-Type: control requests take application/json only")
-    return await json_body(request) if await request.body() else {}
+JSON_PATCH_OPS = ("add", "remove", "replace", "move", "copy", "test")
 
 
-def config_summary(config: EmulatorConfig) -> dict[str, Any]:
-    """The settings as JSON (the clock is not one of them), one `***` per accepted secret."""
-    summary: dict[str, Any] = {"answer_style": config.answer_style}
-    for item in fields(config):
-        value = getattr(config, item.name)
-        if item.name != "clock":
-            summary[item.name] = sorted(value) if isinstance(value, frozenset) else value
-    summary["client_secrets"] = [HIDDEN] * len(config.client_secrets)
-    return summary
+def check_patch_document(operations: Any, read_only: tuple[str, ...]) -> None:
+    """RFC 6902 structure, plus our read-only fields; nothing is applied if any op is bad."""
+    if not isinstance(operations, list) or not operations:
+        raise problem(400, "body: a JSON Patch must be a non-empty array of operations", code=1005)
+    for i, op in enumerate(operations):
+        where = f"[{i}]"
+        if not isinstance(op, dict):
+            raise problem(400, f"{where}: each operation must be a JSON object", code=1005)
+        name = op.get("op")
+        if name not in JSON_PATCH_OPS:
+            raise problem(400, f"{where}.op: must be one of {', '.join(JSON_PATCH_OPS)}", code=1005)
+        pointers = ["path"] + (["from"] if name in ("move", "copy") else [])
+        for key in pointers:
+            pointer = op.get(key)
+            if not isinstance(pointer, str):
+                raise problem(400, f"{where}.{key}: is required for {name}", code=1005)
+            if pointer and not pointer.startswith("/"):
+                raise problem(400, f"{where}.{key}: {pointer!r} is not a JSON Pointer", code=1005)
+        if name in ("add", "replace", "test") and "value" not in op:
+            raise problem(400, f"{where}.value: is required for {name}", code=1005)
+        if name == "test":
+            continue
+        written = ["path"] + (["from"] if name == "move" else [])
+        for key in written:
+            pointer = op[key]
+            if pointer == "" or pointer.split("/")[1] in read_only:
+                raise problem(422, f"{where}.{key}: {pointer or '/'!r} is read-only", code=1006)
 
 
 # --------------------------------------------------------------------------------------------
-# The application
+# Handlers: each reads the emulator's backend from the application (`urls.create_app`)
 # --------------------------------------------------------------------------------------------
-def create_app(backend: OfferLibraryBackend) -> Any:
-    """The ASGI application: FastAPI routes wrapped in the recording/fault middleware."""
-    app = FastAPI(
-        title="Offer Library emulator",
-        openapi_url=None,
-        docs_url=None,
-        redoc_url=None,
-        redirect_slashes=False,
+def backend_of(request: Request) -> OfferLibraryBackend:
+    return request.app.state.backend
+
+
+async def refusal(request: Request, exc: Exception) -> Response:
+    """An `EmulatorError` as the answer it carries."""
+    assert isinstance(exc, EmulatorError)
+    return json_response(exc.status, exc.body, exc.headers, exc.media_type)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """Starlette's 404 and 405 as AEP problem bodies."""
+    assert isinstance(exc, StarletteHTTPException)
+    err = problem(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
+    return json_response(err.status, err.body, media_type=err.media_type)
+
+
+async def ims_token(request: Request) -> Response:
+    backend = backend_of(request)
+    if media_type(request.headers.get("content-type"))[0] != FORM:
+        raise oauth_error(400, "invalid_request", f"body must be {FORM}")
+    query = query_of(request)
+    if backend.config.reject_query_credentials:
+        for name in IMS_PARAMETERS:
+            if name in query:
+                raise oauth_error(
+                    400,
+                    "invalid_request",
+                    f"{name} must be sent in the form body, not in the query string",
+                )
+    form = await request.form()
+    sent = {
+        name: _text((form.getlist(name) or query.get(name) or [None])[-1])
+        for name in IMS_PARAMETERS
+    }
+    answer = backend.ims.issue(backend.config, **sent)
+    return json_response(200, answer, {"cache-control": "no-store"})
+
+
+def authenticate(request: Request, body_media_type: str = "application/json") -> Identity:
+    """The gateway's header checks, then (for a body) its Content-Type check."""
+    backend = backend_of(request)
+    headers = request.headers
+    identity = backend.ims.authenticate(
+        backend.config,
+        authorization=headers.get("authorization"),
+        api_key=headers.get("x-api-key"),
+        org_id=headers.get("x-gw-ims-org-id"),
+        sandbox=headers.get("x-sandbox-name"),
     )
+    wanted = body_media_type if request.method in ("POST", "PUT", "PATCH") else None
+    if wanted and not media_type_matches(headers.get("content-type"), wanted):
+        raise content_type_error()
+    return identity
 
-    @app.exception_handler(EmulatorError)
-    async def _refusal(request: Request, exc: EmulatorError) -> Response:
-        return json_response(exc.status, exc.body, exc.headers, exc.media_type)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        err = problem(exc.status_code, f"{request.method} {request.url.path}: {exc.detail}")
-        return json_response(err.status, err.body, media_type=err.media_type)
+def resolve(request: Request, allowed: frozenset[str] = frozenset()):
+    """Caller, kind and query of a DPS request; unknown query parameters are refused."""
+    identity = authenticate(request)
+    resource = request.path_params["resource"]
+    query = query_of(request)
+    offer_type = query.get("offer-type", [None])[-1]
+    kind = kind_for(resource, offer_type)
+    extra = [("offer-type", offer_type)] if resource == "offers" else []
+    if backend_of(request).config.reject_unknown_query_params:
+        check_known(query, allowed | {name for name, _ in extra})
+    return identity, kind, query, extra
 
-    # -- IMS --------------------------------------------------------------------------------
-    @app.post("/ims/token/v3")
-    async def ims_token(request: Request) -> Response:
-        if media_type(request.headers.get("content-type"))[0] != FORM:
-            raise oauth_error(400, "invalid_request", f"body must be {FORM}")
-        query = query_of(request)
-        if backend.config.reject_query_credentials:
-            for name in IMS_PARAMETERS:
-                if name in query:
-                    raise oauth_error(
-                        400,
-                        "invalid_request",
-                        f"{name} must be sent in the form body, not in the query string",
-                    )
-        form = await request.form()
-        sent = {
-            name: _text((form.getlist(name) or query.get(name) or [None])[-1])
-            for name in IMS_PARAMETERS
-        }
-        answer = backend.issue_token(**sent)
-        return json_response(200, answer, {"cache-control": "no-store"})
 
-    # -- DPS --------------------------------------------------------------------------------
-    def authenticate(request: Request, body_media_type: str = "application/json"):
-        """The gateway's header checks, then (for a body) its Content-Type check."""
-        headers = request.headers
-        identity = backend.authenticate(
-            authorization=headers.get("authorization"),
-            api_key=headers.get("x-api-key"),
-            org_id=headers.get("x-gw-ims-org-id"),
-            sandbox=headers.get("x-sandbox-name"),
+async def create(request: Request) -> Response:
+    backend = backend_of(request)
+    identity, kind, _, _ = resolve(request)
+    receipt = backend.create(identity, kind, await json_body(request))
+    return json_response(backend.config.create_status, receipt)
+
+
+async def list_(request: Request) -> Response:
+    backend = backend_of(request)
+    identity, kind, query, extra = resolve(request, LIST_PARAMETERS)
+    config = backend.config
+    parsed = ListQuery.parse(query, config)
+    page = backend.list(
+        identity,
+        kind,
+        filters=parsed.filters,
+        order=parsed.order,
+        limit=parsed.limit,
+        start=parsed.start,
+    )
+    answer = {
+        "results": page.results,
+        "count": len(page.results),
+        "total": page.total,
+        "_links": list_links(request, kind, parsed, page, extra, config.next_link_form),
+    }
+    return json_response(200, answer)
+
+
+async def get(request: Request) -> Response:
+    backend = backend_of(request)
+    identity, kind, _, _ = resolve(request)
+    return json_response(200, backend.get(identity, kind, request.path_params["entity_id"]))
+
+
+async def patch(request: Request) -> Response:
+    backend = backend_of(request)
+    identity, kind, _, _ = resolve(request)
+    entity_id = request.path_params["entity_id"]
+    operations = await json_body(request)
+    with backend.lock:  # a missing object is 404 before its patch is read
+        backend.store(identity).record(kind, entity_id)
+        check_patch_document(operations, read_only_members(backend.config))
+        receipt = backend.patch(identity, kind, entity_id, operations)
+    return json_response(200, receipt)
+
+
+async def delete(request: Request) -> Response:
+    identity, kind, _, _ = resolve(request)
+    backend_of(request).delete(identity, kind, request.path_params["entity_id"])
+    return Response(status_code=200)
+
+
+async def decisions(request: Request) -> Response:
+    """The hub Decisioning API: its media types and headers, then `models/decisioning.py`."""
+    backend = backend_of(request)
+    identity = authenticate(request, "")
+    config = backend.config
+    content_type = request.headers.get("content-type")
+    if not any(media_type_matches(content_type, t) for t in DECISION_REQUEST_TYPES):
+        wanted = " or ".join(DECISION_REQUEST_TYPES)
+        raise problem(415, f"Content-Type: must be {wanted}", service="ODE", code=3)
+    served = _served_type(request.headers.get("accept"))
+    if served is None and config.require_xdm_accept:
+        wanted = " or ".join(DECISION_RESPONSE_TYPES)
+        raise problem(406, f"Accept: must list {wanted}", service="ODE", code=1)
+    if config.require_request_id and not request.headers.get("x-request-id"):
+        raise problem(400, "x-request-id: header is required", service="ODE", code=2)
+    answer = backend.decide(identity, await json_body(request))
+    return json_response(200, answer, media_type=served or DECISION_RESPONSE_TYPE)
+
+
+async def start_workload(request: Request) -> Response:
+    """Batch Decisioning: `models/workloads.py` keeps the workloads."""
+    backend = backend_of(request)
+    identity = authenticate(request)
+    request_id = request.headers.get("x-request-id")
+    if backend.config.require_request_id and not request_id:
+        raise problem(400, "x-request-id: header is required", service="DWM", code=2)
+    body = await json_body(request)
+    with backend.lock:
+        store = backend.store(identity)
+        answer = backend.workloads.start(
+            org_id=identity.org_id,
+            sandbox=identity.sandbox,
+            body=body,
+            request_id=request_id or "",
+            config=backend.config,
+            find=store.find,
         )
-        wanted = body_media_type if request.method in ("POST", "PUT", "PATCH") else None
-        if wanted and not media_type_matches(headers.get("content-type"), wanted):
-            raise content_type_error()
-        return identity
+    return json_response(200, answer)
 
-    def resolve(request: Request, resource: str, allowed: frozenset[str] = frozenset()):
-        """Caller, kind and query of a DPS request; unknown query parameters are refused."""
-        identity = authenticate(request)
-        query = query_of(request)
-        offer_type = query.get("offer-type", [None])[-1]
-        kind = kind_for(resource, offer_type)
-        extra = [("offer-type", offer_type)] if resource == "offers" else []
-        if backend.config.reject_unknown_query_params:
-            check_known(query, allowed | {name for name, _ in extra})
-        return identity, kind, query, extra
 
-    @app.post(DPS + "/{resource}")
-    async def create(resource: str, request: Request) -> Response:
-        identity, kind, _, _ = resolve(request, resource)
-        receipt = backend.create(identity, kind, await json_body(request))
-        return json_response(backend.config.create_status, receipt)
-
-    @app.get(DPS + "/{resource}")
-    async def list_(resource: str, request: Request) -> Response:
-        identity, kind, query, extra = resolve(request, resource, LIST_PARAMETERS)
-        config = backend.config
-        parsed = ListQuery.parse(query, config)
-        page = backend.list(
-            identity,
-            kind,
-            filters=parsed.filters,
-            order=parsed.order,
-            limit=parsed.limit,
-            start=parsed.start,
+async def get_workload(request: Request) -> Response:
+    backend = backend_of(request)
+    identity = authenticate(request)
+    with backend.lock:
+        answer = backend.workloads.get(
+            identity.org_id, identity.sandbox, request.path_params["workload_id"], backend.config
         )
-        answer = {
-            "results": page.results,
-            "count": len(page.results),
-            "total": page.total,
-            "_links": list_links(request, kind, parsed, page, extra, config.next_link_form),
-        }
-        return json_response(200, answer)
-
-    @app.get(DPS + "/{resource}/{entity_id}")
-    async def get(resource: str, entity_id: str, request: Request) -> Response:
-        identity, kind, _, _ = resolve(request, resource)
-        return json_response(200, backend.get(identity, kind, entity_id))
-
-    @app.patch(DPS + "/{resource}/{entity_id}")
-    async def patch(resource: str, entity_id: str, request: Request) -> Response:
-        identity, kind, _, _ = resolve(request, resource)
-        receipt = backend.patch(identity, kind, entity_id, await json_body(request))
-        return json_response(200, receipt)
-
-    @app.delete(DPS + "/{resource}/{entity_id}")
-    async def delete(resource: str, entity_id: str, request: Request) -> Response:
-        identity, kind, _, _ = resolve(request, resource)
-        backend.delete(identity, kind, entity_id)
-        return Response(status_code=200)
-
-    # -- hub Decisioning API ----------------------------------------------------------------
-    @app.post("/data/core/ods/decisions")
-    async def decisions(request: Request) -> Response:
-        identity = authenticate(request, "")
-        config = backend.config
-        content_type = request.headers.get("content-type")
-        if not any(media_type_matches(content_type, t) for t in DECISION_REQUEST_TYPES):
-            wanted = " or ".join(DECISION_REQUEST_TYPES)
-            raise problem(415, f"Content-Type: must be {wanted}", service="ODE", code=3)
-        served = _served_type(request.headers.get("accept"))
-        if served is None and config.require_xdm_accept:
-            wanted = " or ".join(DECISION_RESPONSE_TYPES)
-            raise problem(406, f"Accept: must list {wanted}", service="ODE", code=1)
-        if config.require_request_id and not request.headers.get("x-request-id"):
-            raise problem(400, "x-request-id: header is required", service="ODE", code=2)
-        answer = backend.decide(identity, await json_body(request))
-        return json_response(200, answer, media_type=served or DECISION_RESPONSE_TYPE)
-
-    # -- Batch Decisioning API (workloads.py) -----------------------------------------------
-    @app.post(WORKLOADS)
-    async def start_workload(request: Request) -> Response:
-        identity = authenticate(request)
-        request_id = request.headers.get("x-request-id")
-        if backend.config.require_request_id and not request_id:
-            raise problem(400, "x-request-id: header is required", service="DWM", code=2)
-        body = await json_body(request)
-        with backend.lock:
-            store = backend.store(identity)
-            answer = backend.workloads.start(
-                org_id=identity.org_id,
-                sandbox=identity.sandbox,
-                body=body,
-                request_id=request_id or "",
-                config=backend.config,
-                find=store.find,
-            )
-        return json_response(200, answer)
-
-    @app.get(WORKLOADS + "/{workload_id}")
-    async def get_workload(workload_id: str, request: Request) -> Response:
-        identity = authenticate(request)
-        with backend.lock:
-            answer = backend.workloads.get(
-                identity.org_id, identity.sandbox, workload_id, backend.config
-            )
-        return json_response(200, answer)
-
-    # -- control endpoints ------------------------------------------------------------------
-    @app.get(CONTROL_PREFIX + "health")
-    async def health() -> Response:
-        return json_response(200, {"status": "ok"})
-
-    @app.post(CONTROL_PREFIX + "reset")
-    async def reset(request: Request) -> Response:
-        await control_body(request)
-        backend.reset()
-        return json_response(200, {"status": "reset"})
-
-    @app.post(CONTROL_PREFIX + "revoke-tokens")
-    async def revoke(request: Request) -> Response:
-        await control_body(request)
-        backend.revoke_tokens()
-        return json_response(200, {"status": "revoked"})
-
-    @app.post(CONTROL_PREFIX + "faults")
-    async def faults(request: Request) -> Response:
-        """`inject_fault` arguments as JSON, or `{"kind": ..., "method", "path_prefix",
-        "slow_seconds"}` for a named fault kind."""
-        spec = await control_body(request)
-        try:
-            if not isinstance(spec, dict):
-                raise TypeError("a JSON object")
-            added = faults_of_kind(**spec) if "kind" in spec else [Fault(**spec)]
-        except (TypeError, ValueError) as exc:
-            raise problem(400, f"fault: {exc}") from exc
-        for fault in added:
-            backend.add_fault(fault)
-        return json_response(201, {"status": "added"})
-
-    @app.get(CONTROL_PREFIX + "faults")
-    async def fault_counts() -> Response:
-        with backend.lock:
-            counts = dict(backend.fault_counts)
-        return json_response(200, {"seed": backend.fault_seed, "counts": counts})
-
-    @app.get(CONTROL_PREFIX + "config")
-    async def config() -> Response:
-        return json_response(200, config_summary(backend.config))
-
-    @app.post(CONTROL_PREFIX + "configure")
-    async def configure(request: Request) -> Response:
-        """`configure(**changes)` over HTTP, e.g. `{"answer_style": "adobe-examples"}`."""
-        changes = await control_body(request)
-        if not isinstance(changes, dict) or "clock" in changes:
-            raise problem(400, "configure: a JSON object of EmulatorConfig fields (not clock)")
-        try:
-            configured = backend.configure(**changes)
-        except (TypeError, ValueError) as exc:
-            raise problem(400, f"configure: {exc}") from exc
-        return json_response(200, config_summary(configured))
-
-    @app.get(CONTROL_PREFIX + "requests")
-    async def requests() -> Response:
-        with backend.lock:
-            return json_response(200, [r.to_dict() for r in backend.requests])
-
-    @app.get(CONTROL_PREFIX + "tokens")
-    async def tokens() -> Response:
-        with backend.lock:
-            issued = {
-                "tokens_issued": backend.tokens_issued,
-                "access_token_sha256": [token_digest(t) for t in backend.issued_tokens],
-            }
-            return json_response(200, issued)
-
-    return RecordAndFault(app, backend)
+    return json_response(200, answer)

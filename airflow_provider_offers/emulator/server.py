@@ -13,8 +13,9 @@ import uvicorn
 
 from .backend import Interlude, OfferLibraryBackend
 from .config import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_ORG_ID, EmulatorConfig
-from .controls import Fault, RecordedRequest, faults_of_kind
-from .responses import create_app
+from .controls import RecordedRequest
+from .faults import Fault, faults_of_kind, hide_dropped_connections
+from .urls import create_app
 
 
 class EmulatorServer:
@@ -32,6 +33,7 @@ class EmulatorServer:
     # -- lifecycle --------------------------------------------------------------------------
     def _bind(self) -> tuple[socket.socket, uvicorn.Server]:
         """The listening socket (port 0 picks a free one) and a quiet uvicorn server for it."""
+        hide_dropped_connections()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self.port))
@@ -118,25 +120,25 @@ class EmulatorServer:
 
     @property
     def tokens_issued(self) -> int:
-        return self.backend.tokens_issued
+        return self.backend.ims.tokens_issued
 
     @property
     def fault_counts(self) -> dict[str, int]:
         """How many requests each named fault kind hit since the last reset."""
         with self.backend.lock:
-            return dict(self.backend.fault_counts)
+            return dict(self.backend.faults.counts)
 
     @property
     def fault_seed(self) -> int:
         """The seed of the random faults (the configured one, or the one picked); print it to
         reproduce a run with `configure(fault_seed=...)`."""
-        return self.backend.fault_seed
+        return self.backend.faults.seed
 
     @property
     def issued_tokens(self) -> list[str]:
         """Every access token issued since the last reset, revoked or expired ones too."""
         with self.backend.lock:
-            return list(self.backend.issued_tokens)
+            return list(self.backend.ims.issued_tokens)
 
     @property
     def requests(self) -> list[RecordedRequest]:
@@ -163,7 +165,7 @@ class EmulatorServer:
         return self.backend.configure(**changes)
 
     def revoke_tokens(self) -> None:
-        self.backend.revoke_tokens()
+        self.backend.ims.revoke()
 
     def write_unchecked(
         self, kind: str, ident: str, members: dict[str, Any], sandbox: str = "prod"
@@ -193,8 +195,8 @@ class EmulatorServer:
         revoke_tokens: bool = False,
     ) -> None:
         """The next `times` requests matching method ("*" = any) and path prefix misbehave
-        (see `controls.Fault`)."""
-        self.backend.add_fault(
+        (see `faults.Fault`)."""
+        self._add_faults(
             Fault(
                 method=method,
                 path_prefix=path_prefix,
@@ -236,9 +238,13 @@ class EmulatorServer:
     def inject_fault_kind(
         self, kind: str, method: str = "*", path_prefix: str = "/", *, slow_seconds: float = 2.0
     ) -> None:
-        """The next matching request gets one named fault (`controls.FAULT_KINDS`)."""
-        for fault in faults_of_kind(kind, method, path_prefix, slow_seconds=slow_seconds):
-            self.backend.add_fault(fault)
+        """The next matching request gets one named fault (`faults.FAULT_KINDS`)."""
+        self._add_faults(*faults_of_kind(kind, method, path_prefix, slow_seconds=slow_seconds))
+
+    def _add_faults(self, *faults: Fault) -> None:
+        with self.backend.lock:
+            for fault in faults:
+                self.backend.faults.add(fault)
 
 
 def dps_client(

@@ -19,7 +19,7 @@ from airflow_provider_offers.api.errors import (
     UnreadableResponseError,
 )
 from airflow_provider_offers.api.resources import PLACEMENTS
-from airflow_provider_offers.emulator.controls import FAULT_KINDS
+from airflow_provider_offers.emulator.faults import FAULT_KINDS
 
 DPS = "/data/core/dps"
 #: Faults a read survives by being asked again (or by renewing its token).

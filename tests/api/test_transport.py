@@ -14,7 +14,7 @@ from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.models import Tag
 from airflow_provider_offers.api.resources import TAGS
 from airflow_provider_offers.emulator.backend import OfferLibraryBackend
-from airflow_provider_offers.emulator.responses import create_app
+from airflow_provider_offers.emulator.urls import create_app
 
 
 @pytest.fixture(autouse=True)
@@ -69,7 +69,7 @@ async def test_async_client_over_the_emulator_app_in_process(retry):
 
     async with AsyncOfferLibraryClient(config, retry=retry, transport=transport) as client:
         receipt = await client.create(TAGS, {"name": "Spring"})
-        backend.revoke_tokens()  # the renewal after the 401 goes through the transport too
+        backend.ims.revoke()  # the renewal after the 401 goes through the transport too
         tag = await client.get(TAGS, receipt.id)
 
     assert tag.name == "Spring"
@@ -80,7 +80,7 @@ async def test_async_client_over_the_emulator_app_in_process(retry):
         ("POST", "/ims/token/v3"),
         ("GET", f"/data/core/dps/tags/{receipt.id}"),
     ]
-    assert backend.tokens_issued == 2
+    assert backend.ims.tokens_issued == 2
 
 
 def test_a_lost_token_request_before_a_create_is_retried_not_outcome_unknown(retry, sleeps):

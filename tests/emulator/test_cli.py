@@ -136,6 +136,31 @@ def test_emulator_imports_neither_airflow_nor_our_client():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
+def test_the_log_filter_comes_with_a_started_server_not_with_an_import():
+    """Importing the emulator leaves uvicorn's logging alone; a started server keeps the
+    connections its faults cut on purpose out of the error log."""
+    code = (
+        "import logging, httpx\n"
+        "import airflow_provider_offers.emulator.server as server\n"
+        "import airflow_provider_offers.emulator.pytest_plugin\n"
+        "log = logging.getLogger('uvicorn.error')\n"
+        "assert not log.filters, log.filters\n"
+        "seen = []\n"
+        "handler = logging.Handler()\n"
+        "handler.emit = seen.append\n"
+        "log.addHandler(handler)\n"
+        "with server.run_emulator() as emulator:\n"
+        "    emulator.inject_fault('POST', '/ims', drop_after_commit=True)\n"
+        "    try:\n"
+        "        httpx.post(emulator.url + '/ims/token/v3', data={})\n"
+        "    except httpx.RemoteProtocolError:\n"
+        "        pass\n"
+        "    httpx.get(emulator.url + '/_emulator/health')\n"
+        "assert [r for r in seen if r.levelno >= logging.ERROR] == [], seen\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_help_names_the_credentials_to_put_in_the_connection(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--help"])

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from emulator_helpers import DPS, token_form
 
-from airflow_provider_offers.emulator.controls import FAULT_KINDS, Fault
+from airflow_provider_offers.emulator.faults import FAULT_KINDS, Fault
 
 
 def test_dropped_before_commit_cuts_the_connection_and_writes_nothing(

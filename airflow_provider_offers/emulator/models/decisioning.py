@@ -18,9 +18,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .config import EmulatorConfig
+from ..config import EmulatorConfig
+from ..exceptions import problem
 from .entities import parse_datetime
-from .errors import problem
 
 COMPONENT_TYPE_URIS = {
     "html": "https://ns.adobe.com/experience/decisioning/content-component-html-template",

@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..exceptions import problem
 from .entities import parse_datetime
-from .errors import problem
 
 _EXPRESSION = re.compile(
     r"^(?P<neg>!)?(?P<field>[A-Za-z_@$][\w.:@$-]*?)(?:(?P<op>==|!=|<=|>=|<|>|~)(?P<value>.*))?$",

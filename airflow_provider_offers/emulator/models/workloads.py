@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from .config import EmulatorConfig
-from .errors import EmulatorError, problem
+from ..config import EmulatorConfig
+from ..exceptions import EmulatorError, problem
 
 STEPS = ("QUEUED", "PROCESSING", "INGESTING")
 TERMINAL = ("COMPLETED", "ERROR")

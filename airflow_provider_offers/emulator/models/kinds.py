@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import problem
+from ..exceptions import problem
 
 NS = "https://ns.adobe.com/experience/offer-management"
 

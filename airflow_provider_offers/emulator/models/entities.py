@@ -9,8 +9,8 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, NoReturn
 
-from .config import EmulatorConfig
-from .errors import problem
+from ..config import EmulatorConfig
+from ..exceptions import problem
 from .kinds import KINDS, SERVER_FIELDS, Kind, reference_sites
 
 PROFILE_CONSTRAINT_TYPES = ("none", "eligibilityRule", "anySegments", "allSegments")
