@@ -110,7 +110,7 @@ class RetryPolicy:
     Built from a task's options by `from_options` (the client does it once, from its config);
     a copy that sleeps elsewhere (the catalog's `BackoffGate`, a test's recording sleep) comes
     from `with_sleep`. The predicates are pure; what the caller gets when retrying stops is a
-    new error raised from the last one (`final_error`), never the last one rewritten.
+    new error built from the last one (`final_error`), never the last one rewritten.
     """
 
     max_attempts: int = 5
@@ -224,7 +224,9 @@ class RetryPolicy:
         error = self.final_error(exc, state.attempt_number)
         if error is exc:
             raise exc
-        raise error from exc
+        # Not chained: no error the client raises keeps another reachable (the redaction rule,
+        # see errors.py); the new one carries every attribute of the last.
+        raise error from None
 
     def _options(self) -> dict:
         return {
