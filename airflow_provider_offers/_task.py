@@ -76,17 +76,13 @@ class OfferLibraryTask(BaseOperator):
     def hook(self) -> OfferLibraryHook:
         from airflow_provider_offers.api.inputs import parse_max_attempts, parse_timeout
 
-        retry_policy = None
-        if self.max_retry_after is not None:
-            from airflow_provider_offers.api.retry import RetryPolicy
-
-            retry_policy = RetryPolicy(max_retry_after=self.max_retry_after)
+        # Parsed here to name the task's argument; the client builds its one retry policy.
         return OfferLibraryHook(
             adobe_conn_id=self.adobe_conn_id,
             sandbox_name=self.sandbox_name,
-            retry_policy=retry_policy,
             timeout=parse_timeout(self.request_timeout, "request_timeout"),
             max_attempts=parse_max_attempts(self.max_attempts, "max_attempts"),
+            max_retry_after=self.max_retry_after,
         )
 
     def execute(self, context: Context) -> Any:
@@ -137,13 +133,11 @@ class OfferLibraryTask(BaseOperator):
         resumes then to report its timeout), or fail if deferred too often already."""
         wait = float(error.retry_after or 0.0)
         if deferrals >= self.max_rate_limit_deferrals:
-            error.message = (
+            raise error.with_message(
                 f"{error.message}; rate limited after {deferrals} deferral(s), the most "
                 f"max_rate_limit_deferrals={self.max_rate_limit_deferrals} allows: the server "
                 f"asked to wait {wait:g} s more"
-            )
-            error.args = (error.message,)
-            raise error
+            ) from error
         from airflow.providers.standard.triggers.temporal import DateTimeTrigger
 
         until = datetime.now(timezone.utc) + timedelta(seconds=wait)

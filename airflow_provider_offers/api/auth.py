@@ -34,7 +34,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -294,10 +294,12 @@ class ImsTokenSource:
         except ValueError:
             return False
 
-    def transport_error(self, exc: httpx.TransportError) -> OfferLibraryError:
+    def transport_error(
+        self, exc: httpx.TransportError, secrets: Iterable[str | None] = ()
+    ) -> OfferLibraryError:
         """A network failure of a token request; asking twice is harmless, so retryable."""
         return transport_error(
-            exc, resend_safe=True, where=f"POST {self.token_url}", request_id=None
+            exc, resend_safe=True, where=f"POST {self.token_url}", request_id=None, secrets=secrets
         )
 
     def _result(

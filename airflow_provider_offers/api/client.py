@@ -18,7 +18,6 @@ Usage::
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import ssl
@@ -84,9 +83,11 @@ class _ClientCore(Calls):
         on_token: Callable[[str], Any] | None,
     ) -> None:
         super().__init__(config)
-        self.retry = retry or RetryPolicy()
-        if config.max_attempts is not None:  # the connection's or the task's choice wins
-            self.retry = dataclasses.replace(self.retry, max_attempts=config.max_attempts)
+        # The one place a client's policy is built: the task's (or connection's) options in
+        # `config` win over `retry`'s numbers.
+        self.retry = RetryPolicy.from_options(
+            max_attempts=config.max_attempts, max_retry_after=config.max_retry_after, base=retry
+        )
         self.token_source = ImsTokenSource.shared(config)
         self.auth = ImsAuth(self.token_source, on_token=on_token)
 
@@ -134,19 +135,17 @@ class _ClientCore(Calls):
             failed = exc.request
         except RuntimeError:  # raised before a request was attached
             failed = request
+        secrets = self._secrets_of(request)
         if failed is not request:  # the auth flow's IMS token request, not the call's
-            error = self.token_source.transport_error(exc)
+            error = self.token_source.transport_error(exc, secrets)
         else:
             error = transport_error(
                 exc,
                 resend_safe=call.resend_safe,
                 where=f"{self._where(request)} (sandbox {self.config.sandbox_name!r})",
                 request_id=request.headers.get("x-request-id"),
+                secrets=secrets,
             )
-        secrets = self._secrets_of(request)
-        error.message = redact(error.message, secrets)
-        error.detail = redact(error.detail, secrets) if error.detail else error.detail
-        error.args = (error.message,)
         log.info("%s", error.message)
         return error
 

@@ -31,6 +31,7 @@ from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import (
     parse_bool,
     parse_max_attempts,
+    parse_max_retry_after,
     parse_org_id,
     parse_sandbox_name,
     parse_timeout,
@@ -255,6 +256,8 @@ class ClientConfig:
     token_cache_dir: str | None = None
     #: Tries of a retryable request in all (the `RetryPolicy` default when None).
     max_attempts: int | None = None
+    #: The longest `Retry-After` (seconds) waited in-process (the `RetryPolicy` default if None).
+    max_retry_after: float | None = None
     #: Plain http to hosts other than this machine (the emulator's loopback never needs it).
     allow_insecure_http: bool = False
     #: Where the settings come from ("connection 'x'"), for errors that point at the fix.
@@ -292,6 +295,7 @@ class ClientConfig:
         if not isinstance(self.timeout, httpx.Timeout):
             set_(self, "timeout", request_timeout(parse_timeout(self.timeout)))
         set_(self, "max_attempts", parse_max_attempts(self.max_attempts))
+        set_(self, "max_retry_after", parse_max_retry_after(self.max_retry_after))
 
     @classmethod
     def from_fields(

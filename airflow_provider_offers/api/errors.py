@@ -21,6 +21,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from typing_extensions import Self  # typing.Self from Python 3.11
+
 __all__ = [
     "TRANSIENT_ERRORS",
     "AuthenticationError",
@@ -79,6 +81,11 @@ class OfferLibraryError(Exception):
             if value is not None:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    def with_message(self, message: str, **changes: Any) -> Self:
+        """A new error of this type and attributes but `message` (and `changes`): how a caller
+        adds to an error it caught (raising the new one `from` it) without rewriting it."""
+        return _rebuild(type(self), message, {**self.__dict__, "message": message, **changes})
 
     def __reduce__(self):
         # Keep the attributes when Airflow pickles the exception (keyword-only __init__).

@@ -33,6 +33,7 @@ __all__ = [
     "parse_item_count",
     "parse_max_attempts",
     "parse_max_concurrency",
+    "parse_max_retry_after",
     "parse_modified",
     "parse_offer_type",
     "parse_org_id",
@@ -242,6 +243,21 @@ def parse_max_attempts(value: Any, field: str = "max_attempts") -> int | None:
     if int(value) < 1:
         raise _invalid(field, value, "is not at least 1 (1 means no retry)")
     return int(value)
+
+
+def parse_max_retry_after(value: Any, field: str = "max_retry_after") -> float | None:
+    """The longest `Retry-After` waited in-process: seconds, zero or more (or their string);
+    blank is None."""
+    if _is_blank(value):
+        return None
+    if not isinstance(value, bool):
+        try:
+            seconds = float(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError):
+            seconds = None
+        if seconds is not None and 0 <= seconds < float("inf"):
+            return seconds
+    raise _invalid(field, value, "is not a wait: expected a number of seconds, 0 or more")
 
 
 def parse_etag(value: Any, field: str = "since_etag") -> int | None:

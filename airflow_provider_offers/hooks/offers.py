@@ -50,6 +50,8 @@ class OfferLibraryHook(BaseHook):
         ``timeout`` (default 60 s, connecting at most 10 s).
     :param max_attempts: tries of a retryable request in all (1: no retry); overrides the
         connection's extra ``max_attempts`` and ``retry_policy``'s (default 5).
+    :param max_retry_after: the longest `Retry-After` (seconds) waited in-process; overrides
+        ``retry_policy``'s (default 120 s).
 
     Offers and patch operations may be given as dicts or as the `api.models` models. Every
     method raises a subclass of `api.errors.OfferLibraryError`; `InvalidInputError` before any
@@ -69,12 +71,17 @@ class OfferLibraryHook(BaseHook):
         retry_policy: RetryPolicy | None = None,
         timeout: float | str | None = None,
         max_attempts: int | str | None = None,
+        max_retry_after: float | str | None = None,
     ) -> None:
         super().__init__()
         self.adobe_conn_id = adobe_conn_id
         self._sandbox_override = sandbox_name.strip() if sandbox_name else None
         self.retry_policy = retry_policy
-        self._request_options = {"timeout": timeout, "max_attempts": max_attempts}
+        self._request_options = {
+            "timeout": timeout,
+            "max_attempts": max_attempts,
+            "max_retry_after": max_retry_after,
+        }
         self._session_client: AsyncOfferLibraryClient | None = None
 
     def __repr__(self) -> str:
@@ -95,14 +102,18 @@ class OfferLibraryHook(BaseHook):
 
     def _config(self, conn: Connection) -> ClientConfig:
         from airflow_provider_offers.api.config import ClientConfig
-        from airflow_provider_offers.api.inputs import parse_max_attempts, parse_timeout
+        from airflow_provider_offers.api.inputs import (
+            parse_max_attempts,
+            parse_max_retry_after,
+            parse_timeout,
+        )
 
         # Checked before the connection's fields, so an error names what the caller gave.
-        timeout = parse_timeout(self._request_options["timeout"], "timeout")
-        max_attempts = parse_max_attempts(self._request_options["max_attempts"], "max_attempts")
+        options = self._request_options
         return ClientConfig.from_fields(
-            timeout=timeout,
-            max_attempts=max_attempts,
+            timeout=parse_timeout(options["timeout"], "timeout"),
+            max_attempts=parse_max_attempts(options["max_attempts"], "max_attempts"),
+            max_retry_after=parse_max_retry_after(options["max_retry_after"]),
             host=conn.host,
             port=conn.port,
             login=conn.login,
@@ -154,13 +165,15 @@ class OfferLibraryHook(BaseHook):
         """The sync client (one per hook, reused)."""
         return self.client
 
-    async def aget_conn(self) -> AsyncOfferLibraryClient:
-        """A new async client; use `async with` (its pool belongs to the running loop)."""
+    async def aget_conn(self, retry_policy: RetryPolicy | None = None) -> AsyncOfferLibraryClient:
+        """A new async client; use `async with` (its pool belongs to the running loop).
+
+        `retry_policy`: for this client instead of the hook's (the catalog's gated copy)."""
         from airflow_provider_offers._compat import amask_secret
         from airflow_provider_offers.api.client import AsyncOfferLibraryClient
 
         return AsyncOfferLibraryClient(
-            await self.aconfig(), retry=self.retry_policy, on_token=amask_secret
+            await self.aconfig(), retry=retry_policy or self.retry_policy, on_token=amask_secret
         )
 
     @contextlib.asynccontextmanager

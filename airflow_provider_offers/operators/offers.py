@@ -493,11 +493,11 @@ class SyncOffersOperator(_OfferOperator):
         max_concurrency = parse_max_concurrency(self.max_concurrency)
         expected_plan = self._expected_plan()
         gate = catalog.BackoffGate()
-        self.hook.retry_policy = gate.policy(self.hook.retry_policy)
         sandbox = self.hook.sandbox_name
 
         async def sync() -> dict[str, Any]:
-            async with await self.hook.aget_conn() as client:
+            # A client of its own whose retry waits go through the gate; the hook's is unchanged.
+            async with await self.hook.aget_conn(gate.policy(self.hook.retry_policy)) as client:
                 plan = await catalog.plan_catalog(
                     client, bodies, offer_type=offer_type, catalog=name, prune=prune
                 )

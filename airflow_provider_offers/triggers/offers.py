@@ -13,12 +13,15 @@ import json
 import logging
 from collections.abc import AsyncIterator, Hashable
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
 
 from airflow_provider_offers._compat import AIRFLOW_VERSION, asset_state_store
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
+
+if TYPE_CHECKING:
+    from airflow_provider_offers.api.retry import RetryPolicy
 
 
 class OfferChangeTrigger(BaseTrigger):
@@ -102,16 +105,13 @@ class OfferChangeTrigger(BaseTrigger):
             RateLimitedError,
         )
         from airflow_provider_offers.api.inputs import parse_modified
-        from airflow_provider_offers.api.retry import RetryPolicy
 
         hook = OfferLibraryHook(
             adobe_conn_id=self.adobe_conn_id,
             sandbox_name=self.sandbox_name,
-            retry_policy=None
-            if self.max_retry_after is None
-            else RetryPolicy(max_retry_after=self.max_retry_after),
             timeout=self.request_timeout,
             max_attempts=self.max_attempts,
+            max_retry_after=self.max_retry_after,
         )
         deadline = parse_modified(self.deadline, "deadline")
         baseline = self.baseline
@@ -175,6 +175,21 @@ log = logging.getLogger(__name__)
 
 # Longest wait between two looks while the credentials are refused (doubling from poll_interval).
 MAX_AUTH_BACKOFF = 900.0
+
+
+def auth_backoff(poll_interval: float) -> RetryPolicy:
+    """The retry policy's backoff rule for refused credentials, with numbers of its own.
+
+    Not the request policy's 1-30 s: a refused secret stays refused until someone rotates it,
+    and asking IMS again every few seconds only adds refusals; so twice the poll interval
+    after the first refusal, doubling up to `MAX_AUTH_BACKOFF` (or the interval, if longer).
+    No attempt limit and no jitter: the watch never ends, and it is one stream per connection.
+    """
+    from airflow_provider_offers.api.retry import RetryPolicy
+
+    return RetryPolicy(
+        initial_backoff=2 * poll_interval, max_backoff=max(MAX_AUTH_BACKOFF, poll_interval)
+    )
 
 
 class OfferChangeEventTrigger(BaseEventTrigger):
@@ -274,6 +289,7 @@ class OfferChangeEventTrigger(BaseEventTrigger):
 
         offer_type = parse_offer_type(kwargs["offer_type"]).value  # a bad one ends the watch
         poll_interval = float(kwargs["poll_interval"])
+        backoff = auth_backoff(poll_interval)
         refusals = 0
         while True:
             # A new hook after refused credentials: the connection is read again (rotated secret).
@@ -289,9 +305,7 @@ class OfferChangeEventTrigger(BaseEventTrigger):
                         listing = await cls._list(hook, offer_type)
                     except (AuthenticationError, PermissionDeniedError) as error:
                         refusals += 1
-                        delay = min(
-                            poll_interval * 2**refusals, max(MAX_AUTH_BACKOFF, poll_interval)
-                        )
+                        delay = backoff.backoff(refusals)
                         log.error(
                             "Offer watcher: the Offer Library refused connection %r (%s); "
                             "check its credentials. Trying again in %.1f s.",

@@ -12,6 +12,7 @@ from airflow_provider_offers.api.inputs import (
     parse_if_exists,
     parse_item_count,
     parse_max_attempts,
+    parse_max_retry_after,
     parse_offer_type,
     parse_org_id,
     parse_timeout,
@@ -48,6 +49,10 @@ def test_offer_type_takes_any_case_and_sends_lower_case(value):
         (parse_max_attempts, 2.5, "max_attempts: 2.5 is not a whole number of attempts"),
         (parse_max_attempts, False, "max_attempts: False is not a whole number"),
         (parse_max_attempts, "0", "max_attempts: '0' is not at least 1"),
+        (parse_max_retry_after, "-1", "max_retry_after: '-1' is not a wait: expected a number"),
+        (parse_max_retry_after, "inf", "max_retry_after: 'inf' is not a wait"),
+        (parse_max_retry_after, True, "max_retry_after: True is not a wait"),
+        (parse_max_retry_after, "soon", "max_retry_after: 'soon' is not a wait"),
     ],
 )
 def test_each_rule_names_the_field_and_the_value(parse, value, message):
@@ -67,9 +72,11 @@ def test_timeouts_and_attempts_from_templates_and_extras_are_read():
     assert parse_timeout(30) == 30.0
     assert parse_max_attempts(" 3 ") == 3
     assert parse_max_attempts(1) == 1
+    assert (parse_max_retry_after(" 0 "), parse_max_retry_after(0.5)) == (0.0, 0.5)
     for blank in (None, "", "  "):  # unset: the default applies
         assert parse_timeout(blank) is None
         assert parse_max_attempts(blank) is None
+        assert parse_max_retry_after(blank) is None
 
 
 @pytest.mark.parametrize(

@@ -210,3 +210,81 @@ async def test_the_async_retrying_gives_up_alike():
     with pytest.raises(ConnectionFailedError, match=r"refused \(gave up after 3 attempts\)"):
         await policy.async_retrying()(call)
     assert len(calls) == 3 and len(waits) == 2
+
+
+# -- one policy, built once, never changed ----------------------------------------------------
+
+
+def test_from_options_takes_the_options_given_and_keeps_the_base_for_the_rest():
+    base = RetryPolicy(max_attempts=4, initial_backoff=0.5, max_retry_after=9.0)
+    assert RetryPolicy.from_options() == RetryPolicy()
+    assert RetryPolicy.from_options(base=base) == base
+    built = RetryPolicy.from_options(max_attempts=2, max_retry_after=0.0, base=base)
+    assert (built.max_attempts, built.initial_backoff, built.max_retry_after) == (2, 0.5, 0.0)
+    assert (base.max_attempts, base.max_retry_after) == (4, 9.0)  # a copy; the base is unchanged
+
+
+def test_with_sleep_is_a_copy_with_other_sleeps_and_the_same_numbers():
+    def sleep(seconds):
+        return None
+
+    async def async_sleep(seconds):
+        return None
+
+    base = RetryPolicy(max_attempts=3)
+    synced = base.with_sleep(sleep=sleep)
+    gated = synced.with_sleep(async_sleep=async_sleep)
+    assert (synced.sleep, synced.async_sleep) == (sleep, base.async_sleep)
+    assert (gated.sleep, gated.async_sleep, gated) == (sleep, async_sleep, base)
+    assert base.sleep is not sleep and base.async_sleep is not async_sleep
+
+
+def test_the_retry_decision_changes_nothing_on_the_error():
+    error = RateLimitedError("slow down", status=429, retry_after=121.0)
+    assert RetryPolicy().waits_beyond_cap(error) and not RetryPolicy().should_retry(error)
+    assert (str(error), error.beyond_wait_cap) == ("slow down", False)
+    assert not RetryPolicy().waits_beyond_cap(RateLimitedError("x", status=429, retry_after=120))
+    assert not RetryPolicy().waits_beyond_cap(ServerError("x", status=500, retry_after=500))
+    assert not RetryPolicy().waits_beyond_cap(None)
+
+
+def test_a_wait_beyond_the_cap_is_a_new_error_built_from_the_servers_at_once():
+    waits: list[float] = []
+    error = RateLimitedError("HTTP 429", status=429, retry_after=300.0, request_id="r-1")
+    call, calls = _failing(error)
+    with pytest.raises(RateLimitedError) as caught:
+        RetryPolicy(sleep=waits.append).retrying()(call)
+    assert (len(calls), waits) == (1, [])
+    raised = caught.value
+    assert str(raised) == (
+        "HTTP 429; the server asked to wait 300 s, longer than the 120 s this client waits "
+        "in-process"
+    )
+    assert (raised.beyond_wait_cap, raised.retry_after, raised.request_id) == (True, 300.0, "r-1")
+    assert (raised.__cause__, raised.__context__) == (None, None)  # nothing else reachable
+    assert (str(error), error.beyond_wait_cap) == ("HTTP 429", False)  # the server's, unchanged
+
+
+def test_a_server_error_asking_beyond_the_cap_is_raised_as_it_is_at_once():
+    error = ServerError("HTTP 503", status=503, retry_after=500.0)
+    call, calls = _failing(error)
+    with pytest.raises(ServerError) as caught:
+        RetryPolicy(sleep=lambda seconds: None).retrying()(call)
+    assert caught.value is error and str(error) == "HTTP 503" and len(calls) == 1
+
+
+def test_giving_up_raises_a_new_error_built_from_the_last_one():
+    error = ServerError("HTTP 503", status=503, request_id="r-2")
+    call, _ = _failing(error)
+    with pytest.raises(ServerError) as caught:
+        RetryPolicy(max_attempts=2, sleep=lambda seconds: None).retrying()(call)
+    assert caught.value is not error and caught.value.request_id == "r-2"
+    assert (caught.value.__cause__, caught.value.__context__) == (None, None)
+    assert (str(caught.value), str(error)) == ("HTTP 503 (gave up after 2 attempts)", "HTTP 503")
+
+
+def test_refused_credentials_back_off_by_the_policys_rule_in_poll_intervals():
+    from airflow_provider_offers.triggers.offers import auth_backoff
+
+    assert [auth_backoff(60.0).backoff(n) for n in (1, 2, 3, 4, 5)] == [120, 240, 480, 900, 900]
+    assert auth_backoff(1000.0).backoff(1) == 1000.0  # never shorter than one poll interval

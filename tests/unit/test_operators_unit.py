@@ -276,8 +276,10 @@ def test_decision_request_takes_a_templated_item_count(with_hook, hook, context,
 def _long_rate_limit(wait: float = 300.0) -> RateLimitedError:
     """What the client raises for a Retry-After longer than it waits in-process."""
     error = RateLimitedError("GET /offers failed with HTTP 429", status=429, retry_after=wait)
-    assert not RetryPolicy(max_retry_after=120).should_retry(error)  # marks it beyond the cap
-    return error
+    assert not RetryPolicy(max_retry_after=120).should_retry(error)
+    final = RetryPolicy(max_retry_after=120).final_error(error, 1)  # marked beyond the cap
+    assert isinstance(final, RateLimitedError) and not error.beyond_wait_cap
+    return final
 
 
 def test_a_long_rate_limit_defers_until_the_time_asked_then_resumes(with_hook, hook, context):

@@ -10,7 +10,6 @@ so that the task defers and, resumed, re-plans what is left.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -79,8 +78,8 @@ class BackoffGate:
             await asyncio.sleep(left)
 
     def policy(self, base: RetryPolicy | None = None) -> RetryPolicy:
-        """`base` (the client's retry numbers) with its async sleep going through this gate."""
-        return dataclasses.replace(base or RetryPolicy(), async_sleep=self.sleep)
+        """A copy of `base` (the client's retry numbers) whose async sleep is this gate's."""
+        return (base or RetryPolicy()).with_sleep(async_sleep=self.sleep)
 
 
 class _Remembered:
