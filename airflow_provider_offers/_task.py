@@ -106,10 +106,13 @@ class OfferLibraryTask(BaseOperator):
         except RateLimitedError as error:
             if not error.beyond_wait_cap:
                 raise
-            deferrals = _DeferralCount(context)
+            # Also handed to the resume method as a keyword, but a resumed task is not always
+            # given its keywords back (`dag.test()` gives the trigger's event): kept here too.
+            deferrals = TaskMemory(context, "rate_limit_deferrals", per_try=True)
+            done = deferrals.get()
             self._defer_for_rate_limit(
                 error,
-                max(rate_limit_deferrals, deferrals.get()),
+                max(rate_limit_deferrals, done if isinstance(done, int) else 0),
                 deferrals,
                 self._rate_limit_deadline(context),
             )
@@ -126,7 +129,7 @@ class OfferLibraryTask(BaseOperator):
         self,
         error: RateLimitedError,
         deferrals: int,
-        count: _DeferralCount,
+        count: TaskMemory,
         deadline: datetime | None = None,
     ) -> None:
         """Defer until the time the server asked for (or the task's `deadline`, if sooner: it
@@ -173,22 +176,35 @@ class OfferLibraryTask(BaseOperator):
                 context["ti"].xcom_push(key=key, value=result[key])
 
 
-class _DeferralCount:
-    """How often this try of the task deferred for a rate limit, in the task state store.
+class TaskMemory:
+    """One entry of Airflow's task state store (3.3+), shared by a task's tries and
+    deferrals: the one wrapper, with the one key scheme `adobe_offers:<purpose>:<parts>`.
 
-    Also handed to the resume method as a keyword, but a resumed task is not always given its
-    keywords back (`dag.test()` replaces them with the trigger's event); the store keeps them.
+    With `per_try`, what an earlier try kept reads as nothing (each try starts afresh). Without
+    a store (Airflow 3.1/3.2) it keeps nothing: `available` says so.
     """
 
-    def __init__(self, context: Context) -> None:
+    def __init__(self, context: Context, purpose: str, *parts: object, per_try: bool = False):
         self.store = context.get("task_state_store")
         ti = context.get("ti")
-        self.key = f"adobe_offers:rate_limit_deferrals:{getattr(ti, 'try_number', 0)}"
+        self.try_number = getattr(ti, "try_number", 0) if per_try else None
+        self.key = ":".join(["adobe_offers", purpose, *map(str, parts)])
 
-    def get(self) -> int:
-        value = self.store.get(self.key) if self.store is not None else None
-        return value if isinstance(value, int) else 0
+    @property
+    def available(self) -> bool:
+        return self.store is not None
 
-    def set(self, value: int) -> None:
-        if self.store is not None:
-            self.store.set(self.key, value)
+    def get(self) -> Any:
+        saved = self.store.get(self.key) if self.store is not None else None
+        if self.try_number is None:
+            return saved
+        if isinstance(saved, dict) and saved.get("try_number") == self.try_number:
+            return saved.get("value")
+        return None
+
+    def set(self, value: Any) -> None:
+        if self.store is None:
+            return
+        if self.try_number is not None:
+            value = {"try_number": self.try_number, "value": value}
+        self.store.set(self.key, value)

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_offers._compat import AIRFLOW_VERSION, AirflowFailException
-from airflow_provider_offers._task import OfferLibraryTask
+from airflow_provider_offers._task import OfferLibraryTask, TaskMemory
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -76,8 +76,8 @@ class OfferLibraryOperator(OfferLibraryTask):
 
     def _journal(self, context: Context, purpose: str) -> Journal | None:
         """Task-retry memory in Airflow's task state store (3.3+); None where there is none."""
-        store = context.get("task_state_store")
-        if store is None:
+        memory = TaskMemory(context, purpose, self.kind, self.hook.sandbox_name)
+        if not memory.available:
             self.log.warning(
                 "No task state store (Airflow %s; 3.3+ gives tasks one): a retry of this task "
                 "cannot tell its own earlier write from someone else's (never two objects with "
@@ -85,10 +85,7 @@ class OfferLibraryOperator(OfferLibraryTask):
                 AIRFLOW_VERSION,
             )
             return None
-        from airflow_provider_offers.operators._store import TaskStateJournal
-
-        key = f"adobe_offers:{purpose}:{self.kind}:{self.hook.sandbox_name}"
-        return TaskStateJournal(store, key)
+        return memory
 
     def _xcom(self, result: Result) -> dict[str, Any]:
         """The object's identity and version after the step: small, JSON, no secrets."""

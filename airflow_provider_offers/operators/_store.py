@@ -51,18 +51,3 @@ class HookResourceStore:
 
     def delete(self, entity_id: str) -> None:
         self.hook.delete_resource(self.kind, entity_id)
-
-
-class TaskStateJournal:
-    """`api.reconcile.Journal` in Airflow's task state store (shared by a task's retries)."""
-
-    def __init__(self, task_state_store: Any, key: str) -> None:
-        self.store = task_state_store
-        self.key = key
-
-    def get(self) -> JsonDict | None:
-        value = self.store.get(self.key)
-        return value if isinstance(value, dict) else None
-
-    def set(self, value: JsonDict) -> None:
-        self.store.set(self.key, value)

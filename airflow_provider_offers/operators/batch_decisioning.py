@@ -121,8 +121,16 @@ class BatchDecisioningOperator(OfferLibraryOperator):
 
     def _memory(self, context: Context, request: BatchRequest) -> Any:
         """This task's workload record in the task state store, or None before Airflow 3.3."""
-        store = context.get("task_state_store")
-        if store is None:
+        from airflow_provider_offers._task import TaskMemory
+
+        memory = TaskMemory(
+            context,
+            "batch_decisioning",
+            self.hook.sandbox_name,
+            request.dataset_id,
+            request.audience_id,
+        )
+        if not memory.available:
             if not self.__dict__.get("_said_no_store"):  # once per try
                 self.__dict__["_said_no_store"] = True
                 self.log.warning(
@@ -130,13 +138,7 @@ class BatchDecisioningOperator(OfferLibraryOperator):
                     "cannot find the workload this try starts, and would start another."
                 )
             return None
-        from airflow_provider_offers.operators._store import TaskStateJournal
-
-        key = (
-            f"adobe_offers:batch_decisioning:{self.hook.sandbox_name}:"
-            f"{request.dataset_id}:{request.audience_id}"
-        )
-        return TaskStateJournal(store, key)
+        return memory
 
     def _deadline(self, context: Context) -> datetime:
         ti = context.get("ti")

@@ -15,17 +15,11 @@ from airflow_provider_offers._compat import (
     AirflowSkipException,
     conf,
 )
-from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask
+from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask, TaskMemory
 
 if TYPE_CHECKING:
     from airflow_provider_offers.api.change import Baseline
     from airflow_provider_offers.triggers.offers import OfferChangeTrigger
-
-#: task_state_store key of the baseline taken when neither since_etag nor since_modified is given.
-BASELINE_KEY = "offer_change_baseline"
-
-#: task_state_store key of the try's deadline (its start plus `timeout`).
-DEADLINE_KEY = "offer_change_deadline"
 
 #: Extra time the triggerer grants past the sensor's own deadline. The trigger normally reports
 #: the timeout itself (after one last look at the offer); this only catches a trigger that hangs.
@@ -163,10 +157,14 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             raise AirflowFailException(self._not_found_message(event["message"]))
         raise AirflowException(event.get("message", f"Unexpected trigger event: {event!r}"))
 
+    def _baseline_memory(self, context: Context) -> TaskMemory:
+        """Where this try keeps the baseline it took (neither since_etag nor since_modified)."""
+        return TaskMemory(context, "offer_change_baseline", self.offer_id, per_try=True)
+
     def _load_baseline(self, context: Context) -> Baseline | None:
         """The baseline an earlier run of this try saved (a reschedule is a fresh instance)."""
-        store = context.get("task_state_store")
-        if store is None:
+        memory = self._baseline_memory(context)
+        if not memory.available:
             if self.reschedule and not self.deferrable:
                 raise AirflowFailException(
                     "OfferChangeSensor in mode='reschedule' without since_etag or since_modified "
@@ -174,27 +172,11 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
                     "reschedules; give since_etag/since_modified or use poke or deferrable mode."
                 )
             return None
-        saved = store.get(BASELINE_KEY)
-        if (
-            isinstance(saved, dict)
-            and saved.get("try_number") == context["ti"].try_number
-            and saved.get("offer_id") == self.offer_id
-        ):
-            baseline = saved["baseline"]
-            return baseline if isinstance(baseline, dict) else None
-        return None
+        baseline = memory.get()
+        return baseline if isinstance(baseline, dict) else None
 
     def _save_baseline(self, context: Context) -> None:
-        store = context.get("task_state_store")
-        if store is not None:
-            store.set(
-                BASELINE_KEY,
-                {
-                    "try_number": context["ti"].try_number,
-                    "offer_id": self.offer_id,
-                    "baseline": self._baseline,
-                },
-            )
+        self._baseline_memory(context).set(self._baseline)
 
     def _deadline(self, context: Context) -> datetime:
         """When the wait ends: `timeout` after this try began, so no deferral extends it.
@@ -204,17 +186,16 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
         counted from the try's start (reschedule mode: its first run, as Airflow's own timeout
         does)."""
         ti = context["ti"]
-        store = context.get("task_state_store")
-        saved = store.get(DEADLINE_KEY) if store is not None else None
-        if isinstance(saved, dict) and saved.get("try_number") == ti.try_number:
-            return datetime.fromisoformat(str(saved["deadline"]))
+        memory = TaskMemory(context, "offer_change_deadline", per_try=True)
+        saved = memory.get()
+        if isinstance(saved, str):
+            return datetime.fromisoformat(saved)
         started = ti.start_date
         if self.reschedule:
             first = ti.get_first_reschedule_date(context)
             started = first if isinstance(first, datetime) else started
         deadline = (started or datetime.now(timezone.utc)) + timedelta(seconds=self.timeout)
-        if store is not None:
-            store.set(DEADLINE_KEY, {"try_number": ti.try_number, "deadline": deadline.isoformat()})
+        memory.set(deadline.isoformat())
         return deadline
 
     def _rate_limit_deadline(self, context: Context) -> datetime | None:
