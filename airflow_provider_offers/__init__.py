@@ -140,6 +140,7 @@ def get_provider_info() -> dict:
                 "integration-name": "Adobe Offer Library",
                 "python-modules": [
                     "airflow_provider_offers.operators.offers",
+                    "airflow_provider_offers.operators.catalog",
                     "airflow_provider_offers.operators.decisions",
                     "airflow_provider_offers.operators.batch_decisioning",
                 ],

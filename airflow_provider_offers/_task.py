@@ -169,11 +169,12 @@ class OfferLibraryTask(BaseOperator):
     def _push_outputs(self, context: Context, result: Any) -> None:
         """Push each of `output_keys` found in the result as an XCom of its own, so that
         `task.output["id"]` (an XCom with key "id", not an item of `return_value`) resolves."""
-        if not self.output_keys or not isinstance(result, dict):
+        ti = context.get("ti")  # None when `execute` is called by hand with a bare context
+        if ti is None or not self.output_keys or not isinstance(result, dict):
             return
         for key in self.output_keys:
             if key in result:
-                context["ti"].xcom_push(key=key, value=result[key])
+                ti.xcom_push(key=key, value=result[key])
 
 
 class TaskMemory:

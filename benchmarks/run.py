@@ -65,7 +65,7 @@ class Measured:
 
 def operator_available() -> bool:
     """Whether the sync operator exists in this checkout (without importing Airflow here)."""
-    probe = "from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator"
+    probe = "from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True).returncode == 0
 
 

@@ -66,7 +66,7 @@ def sync_with_operator(endpoint: Endpoint, spec: dict[str, Any], offers: list[di
     """
     conn_id = "offers_benchmark"
     os.environ[f"AIRFLOW_CONN_{conn_id.upper()}"] = json.dumps(endpoint.connection(spec["sandbox"]))
-    from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+    from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
 
     operator = SyncFallbackOffersOperator(
         task_id="sync_offers",

@@ -27,8 +27,8 @@ from datetime import datetime
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG
 
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator, plan_markdown
 from airflow_provider_offers.operators.decisions import CreatePlacementOperator
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator, plan_markdown
 
 CATALOG = "example-homepage"
 CATALOG_FILES = "offer_catalog"  # a directory of YAML/JSON files, relative to this file

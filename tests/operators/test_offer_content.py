@@ -142,7 +142,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
 
 with DAG(
     "hostile_catalog",
@@ -190,7 +190,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
 
 with DAG(
     "form_values",
@@ -243,7 +243,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
 
 with DAG("contained", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
 {operators}

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
 
 with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
 {tasks}

@@ -21,7 +21,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator, SyncOffersOperator
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator, SyncOffersOperator
 
 with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:
 {tasks}

@@ -20,7 +20,11 @@ def task_context(store: TaskStateStore | None = None, try_number: int = 1) -> di
     """What the task runner hands `execute`: a task instance (its try) and the state store."""
 
     class TaskInstance:
-        pass
+        def __init__(self) -> None:
+            self.xcoms: dict[str, Any] = {}  # what the task pushed besides its return value
+
+        def xcom_push(self, key: str, value: Any) -> None:
+            self.xcoms[key] = value
 
     ti = TaskInstance()
     ti.try_number = try_number  # type: ignore[attr-defined]

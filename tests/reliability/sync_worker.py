@@ -12,7 +12,7 @@ from pathlib import Path
 
 from reliability_helpers import task_context
 
-from airflow_provider_offers.operators.offers import SyncFallbackOffersOperator
+from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
 
 
 def run_sync(catalog_file: str, counts_file: str, dry_run: bool = False) -> None:

@@ -48,6 +48,7 @@ EXAMPLE_RUNS: dict[str, dict[str, object]] = {
     "example_fallback_offer_ui": {"run_conf": UI_CONF},
     "example_offer_catalog_sync": {},  # see approved_by_a_reviewer()
     "example_offer_changed_asset": {},  # its watcher and mapped task: watch_and_confirm()
+    "example_offer_batch_decisioning": {},
 }
 
 

@@ -360,3 +360,12 @@ def test_request_timeout_and_max_attempts_reach_the_client_or_fail_naming_the_fi
         bad = CreateFallbackOfferOperator(task_id="t", offer=OFFER, **{argument: value})
         with pytest.raises(AirflowFailException, match=f"nothing was sent: {argument}: "):
             bad.execute(context)
+
+
+def test_the_catalog_operators_keep_their_old_import_path():
+    from airflow_provider_offers.operators import catalog, offers
+
+    for name in ("SyncOffersOperator", "SyncFallbackOffersOperator", "plan_markdown"):
+        assert getattr(offers, name) is getattr(catalog, name)
+    with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
+        offers.Nope  # noqa: B018
