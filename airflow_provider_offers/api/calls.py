@@ -14,18 +14,13 @@ from urllib.parse import quote
 
 from pydantic import BaseModel, ValidationError
 
+from airflow_provider_offers.api.answers import JsonPage, ListPage, Receipt
 from airflow_provider_offers.api.config import DPS_PATH, ClientConfig
 from airflow_provider_offers.api.decisioning import DecisionRequest, DecisionResponse
 from airflow_provider_offers.api.errors import ConflictError, InvalidInputError
 from airflow_provider_offers.api.inputs import parse_context_data, parse_id, parse_item_count
 from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
-from airflow_provider_offers.api.models import (
-    FRESH_ANSWER,
-    JsonPage,
-    ListPage,
-    Receipt,
-    parse_input,
-)
+from airflow_provider_offers.api.models import FRESH_ANSWER, parse_input
 from airflow_provider_offers.api.resources import EntityT, Resource, resolve_resource
 
 if TYPE_CHECKING:

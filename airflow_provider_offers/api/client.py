@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
+from airflow_provider_offers.api.answers import ListPage, Receipt
 from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.batch_decisioning import (
     BatchRequest,
@@ -39,7 +40,6 @@ from airflow_provider_offers.api.calls import (
 from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.core import ClientCore
 from airflow_provider_offers.api.decisioning import DecisionResponse
-from airflow_provider_offers.api.models import ListPage, Receipt
 from airflow_provider_offers.api.paging import Pager
 from airflow_provider_offers.api.resources import EntityT, Resource, resolve_resource
 from airflow_provider_offers.api.retry import (

@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from airflow.sdk import Connection
     from typing_extensions import Unpack
 
+    from airflow_provider_offers.api.answers import Receipt
     from airflow_provider_offers.api.batch_decisioning import BatchRequest, Workload
     from airflow_provider_offers.api.calls import DecisionOptions, Filters, Operations, OrderBy
     from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
     from airflow_provider_offers.api.config import ClientConfig
     from airflow_provider_offers.api.decisioning import DecisionResponse
-    from airflow_provider_offers.api.models import Receipt, _Offer
+    from airflow_provider_offers.api.models import _Offer
     from airflow_provider_offers.api.resources import EntityT, Resource
     from airflow_provider_offers.api.retry import RetryPolicy
 

@@ -12,6 +12,7 @@ import pytest
 from client_helpers import api_requests, make_config, offer_body, placement_body, wait_until
 
 from airflow_provider_offers import __version__
+from airflow_provider_offers.api.answers import Receipt
 from airflow_provider_offers.api.client import AsyncOfferLibraryClient, OfferLibraryClient
 from airflow_provider_offers.api.errors import (
     ConflictError,
@@ -24,7 +25,7 @@ from airflow_provider_offers.api.errors import (
     ServerError,
 )
 from airflow_provider_offers.api.json_patch import PatchOperation
-from airflow_provider_offers.api.models import FallbackOffer, Receipt
+from airflow_provider_offers.api.models import FallbackOffer
 from airflow_provider_offers.api.resources import (
     FALLBACK_OFFERS,
     OFFER_COLLECTIONS,

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from client_helpers import api_requests, offer_body, placement_body
 
+from airflow_provider_offers.api.answers import Receipt
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.json_patch import PatchOperation, parse_operations
-from airflow_provider_offers.api.models import FallbackOffer, Receipt, parse_input
+from airflow_provider_offers.api.models import FallbackOffer, parse_input
 from airflow_provider_offers.api.resources import FALLBACK_OFFERS, PLACEMENTS, TAGS, offer_resource
 
 

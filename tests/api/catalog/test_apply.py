@@ -12,10 +12,10 @@ import pytest
 from catalog_helpers import listed, offer
 
 from airflow_provider_offers.api import catalog
+from airflow_provider_offers.api.answers import Receipt
 from airflow_provider_offers.api.catalog import apply as catalog_apply
 from airflow_provider_offers.api.catalog.plan import MARKER, compute_plan
 from airflow_provider_offers.api.errors import RateLimitedError, RequestValidationError
-from airflow_provider_offers.api.models import Receipt
 from airflow_provider_offers.api.retry import RetryPolicy
 
 
