@@ -3,6 +3,7 @@ and the check against an approved plan (drift)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -17,7 +18,7 @@ from airflow_provider_offers.api.catalog.plan import (
     compute_plan,
     drift,
 )
-from airflow_provider_offers.api.errors import InvalidInputError
+from airflow_provider_offers.api.errors import InvalidInputError, ServerError
 
 
 def test_unknown_placements_are_named_per_representation():
@@ -269,3 +270,81 @@ def test_an_offer_a_collection_lists_by_id_is_blocked_naming_the_collection():
         "collection(s) 'Spring' (col-1)"
     ) in message
     assert "offer 'Listed' (id-l) is listed by collection(s) 'Spring' (col-1)" in message
+
+
+class SandboxReads:
+    """A client whose listings are given per kind; it records each listing's query, as the
+    server would see it, and may fail one kind's listing."""
+
+    def __init__(self, failing: str | None = None, **by_kind: list[dict]) -> None:
+        self.by_kind = by_kind
+        self.failing = failing
+        self.queries: list[tuple[str, dict]] = []
+        self.finished: list[str] = []
+
+    async def list_json(self, resource, **query):
+        self.queries.append((resource.kind, query))
+        # The reads overlap; a failing one fails first, the others take a little longer.
+        await asyncio.sleep(0 if resource.kind == self.failing else 0.05)
+        if resource.kind == self.failing:
+            raise ServerError(f"listing {resource.kind} failed", status=503)
+        for value in self.by_kind.get(resource.kind, []):
+            yield value
+        self.finished.append(resource.kind)
+
+
+def plan_of(client, bodies, prune=False):
+    return asyncio.run(
+        catalog.plan_catalog(client, bodies, offer_type="fallback", catalog="c", prune=prune)
+    )
+
+
+def test_the_plan_lists_in_an_order_edits_cannot_reshuffle_with_the_largest_page():
+    reads = SandboxReads(placements=[{"id": "dps:offer-placement:1"}])
+    plan = plan_of(reads, [offer("A")])
+    assert actions(plan) == [("A", "create")]
+    assert reads.queries == [
+        ("fallback-offers", {"limit": 100, "orderby": "id"}),
+        ("placements", {"limit": 100, "orderby": "id"}),
+    ]
+
+
+def test_an_unknown_placement_is_refused_before_any_write():
+    reads = SandboxReads(placements=[{"id": "dps:offer-placement:2"}])
+    with pytest.raises(CatalogError) as raised:
+        plan_of(reads, [offer("A")])
+    assert str(raised.value) == (
+        "offer 'A': representations[0].placement 'dps:offer-placement:1' is not a placement "
+        "of this sandbox; nothing was written"
+    )
+
+
+def test_decisions_and_collections_are_read_only_when_something_may_be_pruned():
+    mine = listed("Old", "id-old", characteristics={MARKER: "c"})
+    kept = SandboxReads(
+        **{"fallback-offers": [mine], "placements": [{"id": "dps:offer-placement:1"}]}
+    )
+    plan_of(kept, [offer("Old")], prune=True)  # nothing to prune: "Old" is still wanted
+    assert [kind for kind, _ in kept.queries] == ["fallback-offers", "placements"]
+
+    decision = {"id": "d1", "name": "Home", "fallback": "id-old"}
+    pruned = SandboxReads(
+        **{"fallback-offers": [mine], "offer-decisions": [decision], "offer-collections": []}
+    )
+    plan = plan_of(pruned, [], prune=True)
+    assert [kind for kind, _ in pruned.queries] == [
+        "fallback-offers",
+        "offer-decisions",
+        "offer-collections",
+    ]
+    assert actions(plan) == [("Old", "blocked")]
+    not_pruning = SandboxReads(**{"fallback-offers": [mine]})
+    assert actions(plan_of(not_pruning, [], prune=False)) == []
+    assert [kind for kind, _ in not_pruning.queries] == ["fallback-offers"]
+
+
+def test_a_failed_read_is_raised_once_every_other_read_is_over():
+    reads = SandboxReads(failing="fallback-offers", placements=[{"id": "dps:offer-placement:1"}])
+    with pytest.raises(ServerError, match="listing fallback-offers failed"):
+        plan_of(reads, [offer("A")])
+    assert reads.finished == ["placements"]  # not left running
