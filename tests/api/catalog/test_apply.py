@@ -15,7 +15,11 @@ from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.answers import Receipt
 from airflow_provider_offers.api.catalog import apply as catalog_apply
 from airflow_provider_offers.api.catalog.plan import MARKER, compute_plan
-from airflow_provider_offers.api.errors import RateLimitedError, RequestValidationError
+from airflow_provider_offers.api.errors import (
+    OutcomeUnknownError,
+    RateLimitedError,
+    RequestValidationError,
+)
 from airflow_provider_offers.api.retry import RetryPolicy
 
 
@@ -254,3 +258,84 @@ def test_a_rate_limit_beyond_the_wait_cap_stops_new_writes_and_is_raised(mocker)
 
     assert raised.value.retry_after == 600.0 and raised.value.beyond_wait_cap
     assert sorted(o["name"] for o in sandbox.offers.values()) == ["Offer 0"]
+
+
+def test_progress_logs_every_five_seconds_by_default_at_the_second(caplog):
+    now = [0.0]
+    progress = catalog_apply.Progress(3, clock=lambda: now[0])
+    caplog.set_level(logging.INFO, logger=catalog_apply.__name__)
+    for moment in (1.0, 5.0, 5.5):
+        now[0] = moment
+        progress.step()
+    assert [r.getMessage() for r in caplog.records] == [
+        "Applied 2/3 writes (0.4/s)",
+        "Applied 3/3 writes (0.5/s)",
+    ]
+    instant = catalog_apply.Progress(1, clock=lambda: 7.0)
+    instant.step()  # no time has passed: the rate is still a number
+    assert caplog.records[-1].getMessage().startswith("Applied 1/1 writes (")
+
+
+def test_the_gate_holds_a_worker_for_a_wait_shorter_than_a_second(monkeypatch):
+    now = [0.0]
+    slept: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    monkeypatch.setattr(catalog_apply.asyncio, "sleep", fake_sleep)
+    gate = catalog.BackoffGate(clock=lambda: now[0])
+    asyncio.run(gate.wait())  # a new gate is open
+    asyncio.run(gate.sleep(0.5))
+    asyncio.run(gate.wait())  # open again once the half second is over
+    assert slept == [0.5]
+
+
+def test_an_apply_error_names_ten_failures_and_counts_the_rest():
+    failures = {f"offer {i:02d}": ValueError(f"refused {i}") for i in range(12)}
+    error = catalog.ApplyError(failures, {"created": 1})
+    message = str(error)
+    assert message.startswith("12 offer(s) could not be written ('offer 00': refused 0; ")
+    assert "'offer 09': refused 9; and 2 more (see the log)); done: {'created': 1}" in message
+    assert "offer 10" not in message
+    exactly_ten = str(catalog.ApplyError(dict(list(failures.items())[:10]), {}))
+    assert "more" not in exactly_ten
+
+
+def test_the_apply_counts_what_it_did_for_each_kind_of_write(mocker):
+    mine = {**listed("Old", "id-old", characteristics={MARKER: "c"})}
+    changed = {**listed("Changed", "id-changed"), "description": "before"}
+    same = listed("Same", "id-same")
+    sandbox = Sandbox(mine, changed, same)
+    wanted = [offer("New"), {**offer("Changed"), "description": "after"}, offer("Same")]
+    plan = compute_plan("c", wanted, list(sandbox.offers.values()), prune=True)
+
+    counts = run_apply(sandbox.client(mocker), plan)
+
+    assert counts == {"created": 1, "updated": 1, "unchanged": 1, "deleted": 1, "blocked": 0}
+    assert sorted(kind for kind, _ in sandbox.writes) == ["create", "delete", "patch"]
+
+
+def test_a_create_whose_answer_was_lost_is_found_by_name_not_sent_again(mocker):
+    sandbox = Sandbox()
+    fine = sandbox.client(mocker)
+
+    async def lost(resource, body):  # the server made it; the answer never came back
+        await fine.create(resource, body)
+        raise OutcomeUnknownError("POST /offers: connection lost after sending")
+
+    client = sandbox.client(mocker, create=lost)
+
+    async def find_by_name(resource, name):
+        found = [o for o in sandbox.offers.values() if o["name"] == name]
+        return SimpleNamespace(raw_json=lambda: dict(found[0])) if found else None
+
+    client.find_by_name = find_by_name
+    plan = compute_plan("c", [offer("Spring")], [])
+
+    counts = run_apply(client, plan)
+
+    assert counts["created"] == 1
+    assert [name for name in (o["name"] for o in sandbox.offers.values())] == ["Spring"]
+    assert sandbox.writes == [("create", "ours-1")]
