@@ -1,8 +1,8 @@
 """The desired catalog: the offers a team wants, read from what it gave, validated.
 
 No Airflow here. A catalog file is DATA, never a template: it is parsed (JSON, or YAML with
-JSON's types only: no dates, no `yes`/`no`, no octal), size-checked before and while it is
-read, and the only way a run-time value gets into it is a whole node `{"$value": NAME}`,
+JSON's types only: no dates, no `yes`/`no`, no octal), never read past its size bound,
+and the only way a run-time value gets into it is a whole node `{"$value": NAME}`,
 replaced after parsing by `values[NAME]` as a value (never re-read as text, so a value with a
 newline and `- name:` stays one string). Offer content thus reaches Adobe as written,
 Journey Optimizer personalization (`{{profile.person.name.firstName}}`) included, and a file
