@@ -10,6 +10,7 @@ from airflow.sdk.log import redact
 from airflow_compat import forget_masked_secrets
 
 from airflow_provider_offers import DEFAULT_API_URL, DEFAULT_IMS_URL
+from airflow_provider_offers.api.answers import Receipt
 from airflow_provider_offers.api.auth import ImsTokenSource
 from airflow_provider_offers.api.errors import (
     ConflictError,
@@ -24,7 +25,6 @@ from airflow_provider_offers.api.models import (
     OfferDecision,
     OfferRule,
     Placement,
-    Receipt,
     Tag,
 )
 from airflow_provider_offers.api.resources import (
