@@ -91,7 +91,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "sensors.offers": (
         f"{PACKAGE}/sensors/offers.py",
-        ["tests/unit/test_sensor_unit.py", "tests/sensors/test_offer_change_sensor.py"],
+        ["tests/unit/test_sensor_unit.py"],  # tests/sensors/test_offer_change_sensor.py: dag.test()
     ),
     # The emulator is being reorganised: this path may move (the entry is then skipped).
     "emulator.listing": (f"{PACKAGE}/emulator/listing.py", ["tests/emulator/test_listing.py"]),
