@@ -322,3 +322,23 @@ def test_a_token_file_over_64_kib_is_not_one(cache, caplog):
     cache.write(over, SECRET)
     assert cache.read([SECRET]) is None
     assert "(not a token file)" in caplog.text
+
+
+def test_discard_removes_the_token_from_the_machine(cache):
+    """A token the API refused is never handed out again, even if IMS then fails."""
+    cache.write(TOKEN, SECRET)
+
+    cache.discard()
+
+    assert cache.read([SECRET]) is None
+    assert not cache.path.exists()
+
+
+def test_a_failed_write_is_logged_and_leaves_no_temporary_file(cache, caplog):
+    cache.path.mkdir()  # a directory in the token file's place: the rename over it fails
+    (cache.path / "keep").touch()
+
+    cache.write(TOKEN, SECRET)  # the task goes on: only the sharing is lost
+
+    assert "IMS token cache: cannot write" in caplog.text
+    assert sorted(path.name for path in cache.directory.iterdir()) == [cache.path.name]
