@@ -16,6 +16,7 @@ from airflow_provider_offers.api.errors import (
     RateLimitedError,
     ReceiptMissingError,
 )
+from airflow_provider_offers.api.models import FallbackOffer
 from airflow_provider_offers.api.retry import RetryPolicy
 from airflow_provider_offers.operators.decisions import (
     CreatePlacementOperator,
@@ -369,3 +370,38 @@ def test_the_catalog_operators_keep_their_old_import_path():
         assert getattr(offers, name) is getattr(catalog, name)
     with pytest.raises(AttributeError, match="has no attribute 'Nope'"):
         offers.Nope  # noqa: B018
+
+
+def test_an_existing_offer_the_hook_returns_as_a_model_is_patched_not_created_again(
+    with_hook, hook, context
+):
+    """The real hook returns read models, not dicts: the task still sees the offer there and
+    guards its patch with the values exactly as the server sent them."""
+    hook.find_resource_by_name.return_value = FallbackOffer.model_validate(
+        stored(3, description="old")
+    )
+    hook.patch_resource.return_value = receipt(4)
+
+    result = with_hook(
+        CreateFallbackOfferOperator(task_id="t", offer={**OFFER, "description": "new"})
+    ).execute(context)
+
+    assert (result["id"], result["action"], result["etag"]) == (OFFER_ID, "updated", 4)
+    (_, _, operations), _ = hook.patch_resource.call_args
+    assert operations[0] == {"op": "test", "path": "/description", "value": "old"}
+    hook.create_resource.assert_not_called()
+
+
+def test_a_retried_task_knows_the_offer_its_first_try_created(with_hook, hook, context):
+    """The journal in the task state store outlives a try: with if_exists="fail", the retry of
+    a try that created the offer (then failed) reports it as created instead of failing."""
+    hook.find_resource_by_name.return_value = None
+    hook.create_resource.return_value = receipt(1)
+    task = with_hook(CreateFallbackOfferOperator(task_id="t", offer=OFFER, if_exists="fail"))
+    first = task.execute(context)
+
+    hook.find_resource_by_name.return_value = stored(1)
+    again = task.execute(context)  # the same task state store, as a retry gets
+
+    assert (first["action"], again["action"], again["id"]) == ("created", "created", OFFER_ID)
+    assert hook.create_resource.call_count == 1

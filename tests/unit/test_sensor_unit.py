@@ -12,9 +12,11 @@ from airflow_provider_offers._compat import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
+    AirflowSkipException,
 )
 from airflow_provider_offers.api.change import given_baseline, observe, poll_delay
-from airflow_provider_offers.api.errors import NotFoundError, ServerError
+from airflow_provider_offers.api.errors import NotFoundError, RateLimitedError, ServerError
+from airflow_provider_offers.api.retry import RetryPolicy
 from airflow_provider_offers.sensors.offers import OfferChangeSensor
 
 T0 = datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc)
@@ -101,6 +103,9 @@ def test_deferrable_hands_its_baseline_and_deadline_to_the_trigger(with_hook, ho
     assert kwargs["poll_interval"] == 5
     assert (kwargs["request_timeout"], kwargs["max_attempts"]) == (12.5, 2)  # the trigger's hook
     assert deferred.value.method_name == "execute_complete"
+    # The triggerer's own limit: the sensor's 600 s left plus 5 minutes for the trigger's last
+    # look (the trigger reports the timeout itself; this only ends one that hangs).
+    assert timedelta(minutes=14) < deferred.value.timeout <= timedelta(minutes=15)
 
 
 def test_deferrable_does_not_defer_when_the_offer_already_changed(with_hook, hook, context):
@@ -184,3 +189,75 @@ def test_a_deadline_kept_for_the_try_survives_a_new_start_date(with_hook, contex
     assert with_hook(sensor(timeout=120))._deadline(context) == first
     context["ti"].try_number = 2
     assert with_hook(sensor(timeout=120))._deadline(context) == first + timedelta(minutes=30)
+
+
+def test_deferrable_with_the_offer_gone_fails_or_skips_with_soft_fail(with_hook, hook, context):
+    """The check before deferring: a missing offer fails at once (no retry), or is a skip."""
+    hook.get_offer_json.side_effect = NotFoundError("no such offer")
+
+    with pytest.raises(AirflowFailException, match="was not found in sandbox 'dev'"):
+        with_hook(sensor(since_etag=1, deferrable=True)).execute(context)
+    with pytest.raises(AirflowSkipException, match=r"Skipping: Offer .* was not found"):
+        with_hook(sensor(since_etag=1, deferrable=True, soft_fail=True)).execute(context)
+
+
+def test_a_long_rate_limit_while_poking_defers_until_the_time_asked(with_hook, hook, context):
+    """A Retry-After longer than the client waits: the sensor defers (no poke every interval)."""
+    told = RateLimitedError("GET /offers failed with HTTP 429", status=429, retry_after=300.0)
+    error = RetryPolicy(max_retry_after=120).final_error(told, 1)  # as the client raises it
+    assert error.beyond_wait_cap
+    hook.get_offer_json.side_effect = error
+    before = datetime.now(timezone.utc)
+
+    with pytest.raises(TaskDeferred) as deferred:
+        with_hook(sensor(since_etag=1, timeout=3600)).execute(context)
+
+    moment = deferred.value.trigger.moment
+    assert (
+        before + timedelta(seconds=300)
+        <= moment
+        <= datetime.now(timezone.utc) + timedelta(seconds=300)
+    )
+
+    # A wait longer than the sensor's timeout: it resumes at its deadline (to report it), no later.
+    context["ti"].try_number = 2  # a new try: its own deadline
+    with pytest.raises(TaskDeferred) as deferred:
+        with_hook(sensor(since_etag=1, timeout=60)).execute(context)
+    deadline = context["ti"].start_date + timedelta(seconds=60)
+    assert deferred.value.trigger.moment <= deadline
+
+
+def test_poke_mode_returns_the_change_as_its_result(with_hook, hook, context):
+    hook.get_offer_json.return_value = offer(4)
+
+    result = with_hook(sensor(since_etag=3)).execute(context)
+
+    assert (result["previous_etag"], result["etag"]) == (3, 4)
+
+
+def test_past_its_deadline_an_unchanged_offer_times_out_or_skips_and_a_change_wins(
+    with_hook, hook, context
+):
+    hook.get_offer_json.return_value = offer(3)
+    for soft_fail, failure in ((False, AirflowSensorTimeout), (True, AirflowSkipException)):
+        task = with_hook(sensor(since_etag=3, soft_fail=soft_fail, timeout=60))
+        task._baseline = given_baseline(3, None)
+        task._until = T0  # long past
+        with pytest.raises(failure, match=r"timed out after 60.0 s .*offer .* did not change"):
+            task.poke(context)
+
+    hook.get_offer_json.return_value = offer(4)
+    assert task.poke(context).is_done  # a change seen at the deadline is reported, not a timeout
+
+
+def test_only_reschedule_mode_needs_the_task_state_store_for_its_baseline(with_hook, hook, context):
+    """Before Airflow 3.3 there is no store: poke and deferrable keep the baseline in the
+    instance; reschedule (a fresh instance each run) fails first, naming the fix."""
+    del context["task_state_store"]
+    hook.get_offer_json.return_value = offer(4)
+
+    assert with_hook(sensor()).poke(context).is_done is False
+    assert with_hook(sensor(mode="reschedule", deferrable=True))._load_baseline(context) is None
+    with pytest.raises(AirflowFailException, match=r"needs Airflow 3\.3's task state store"):
+        with_hook(sensor(mode="reschedule")).execute(context)
+    hook.get_offer_json.assert_called_once()

@@ -4,6 +4,8 @@ extras, and token sources sharing it as separate processes would (IMS and API mo
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import logging
 import os
 import stat
@@ -11,6 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from airflow_provider_offers.api.auth import ImsAuth, ImsTokenSource
 from airflow_provider_offers.api.config import ClientConfig
@@ -270,3 +275,70 @@ def test_with_the_process_cache_each_process_mints(tmp_path):
 
     assert call(ims, ImsTokenSource(alone)) != call(ims, ImsTokenSource(alone))
     assert ims.minted == 2
+
+
+# -- the file format (issue 21 point 13's survivors) --------------------------------------------
+
+KDF_INFO = b"airflow-provider-offers IMS token cache"
+
+
+def sealed_by_hand(salt: bytes, nonce: bytes, secret: str, plain: bytes, bound: bytes) -> bytes:
+    """A token file as the format says: magic, salt, nonce, AES-GCM under HKDF-SHA256."""
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=salt, info=KDF_INFO)
+    key = hkdf.derive(secret.encode())
+    return b"offers-ims-token-v1\n" + salt + nonce + AESGCM(key).encrypt(nonce, plain, bound)
+
+
+def test_the_file_format_is_the_same_for_every_process_and_release(cache):
+    """The processes of a machine upgraded one worker at a time share the file: a file in the
+    format (16-byte salt, 12-byte nonce, the credential bound in) is read, and written so."""
+    settings = config()
+    bound = json.dumps([settings.ims_url, settings.client_id, settings.scopes]).encode()
+    fields = {"access_token": TOKEN.value, "expires_at": TOKEN.expires_at, "lifetime": 86399.0}
+    plain = json.dumps(fields).encode()
+    assert cache.path.name == hashlib.sha256(bound).hexdigest()[:32] + ".token"  # found by all
+    cache.path.write_bytes(sealed_by_hand(b"s" * 16, b"n" * 12, SECRET, plain, bound))
+    cache.path.chmod(0o600)
+
+    assert cache.read([SECRET]) == TOKEN
+
+    cache.write(TOKEN, SECRET)
+    blob = cache.path.read_bytes()
+    salt, nonce = blob[20:36], blob[36:48]
+    assert blob == sealed_by_hand(salt, nonce, SECRET, plain, bound)
+
+
+def test_a_token_file_over_64_kib_is_not_one(cache, caplog):
+    """A token file is a few KiB: one of 64 KiB is still read, one byte more is ignored."""
+    caplog.set_level(logging.INFO, "airflow_provider_offers.api")
+    cache.write(SharedToken("", TOKEN.expires_at, TOKEN.lifetime), SECRET)
+    overhead = cache.path.stat().st_size
+    at_bound = SharedToken("x" * (64 * 1024 - overhead), TOKEN.expires_at, TOKEN.lifetime)
+    cache.write(at_bound, SECRET)
+    assert cache.path.stat().st_size == 64 * 1024
+    assert cache.read([SECRET]) == at_bound
+
+    over = SharedToken(at_bound.value + "x", TOKEN.expires_at, TOKEN.lifetime)
+    cache.write(over, SECRET)
+    assert cache.read([SECRET]) is None
+    assert "(not a token file)" in caplog.text
+
+
+def test_discard_removes_the_token_from_the_machine(cache):
+    """A token the API refused is never handed out again, even if IMS then fails."""
+    cache.write(TOKEN, SECRET)
+
+    cache.discard()
+
+    assert cache.read([SECRET]) is None
+    assert not cache.path.exists()
+
+
+def test_a_failed_write_is_logged_and_leaves_no_temporary_file(cache, caplog):
+    cache.path.mkdir()  # a directory in the token file's place: the rename over it fails
+    (cache.path / "keep").touch()
+
+    cache.write(TOKEN, SECRET)  # the task goes on: only the sharing is lost
+
+    assert "IMS token cache: cannot write" in caplog.text
+    assert sorted(path.name for path in cache.directory.iterdir()) == [cache.path.name]

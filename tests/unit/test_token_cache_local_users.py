@@ -468,3 +468,39 @@ def test_a_lock_held_elsewhere_is_waited_for_its_patience_then_given_up(cache, c
 
     assert clock.sleeps == [0.5] * 6  # 3 s of patience, in polls; then alone
     assert "stayed locked; renewing alone" in caplog.text
+
+
+def test_a_lock_held_elsewhere_is_waited_for_90_s_in_polls_of_20_ms(cache, clock):
+    """The defaults: long enough for another process's IMS call, short polls while waiting."""
+    holder = os.open(cache.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        import fcntl
+
+        fcntl.flock(holder, fcntl.LOCK_EX)
+        with cache.locked() as held:
+            assert held is False
+    finally:
+        os.close(holder)
+
+    assert set(clock.sleeps) == {0.02}
+    assert clock.now == pytest.approx(90.0, abs=0.02)
+
+
+def test_a_lock_file_that_cannot_be_locked_is_logged_and_gone_on_without(cache, mocker, caplog):
+    """flock can fail outright (ENOLCK on some network file systems): no wait, no lock."""
+    mocker.patch("fcntl.flock", side_effect=OSError(37, "No locks available"))
+
+    with cache.locked() as held:
+        assert held is False
+    assert "cannot lock" in caplog.text and "No locks available" in caplog.text
+
+
+def test_without_file_locks_the_process_cache_is_used(tmp_path, monkeypatch, caplog):
+    """Where fcntl is missing (Windows), the machine cache is refused with a warning."""
+    from airflow_provider_offers.api import token_cache
+
+    monkeypatch.setattr(token_cache, "fcntl", None)
+
+    assert MachineTokenCache.open(config(token_cache_dir=str(tmp_path / "tokens"))) is None
+    assert "file locks are not available here" in caplog.text
+    assert not (tmp_path / "tokens").exists()
