@@ -87,12 +87,11 @@ def test_ui_dag_triggered_through_the_rest_api_with_a_conf(system: System):
 
 def test_setup_dag_sensor_defers_and_the_triggerer_completes_it(system: System):
     """The patch comes before the sensor, so its first look would already see the change;
-    the emulator answers that one look with a 429 (as Adobe's gateway does under load) so the
-    sensor defers, and the triggerer's next look completes it."""
+    the emulator answers that look (each of the client's five attempts) with a 503 so the
+    sensor cannot read the offer and defers, and the triggerer's next look completes it. (A
+    long 429 would now defer until the time asked, not into the trigger.)"""
     stack, emulator = system.stack, system.emulator
-    emulator.inject_fault(
-        method="GET", path_prefix=f"{DPS}/offers/", status=429, retry_after=600, times=1
-    )
+    emulator.inject_fault(method="GET", path_prefix=f"{DPS}/offers/", status=503, times=5)
 
     run_id = stack.trigger("example_fallback_offer_setup")
     seen_states: set[str | None] = set()
@@ -116,7 +115,7 @@ def test_setup_dag_sensor_defers_and_the_triggerer_completes_it(system: System):
         for r in emulator.requests()
         if r["method"] == "GET" and r["path"] == f"{DPS}/offers/{offer['id']}"
     ]
-    assert offer_reads[0] == 429, offer_reads  # the sensor's look before deferring
+    assert offer_reads[:5] == [503] * 5, offer_reads  # the sensor's look before deferring
     assert 200 in offer_reads[1:], offer_reads  # the trigger's look, from the triggerer
     assert "deferred" in seen_states, seen_states
     served = stack.xcom("example_fallback_offer_setup", run_id, "check_fallback_served")

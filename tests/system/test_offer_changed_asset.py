@@ -160,7 +160,8 @@ def test_one_run_per_change_across_a_triggerer_restart(watched: Watched):
     assert {e["sandbox"] for e in first_events + second_events} == {"prod"}
     (cursor,) = watched.stored_cursors()
     assert cursor["key"].startswith("adobe_offers.change_cursor.")
-    assert {k: str(v) for k, v in cursor["value"]["etags"].items()} == {offer["id"]: "3"}
+    # The cursor keeps each offer's last version seen: {id: [etag, modified in ms]}.
+    assert {k: str(v[0]) for k, v in cursor["value"]["seen"].items()} == {offer["id"]: "3"}
     changed = watched.stack.xcom(DAG_ID, first["dag_run_id"], "changed_offers")
     assert [(o["id"], o["name"]) for o in changed] == [(offer["id"], "Asset test fallback")]
     confirmed = watched.stack.api(
