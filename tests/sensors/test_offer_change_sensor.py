@@ -7,7 +7,7 @@ sensor's XCom, its log lines, and what the emulator was asked.
 from __future__ import annotations
 
 import pytest
-from airflow_compat import needs_airflow_3_3
+from airflow_compat import HAS_STATE_STORES, needs_airflow_3_3
 
 from airflow_provider_offers.api.change import parse_modified
 
@@ -199,7 +199,9 @@ def test_timeout_fails_the_sensor_or_skips_with_soft_fail(
     assert run.xcom("wait") is None
     logs = task_output()
     assert "Sensor has timed out" in logs
-    if deferrable:
+    if deferrable and HAS_STATE_STORES:
+        # 3.3 keeps the try's deadline in the task state store, so the trigger itself ends the
+        # wait at it; 3.1/3.2's dag.test() times the deferred task out first (same states).
         assert "did not change before the sensor's deadline" in logs
 
 
