@@ -41,11 +41,6 @@ DATASET_ID = os.environ.get("BATCH_DATASET_ID", "6196b4a1a63bd118dafe093c")
 OFFERS_DATASET = platform_dataset_asset(org_id=ORG_ID, sandbox_name=SANDBOX, dataset_id=DATASET_ID)
 
 
-def created(task_id: str) -> str:
-    """A template for the id in an upstream create step's XCom."""
-    return f"{{{{ ti.xcom_pull(task_ids='{task_id}')['id'] }}}}"
-
-
 with DAG(
     dag_id="example_offer_batch_decisioning",
     schedule=None,
@@ -61,7 +56,7 @@ with DAG(
         collection={
             "name": "Example email campaign offers",
             "filterType": "any-tags",
-            "ids": [created("create_tag")],
+            "ids": [create_tag.output["id"]],
         },
     )
     create_placement = CreatePlacementOperator(
@@ -80,7 +75,7 @@ with DAG(
             "representations": [
                 {
                     "channel": WEB,
-                    "placement": created("create_placement"),
+                    "placement": create_placement.output["id"],
                     "components": [
                         {
                             "type": "imagelink",
@@ -97,13 +92,13 @@ with DAG(
         decision={
             "name": "Example email hero decision",
             "status": "live",
-            "fallback": created("create_fallback_offer"),
+            "fallback": create_fallback_offer.output["id"],
             "criteria": [
                 {
-                    "placements": [created("create_placement")],
+                    "placements": [create_placement.output["id"]],
                     "rank": {"priority": 0},
                     "profileConstraint": {"profileConstraintType": "none"},
-                    "optionSelection": {"filter": created("create_collection")},
+                    "optionSelection": {"filter": create_collection.output["id"]},
                 }
             ],
         },
@@ -114,8 +109,8 @@ with DAG(
         dataset_id=DATASET_ID,
         propositions=[
             {
-                "decision": created("create_decision"),
-                "placement": created("create_placement"),
+                "decision": create_decision.output["id"],
+                "placement": create_placement.output["id"],
                 "item_count": 1,
             }
         ],
