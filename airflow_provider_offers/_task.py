@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 #: Every task lists these among its template fields (`(*TASK_TEMPLATE_FIELDS, "offer", ...)`).
 TASK_TEMPLATE_FIELDS: tuple[str, ...] = ("adobe_conn_id", "sandbox_name")
 
+#: Extra time the triggerer grants a deferred wait past its own deadline: the trigger ends the
+#: wait at the deadline itself (and says why); Airflow's timeout is only the backstop.
+DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
+
 
 class OfferLibraryTask(BaseOperator):
     """Base of every operator and sensor here; subclasses implement `_execute`.

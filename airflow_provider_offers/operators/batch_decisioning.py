@@ -20,7 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_offers._compat import AirflowException, AirflowFailException, conf
-from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
+from airflow_provider_offers._task import DEFER_TIMEOUT_GRACE, TASK_TEMPLATE_FIELDS
 from airflow_provider_offers.assets import create_asset as platform_dataset_asset
 from airflow_provider_offers.assets import parse_dataset_uri
 from airflow_provider_offers.operators._base import OfferLibraryOperator, as_json_value
@@ -31,9 +31,6 @@ if TYPE_CHECKING:
     from airflow_provider_offers.api.batch_decisioning import BatchRequest, Verdict, Workload
 
 __all__ = ["BatchDecisioningOperator", "platform_dataset_asset"]
-
-#: Extra time the triggerer grants past the wait's own deadline (the trigger reports it itself).
-_DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
 
 
 def _now() -> datetime:
@@ -262,7 +259,7 @@ class BatchDecisioningOperator(OfferLibraryOperator):
                 self.defer(
                     trigger=self._trigger(workload_id, deadline),
                     method_name="execute_complete",
-                    timeout=deadline - now + _DEFER_TIMEOUT_GRACE,
+                    timeout=deadline - now + DEFER_TIMEOUT_GRACE,
                 )
             time.sleep(min(float(self.poll_interval), (deadline - now).total_seconds()))
 

@@ -15,12 +15,14 @@ from airflow_provider_offers._compat import (
     AirflowSensorTimeout,
     conf,
 )
-from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask
+from airflow_provider_offers._task import (
+    DEFER_TIMEOUT_GRACE,
+    TASK_TEMPLATE_FIELDS,
+    OfferLibraryTask,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_offers.api.batch_decisioning import Verdict, Workload
-
-_DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
 
 
 class BatchDecisioningWorkloadSensor(OfferLibraryTask, BaseSensorOperator):
@@ -75,7 +77,7 @@ class BatchDecisioningWorkloadSensor(OfferLibraryTask, BaseSensorOperator):
                 max_attempts=self.max_attempts,
             ),
             method_name="execute_complete",
-            timeout=deadline - datetime.now(timezone.utc) + _DEFER_TIMEOUT_GRACE,
+            timeout=deadline - datetime.now(timezone.utc) + DEFER_TIMEOUT_GRACE,
         )
 
     def poke(self, context: Context) -> PokeReturnValue:

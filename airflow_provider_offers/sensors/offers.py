@@ -15,15 +15,16 @@ from airflow_provider_offers._compat import (
     AirflowSkipException,
     conf,
 )
-from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS, OfferLibraryTask, TaskMemory
+from airflow_provider_offers._task import (
+    DEFER_TIMEOUT_GRACE,
+    TASK_TEMPLATE_FIELDS,
+    OfferLibraryTask,
+    TaskMemory,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_offers.api.change import Baseline
     from airflow_provider_offers.triggers.offers import OfferChangeTrigger
-
-#: Extra time the triggerer grants past the sensor's own deadline. The trigger normally reports
-#: the timeout itself (after one last look at the offer); this only catches a trigger that hangs.
-_DEFER_TIMEOUT_GRACE = timedelta(minutes=5)
 
 
 class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
@@ -109,7 +110,7 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
         self.defer(
             trigger=self._trigger(self._until),
             method_name="execute_complete",
-            timeout=self._until - datetime.now(timezone.utc) + _DEFER_TIMEOUT_GRACE,
+            timeout=self._until - datetime.now(timezone.utc) + DEFER_TIMEOUT_GRACE,
         )
 
     def poke(self, context: Context) -> PokeReturnValue:
