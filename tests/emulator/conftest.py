@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import httpx
 import pytest
-from emulator_helpers import OPEN, Api, examples, fetch_token
+from emulator_helpers import LOOPBACK_TLS, OPEN, Api, examples, fetch_token
 
 
 @pytest.fixture
@@ -17,7 +17,7 @@ def emulator(offer_library_emulator):
 
 @pytest.fixture
 def http(emulator) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=emulator.url, timeout=10) as client:
+    with httpx.Client(base_url=emulator.url, timeout=10, verify=LOOPBACK_TLS) as client:
         yield client
 
 
