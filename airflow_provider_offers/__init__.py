@@ -64,8 +64,8 @@ CONNECTION_FIELDS: dict[str, dict] = {
     "ui_tenant": {
         "label": "Experience Cloud tenant",
         "description": "Optional: your Experience Cloud tenant (the short name in "
-        'experience.adobe.com/#/@<tenant>/...), so the "Adobe offer" link opens your '
-        "organization. Empty: the link opens Journey Optimizer in your default organization.",
+        'experience.adobe.com/#/@<tenant>/...), so the "Adobe ..." links open your '
+        "organization. Empty: the links open Journey Optimizer in your default organization.",
         "schema": _optional(pattern="^[A-Za-z0-9_-]*$"),
     },
     "token_cache": {
@@ -167,7 +167,18 @@ def get_provider_info() -> dict:
         # Platform datasets (batch decisioning's output) as assets: see assets.py
         "asset-uris": [PLATFORM_DATASET_URIS],
         "dataset-uris": [PLATFORM_DATASET_URIS],
-        "extra-links": ["airflow_provider_offers.operators.offers.AdobeOfferLink"],
+        "extra-links": [
+            f"airflow_provider_offers.links.{name}"
+            for name in (
+                "AdobeOfferLink",
+                "AdobeOffersLink",
+                "AdobePlacementLink",
+                "AdobeCollectionQualifierLink",
+                "AdobeDecisionRuleLink",
+                "AdobeCollectionLink",
+                "AdobeDecisionLink",
+            )
+        ],
         "connection-types": [
             {
                 "connection-type": "adobe_offers",

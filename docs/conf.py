@@ -29,3 +29,9 @@ autodoc_default_options = {"members": True, "show-inheritance": True}
 html_theme = "alabaster"
 html_title = f"airflow-provider-offers {release}"
 default_role = "code"  # `x` in a docstring reads as code, not italics
+# Sphinx 9's new autodoc writes the annotations it finds in pydantic's source onto
+# `BaseModel` while documenting `api.models`; every pydantic model with `extra="allow"` created
+# after that (FastAPI's, when the emulator is imported) then fails with "The type annotation for
+# `__pydantic_extra__` must be `dict[str, ...]`" (sphinx-doc/sphinx#14337). The class-based
+# autodoc does not.
+autodoc_use_legacy_class_based = True

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
+from airflow_provider_offers.links import AdobeOffersLink
 from airflow_provider_offers.operators._base import as_json_value
 from airflow_provider_offers.operators.offers import _OfferOperator
 
@@ -87,6 +88,7 @@ class SyncOffersOperator(_OfferOperator):
     )
     template_fields_renderers = {"offers": "json", "values": "json", "expected_plan": "json"}
     offer_content_fields = {"offers": "keep_offers_content"}
+    operator_extra_links = (AdobeOffersLink(),)
     output_keys = ("catalog", "sandbox", "counts")
 
     def _push_outputs(self, context: Context, result: Any) -> None:

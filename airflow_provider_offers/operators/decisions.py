@@ -17,6 +17,13 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
+from airflow_provider_offers.links import (
+    AdobeCollectionLink,
+    AdobeCollectionQualifierLink,
+    AdobeDecisionLink,
+    AdobeDecisionRuleLink,
+    AdobePlacementLink,
+)
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,
     OfferLibraryOperator,
@@ -43,6 +50,7 @@ class CreatePlacementOperator(CreateByNameOperator):
     field = "placement"
     template_fields: Sequence[str] = ("placement", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"placement": "json"}
+    operator_extra_links = (AdobePlacementLink(),)
 
     def __init__(self, *, placement: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -65,6 +73,7 @@ class CreateTagOperator(CreateByNameOperator):
     field = "tag"
     template_fields: Sequence[str] = ("tag", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"tag": "json"}
+    operator_extra_links = (AdobeCollectionQualifierLink(),)
 
     def __init__(self, *, tag: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -90,6 +99,7 @@ class CreateOfferRuleOperator(CreateByNameOperator):
     field = "rule"
     template_fields: Sequence[str] = ("rule", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"rule": "json"}
+    operator_extra_links = (AdobeDecisionRuleLink(),)
 
     def __init__(self, *, rule: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -113,6 +123,7 @@ class CreateOfferCollectionOperator(CreateByNameOperator):
     field = "collection"
     template_fields: Sequence[str] = ("collection", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"collection": "json"}
+    operator_extra_links = (AdobeCollectionLink(),)
 
     def __init__(self, *, collection: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -138,6 +149,7 @@ class CreateDecisionOperator(CreateByNameOperator):
     field = "decision"
     template_fields: Sequence[str] = ("decision", "if_exists", *TASK_TEMPLATE_FIELDS)
     template_fields_renderers = {"decision": "json"}
+    operator_extra_links = (AdobeDecisionLink(),)
 
     def __init__(self, *, decision: Any, **kwargs: Any) -> None:
         super().__init__(**kwargs)

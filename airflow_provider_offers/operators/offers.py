@@ -9,15 +9,12 @@ and return JSON for XCom. Heavy imports (httpx, pydantic, jsonpatch, api/) happe
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from contextlib import suppress
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
-from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink
-
-from airflow_provider_offers._compat import AirflowFailException, AirflowNotFoundException
+from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
+from airflow_provider_offers.links import AdobeOfferLink
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,
     OfferLibraryOperator,
@@ -26,52 +23,8 @@ from airflow_provider_offers.operators._base import (
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
-    from airflow.sdk.types import TaskInstanceKey
 
     from airflow_provider_offers.api.inputs import OfferType
-
-# Journey Optimizer's UI lives in Experience Cloud under
-#   https://experience.adobe.com/#/@<tenant>/sname:<sandbox>/journey-optimizer/...
-# (the `@<tenant>/sname:<sandbox>/journey-optimizer/` part appears in Adobe's own docs and lab
-# guides; with an empty tenant, `#/@/journey-optimizer/...` as in Adobe's Mobile SDK docs,
-# Experience Cloud opens the user's default organisation). The path of one offer below that is
-# NOT documented anywhere we found: `offers/<offer type>/<id>` is our best guess. The tenant
-# (the org's Experience Cloud short name, not the IMS org id) can be set as `ui_tenant` in the
-# connection's extra.
-UI_BASE_URL = "https://experience.adobe.com/#/@{tenant}/sname:{sandbox}/journey-optimizer"
-
-
-def offer_ui_url(offer_id: str, sandbox: str, offer_type: str, tenant: str = "") -> str:
-    """Best-guess Journey Optimizer UI URL of one offer (see the note on UI_BASE_URL)."""
-    base = UI_BASE_URL.format(tenant=quote(tenant, safe=""), sandbox=quote(sandbox, safe=""))
-    return f"{base}/offers/{quote(offer_type, safe='')}/{quote(offer_id, safe=':')}"
-
-
-class AdobeOfferLink(BaseOperatorLink):
-    """ "Adobe offer": the offer in the Journey Optimizer UI, built from the task's XCom."""
-
-    name = "Adobe offer"
-
-    def get_link(self, operator: BaseOperator, *, ti_key: TaskInstanceKey) -> str:
-        from airflow.sdk.execution_time.xcom import XCom
-
-        value = XCom.get_value(ti_key=ti_key, key="return_value")
-        if not isinstance(value, Mapping) or not value.get("id") or not value.get("sandbox"):
-            return ""
-        tenant = ""
-        conn_id = getattr(operator, "adobe_conn_id", None)
-        if conn_id:
-            # Without a connection the link still opens Journey Optimizer in the default org.
-            with suppress(AirflowNotFoundException):
-                tenant = BaseHook.get_connection(conn_id).extra_dejson.get("ui_tenant") or ""
-        from airflow_provider_offers.api.errors import InvalidInputError
-        from airflow_provider_offers.api.inputs import parse_offer_type
-
-        try:  # the one rule: "Fallback" and "fallback" are one offer type
-            offer_type = parse_offer_type(getattr(operator, "offer_type", "fallback"))
-        except InvalidInputError:
-            return ""
-        return offer_ui_url(value["id"], value["sandbox"], str(offer_type), tenant)
 
 
 class _OfferOperator(OfferLibraryOperator):

@@ -13,6 +13,7 @@ import sys
 
 import pytest
 from airflow_compat import needs_airflow_3_3
+from test_extra_links import stored_link
 
 DPS_OFFERS = "/data/core/dps/offers"
 SECRET_FREE = ("offers-emulator-secret",)
@@ -38,23 +39,8 @@ with DAG("{dag_id}", schedule=None, start_date=datetime(2026, 1, 1), catchup=Fal
 
 
 def link(run, task_id: str, map_index: int = -1) -> str | None:
-    """The extra link as the UI reads it: the raw XCom Airflow stored when the task finished
-    (not JSON, so `DagTestRun.xcom` cannot read it)."""
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return session.scalar(
-            XComModel.__table__.select()
-            .with_only_columns(XComModel.value)
-            .where(
-                XComModel.dag_id == run.dag.dag_id,
-                XComModel.run_id == run.dag_run.run_id,
-                XComModel.task_id == task_id,
-                XComModel.map_index == map_index,
-                XComModel.key == "_link_AdobeOfferLink",
-            )
-        )
+    """The "Adobe offer" link as the UI reads it."""
+    return stored_link(run, task_id, "AdobeOfferLink", map_index)
 
 
 def writes(requests) -> list:
@@ -502,7 +488,8 @@ def test_bad_input_fails_before_any_request(
 def test_importing_the_operators_stays_cheap():
     """DAG files import this module at every parse: beyond what `airflow.sdk` itself loads
     (httpx and pydantic among it), only the task base and the hook module (whose class names
-    the default connection and imports nothing heavy at the top): no client or JSON Patch."""
+    the default connection and imports nothing heavy at the top) and the extra links: no client
+    or JSON Patch."""
     code = (
         "import sys\n"
         "from airflow.sdk import BaseHook, BaseOperator, BaseOperatorLink\n"
@@ -518,6 +505,7 @@ def test_importing_the_operators_stays_cheap():
             "airflow_provider_offers._task",
             "airflow_provider_offers.hooks",
             "airflow_provider_offers.hooks.offers",
+            "airflow_provider_offers.links",
             "airflow_provider_offers.operators",
             "airflow_provider_offers.operators._base",
             "airflow_provider_offers.operators.offers",
