@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from airflow.sdk.types import TaskInstanceKey
 
     from airflow_provider_offers.api.inputs import OfferType
+    from airflow_provider_offers.lineage import Touched
 
 # Journey Optimizer's UI lives in Experience Cloud under
 #   https://experience.adobe.com/#/@<tenant>/sname:<sandbox>/journey-optimizer/...
@@ -216,6 +217,9 @@ class PatchOfferOperator(_OfferOperator):
         )
         return self._xcom(result)
 
+    def _touched(self, result: Any) -> Touched:
+        return self._written((result["id"], "updated"))
+
 
 class DeleteOfferOperator(_OfferOperator):
     """Delete one offer; an offer that is already gone counts as success (idempotent clean-up).
@@ -255,6 +259,9 @@ class DeleteOfferOperator(_OfferOperator):
             )
             deleted = False
         return {"id": offer_id, "sandbox": self.hook.sandbox_name, "deleted": deleted}
+
+    def _touched(self, result: Any) -> Touched:
+        return self._written((result["id"], "deleted" if result["deleted"] else "unchanged"))
 
 
 class CreateFallbackOfferOperator(CreateOfferOperator):
