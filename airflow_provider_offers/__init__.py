@@ -110,6 +110,8 @@ PLATFORM_DATASET_URIS = {
     "schemes": ["adobe-platform"],
     "handler": "airflow_provider_offers.assets.sanitize_uri",
     "factory": "airflow_provider_offers.assets.create_asset",
+    # Used by the OpenLineage provider when it is installed (the `openlineage` extra).
+    "to_openlineage_converter": "airflow_provider_offers.lineage.platform_dataset_to_openlineage",
 }
 
 

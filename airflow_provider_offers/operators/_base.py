@@ -16,9 +16,11 @@ from airflow_provider_offers._compat import AIRFLOW_VERSION, AirflowFailExceptio
 from airflow_provider_offers._task import OfferLibraryTask, TaskMemory
 
 if TYPE_CHECKING:
+    from airflow.providers.openlineage.extractors import OperatorLineage
     from airflow.sdk import Context
 
     from airflow_provider_offers.api.reconcile import Journal, Result
+    from airflow_provider_offers.lineage import Touched
     from airflow_provider_offers.operators._store import HookResourceStore
 
 
@@ -87,6 +89,52 @@ class OfferLibraryOperator(OfferLibraryTask):
             return None
         return memory
 
+    # -- lineage (docs/openlineage.md) ----------------------------------------------------------
+    # The task runner calls `execute`, or `resume_execution` for a task that deferred; the
+    # OpenLineage provider then asks, in the same process, what the run touched.
+
+    def execute(self, context: Context) -> Any:
+        return self._kept_for_lineage(super().execute(context))
+
+    def resume_execution(
+        self, next_method: str, next_kwargs: dict[str, Any] | None, context: Context
+    ) -> Any:
+        return self._kept_for_lineage(super().resume_execution(next_method, next_kwargs, context))
+
+    def _kept_for_lineage(self, result: Any) -> Any:
+        self.__dict__["_lineage_result"] = result
+        return result
+
+    def _touched(self, result: Any) -> Touched:
+        """What the run that returned `result` read and wrote (each operator says)."""
+        from airflow_provider_offers.lineage import Touched
+
+        return Touched()
+
+    def _written(self, *writes: tuple[str, str]) -> Touched:
+        """Objects of this operator's kind, each `(id, action)`: an action of a result or a
+        plan ("created", "update", ...); one that wrote nothing ("unchanged") is left out."""
+        from airflow_provider_offers.lineage import CHANGE_OF_ACTION, Touched, object_name
+
+        sandbox = self.hook.sandbox_name
+        return Touched(
+            outputs=tuple(
+                (object_name(sandbox, self.kind, object_id), CHANGE_OF_ACTION[action])
+                for object_id, action in writes
+                if action in CHANGE_OF_ACTION
+            )
+        )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> OperatorLineage | None:
+        """The Offer Library objects (and Platform datasets) this run read and wrote, for
+        Airflow's OpenLineage provider (the `openlineage` extra), which alone calls it."""
+        if "_lineage_result" not in self.__dict__:
+            return None
+        from airflow_provider_offers.lineage import operator_lineage
+
+        touched = self._touched(self.__dict__["_lineage_result"])
+        return operator_lineage(self.hook.config.org_id, touched)
+
     def _xcom(self, result: Result) -> dict[str, Any]:
         """The object's identity and version after the step: small, JSON, no secrets."""
         return {
@@ -152,3 +200,6 @@ class CreateByNameOperator(OfferLibraryOperator):
             result.etag,
         )
         return {**self._xcom(result), "name": result.name, "action": result.action}
+
+    def _touched(self, result: Any) -> Touched:
+        return self._written((result["id"], result["action"]))

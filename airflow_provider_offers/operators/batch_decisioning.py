@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_offers.api.batch_decisioning import BatchRequest, Verdict, Workload
+    from airflow_provider_offers.lineage import Touched
 
 __all__ = ["BatchDecisioningOperator", "platform_dataset_asset"]
 
@@ -320,6 +321,21 @@ class BatchDecisioningOperator(OfferLibraryOperator):
         dataset = request.dataset_id
         self.log.info("Workload %s is %s: dataset %s", workload.id, verdict.status, dataset)
         return result
+
+    def _touched(self, result: Any) -> Touched:
+        """Read: the audience, each decision and placement asked for; written: the dataset."""
+        from airflow_provider_offers import lineage
+
+        sandbox = self.hook.sandbox_name
+        objects = []
+        for proposition in self._request().propositions:
+            objects.append(lineage.object_name(sandbox, "offer-decisions", proposition.decision_id))
+            objects.append(lineage.object_name(sandbox, "placements", proposition.placement_id))
+        return lineage.Touched(
+            inputs=(lineage.audience_name(sandbox, result["audience_id"]), *dict.fromkeys(objects)),
+            outputs=((lineage.dataset_name(sandbox, result["dataset_id"]), None),),
+            external_job_id=result["workload_id"],
+        )
 
     def _mark_outlets(self, context: Context, result: dict[str, Any]) -> None:
         """The workload id and status on the dataset outlet's asset event."""

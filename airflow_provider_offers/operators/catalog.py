@@ -20,6 +20,8 @@ from airflow_provider_offers.operators.offers import _OfferOperator
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_offers.lineage import Touched
+
 __all__ = ["SyncFallbackOffersOperator", "SyncOffersOperator", "plan_markdown"]
 
 
@@ -214,6 +216,8 @@ class SyncOffersOperator(_OfferOperator):
         expected_plan = self._expected_plan()
         gate = catalog.BackoffGate()
         sandbox = self.hook.sandbox_name
+        written: list[tuple[str, str]] = []  # (id, action) of each write: what lineage reports
+        self.__dict__["_writes"] = written
 
         async def sync() -> dict[str, Any]:
             # A client of its own whose retry waits go through the gate; the hook's is unchanged.
@@ -236,6 +240,7 @@ class SyncOffersOperator(_OfferOperator):
                         offer_type=offer_type,
                         gate=gate,
                         max_concurrency=max_concurrency,
+                        written=written,
                     )
                     self.log.info("Catalog %r applied to sandbox %r: %s", name, sandbox, counts)
                 return {
@@ -250,6 +255,10 @@ class SyncOffersOperator(_OfferOperator):
             return asyncio.run(sync())
         except catalog.CatalogError as exc:
             raise AirflowFailException(f"{exc} (sandbox {sandbox!r})") from None
+
+    def _touched(self, result: Any) -> Touched:
+        """Each offer this run created, updated or deleted (a dry run: none)."""
+        return self._written(*self.__dict__.get("_writes", ()))
 
 
 def plan_markdown(plan: Any) -> str:

@@ -33,6 +33,8 @@ from airflow_provider_offers.operators._base import (
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_offers.lineage import Touched
+
 
 class CreatePlacementOperator(CreateByNameOperator):
     """Make sure a placement (a channel + content-type slot) with this name exists.
@@ -243,3 +245,15 @@ class DecisionRequestOperator(OfferLibraryOperator):
                 ", ".join(served) or "(nothing)",
             )
         return response.to_json()
+
+    def _touched(self, result: Any) -> Touched:
+        """Read: the decision and the placement asked about (asking writes nothing)."""
+        from airflow_provider_offers.lineage import Touched, object_name
+
+        sandbox = self.hook.sandbox_name
+        return Touched(
+            inputs=(
+                object_name(sandbox, "offer-decisions", str(self.decision_id)),
+                object_name(sandbox, "placements", str(self.placement_id)),
+            )
+        )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_offers.api.inputs import OfferType
+    from airflow_provider_offers.lineage import Touched
 
 
 class _OfferOperator(OfferLibraryOperator):
@@ -169,6 +170,9 @@ class PatchOfferOperator(_OfferOperator):
         )
         return self._xcom(result)
 
+    def _touched(self, result: Any) -> Touched:
+        return self._written((result["id"], "updated"))
+
 
 class DeleteOfferOperator(_OfferOperator):
     """Delete one offer; an offer that is already gone counts as success (idempotent clean-up).
@@ -208,6 +212,9 @@ class DeleteOfferOperator(_OfferOperator):
             )
             deleted = False
         return {"id": offer_id, "sandbox": self.hook.sandbox_name, "deleted": deleted}
+
+    def _touched(self, result: Any) -> Touched:
+        return self._written((result["id"], "deleted" if result["deleted"] else "unchanged"))
 
 
 class CreateFallbackOfferOperator(CreateOfferOperator):

@@ -195,10 +195,12 @@ async def apply_plan(
     gate: BackoffGate,
     max_concurrency: int = 8,
     progress_every: float = 5.0,
+    written: list[tuple[str, str]] | None = None,
 ) -> dict[str, int]:
     """Every write of the plan, `max_concurrency` at a time; the counts of what was done.
 
     A failed write does not stop the others; `ApplyError` names each failure at the end.
+    `written` (if given) gets `(offer id, action)` for each write made, as it is made.
     """
     loop = asyncio.get_running_loop()
     store = LoopStore(client, offer_resource(offer_type), loop, gate)
@@ -229,6 +231,9 @@ async def apply_plan(
                     failures[entry["name"]] = error
                     return
             counts[COUNTS[done]] += 1
+            if written is not None and done in WRITES:
+                made = created[entry["name"]] if done == "create" else entry["id"]
+                written.append((made, done))
             progress.step()
 
         await asyncio.gather(*(one(entry) for entry in entries))
