@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from airflow_provider_offers.api import guardrails
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import format_instant
 
@@ -78,14 +79,6 @@ def on_write(check: Callable[[Any], Any], problem: str | Callable[[Any], str]) -
         return value
 
     return AfterValidator(validate)
-
-
-def at_most(limit: int, what: str) -> AfterValidator:
-    """A list rule for what we send: Adobe's documented guardrail of `limit` `what`."""
-    return on_write(
-        lambda items: len(items) <= limit,
-        lambda items: f"{len(items)} given: at most {limit} {what} (Adobe's guardrail)",
-    )
 
 
 def _is_url(value: str, web: bool) -> bool:
@@ -258,6 +251,9 @@ SERVER_FIELDS = frozenset(
 class _Entity(AdobeModel):
     """Fields every Offer Library object has: a name, and what the server stamps on it."""
 
+    #: The noun under which `api.guardrails` counts this kind's members (None: no limits).
+    _guarded_as: ClassVar[str | None] = None
+
     name: Annotated[str, on_write(str.strip, "String should have at least 1 character")]
     description: str | None = None
     id: str | None = None
@@ -282,6 +278,7 @@ OFFER_STATUSES = ("draft", "approved", "archived")
 
 
 class _Offer(_Entity):
+    _guarded_as = "offer"
     status: Annotated[
         str | None,
         on_write(OFFER_STATUSES.__contains__, "Input should be 'draft', 'approved' or 'archived'"),
@@ -291,13 +288,11 @@ class _Offer(_Entity):
     ] = None
     selectionConstraint: SelectionConstraint | None = None
     rank: Rank | None = None
-    tags: Annotated[list[str] | None, at_most(20, "collection qualifiers per offer")] = None
+    tags: list[str] | None = None
     characteristics: dict[str, str] | None = None
     labels: list[str] | None = None
     cappingConstraint: dict[str, Any] | None = None
-    frequencyCappingConstraints: Annotated[
-        list[dict[str, Any]] | None, at_most(10, "capping rules per offer")
-    ] = None
+    frequencyCappingConstraints: list[dict[str, Any]] | None = None
 
     def _write_rules(self) -> None:
         placements = [r.placement for r in self.representations or ()]
@@ -341,6 +336,8 @@ class RuleCondition(AdobeModel):
 class OfferRule(_Entity):
     """A decision (eligibility) rule in PQL (`/offer-rules`)."""
 
+    _guarded_as = "offer rule"
+
     condition: RuleCondition | None = None
     definedOn: dict[str, Any] | None = None
     #: True marks Experience Decisioning's rules, which share `/offer-rules`; we manage none.
@@ -357,8 +354,10 @@ class OfferRule(_Entity):
 class OfferCollection(_Entity):
     """Offers picked by tag or listed by id (`/offer-collections`)."""
 
+    _guarded_as = "collection"
+
     filterType: str | None = None
-    ids: Annotated[list[str] | None, at_most(500, "offers per collection")] = None
+    ids: list[str] | None = None
     labels: list[str] | None = None
 
 
@@ -379,6 +378,8 @@ class DecisionCriterion(AdobeModel):
 
 class OfferDecision(_Entity):
     """A decision (formerly "activity"): criteria per placement plus a fallback offer."""
+
+    _guarded_as = "decision"
 
     status: str | None = None
     startDate: AdobeDateTime | None = None
@@ -425,7 +426,8 @@ def _declared(value: Any) -> Any:
 
 
 def parse_input(model: type[ModelT], data: Any, what: str) -> ModelT:
-    """Validate a dict or model given by a caller; InvalidInputError names the bad field.
+    """Validate a dict or model given by a caller, then Adobe's per-object guardrails
+    (`api.guardrails`); InvalidInputError names the bad field.
 
     A model read from the server may be given back (to copy an offer, say): its unknown
     members are dropped. Anywhere else an unknown member is refused, as a likely typo.
@@ -437,6 +439,11 @@ def parse_input(model: type[ModelT], data: Any, what: str) -> ModelT:
     if not isinstance(data, Mapping):
         raise InvalidInputError(what, f"expected a dict or {model.__name__}, got {type(data)!r}")
     try:
-        return model.model_validate(data, context={"input": True})
+        parsed = model.model_validate(data, context={"input": True})
     except ValidationError as error:
         raise _invalid(what, error) from None
+    noun = getattr(parsed, "_guarded_as", None)
+    if noun is not None:
+        body = parsed.model_dump(mode="json", by_alias=True, exclude_none=True)
+        guardrails.check_body(noun, body, what)
+    return parsed

@@ -26,6 +26,28 @@ DEFAULT_SCOPES = frozenset(
     }
 )
 NEXT_LINK_FORMS = ("relative", "path", "absolute")
+#: Adobe's Decision Management guardrails on writes ("Decision management guardrails &
+#: limitations": AdobeDocs/journey-optimizer.en help/using/offers/
+#: decision-management-guardrails.md, commit 04e844c8e97afb70ac2884c95ef2ab0e81319f9f), by
+#: the names `EmulatorConfig.guardrails` takes; `models/guardrails.py` enforces them.
+ADOBE_GUARDRAILS = {
+    # per object
+    "placements_per_decision": 30,
+    "collections_per_decision": 30,
+    "offers_per_collection": 500,
+    "qualifiers_per_offer_or_collection": 20,
+    "capping_rules_per_offer": 10,
+    "rule_pql_bytes": 15_000,  # "15K (UTF-8)"
+    "ranking_formula_pql_bytes": 8_000,  # "8K (UTF-8)"
+    # per sandbox
+    "offers": 10_000,
+    "decisions": 10_000,
+    "live_decisions": 1_000,
+    "placements": 1_000,
+    "collections": 10_000,
+    "collection_qualifiers": 1_000,
+    "rules_and_ranking_formulas": 10_000,
+}
 
 
 def utc_now() -> datetime:
@@ -65,6 +87,9 @@ class EmulatorConfig:
     #: Decisioning API: content fields only when `xdm:responseFormat.xdm:includeContent` is true.
     include_content_by_default: bool = False
     max_item_count: int = 30
+    #: Adobe's guardrails (`ADOBE_GUARDRAILS`); the names given replace Adobe's values, the
+    #: others keep them: `guardrails={"placements_per_decision": 2}` for a test.
+    guardrails: dict[str, int] = field(default_factory=lambda: dict(ADOBE_GUARDRAILS))
     #: Every create/patch in a sandbox gets a `modified` later than the one before it.
     strictly_increasing_timestamps: bool = True
     #: Seconds added before every API and IMS answer, to stand in for the network (benchmarks).
@@ -124,6 +149,7 @@ class EmulatorConfig:
         if self.latency_seconds < 0:
             raise ValueError("latency_seconds: zero or more")
         object.__setattr__(self, "fault_rates", _fault_rates(self.fault_rates))
+        object.__setattr__(self, "guardrails", _guardrails(self.guardrails))
         if self.slow_seconds < 0:
             raise ValueError("slow_seconds: zero or more")
         if self.create_status not in (200, 201):
@@ -178,6 +204,17 @@ def _fault_rates(rates: Any) -> dict[str, float]:
     if sum(checked.values()) > 1:
         raise ValueError("fault_rates: the rates add up to more than 1")
     return checked
+
+
+def _guardrails(limits: Any) -> dict[str, int]:
+    if not isinstance(limits, dict):
+        raise ValueError("guardrails: a mapping of guardrail name to limit")
+    for name, limit in limits.items():
+        if name not in ADOBE_GUARDRAILS:
+            raise ValueError(f"guardrails: {name!r} is not one of {', '.join(ADOBE_GUARDRAILS)}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"guardrails.{name}: a whole number, 0 or more")
+    return {**ADOBE_GUARDRAILS, **limits}
 
 
 #: The style fields' strict (default) values.

@@ -312,12 +312,20 @@ ROWS = [
     Row(
         "offer-too-many-tags",
         create(lambda w: w.offer(tags=[f"dps:tag:{i}" for i in range(21)])),
-        ("offer.tags: 21 given: at most 20 collection qualifiers per offer",),
+        (
+            "offer.tags: offer 'Bad input row' has 21 collection qualifiers;",
+            "Adobe allows at most 20 collection qualifiers per offer or collection",
+            "decision-management-guardrails",
+        ),
     ),
     Row(
         "offer-too-many-capping-rules",
         two_capping_rules_too_many,
-        ("offer.frequencyCappingConstraints: 11 given: at most 10 capping rules",),
+        (
+            "offer.frequencyCappingConstraints: offer 'Bad input row' has 11 capping rules;",
+            "Adobe allows at most 10 capping rules per offer",
+            "decision-management-guardrails",
+        ),
     ),
     Row(
         "offer-ends-before-it-starts",
@@ -493,7 +501,10 @@ ROWS = [
                 "ids": [f"dps:personalized-offer:{i}" for i in range(501)],
             },
         ).execute({}),
-        ("collection.ids: 501 given: at most 500 offers per collection",),
+        (
+            "collection.ids: collection 'Too big' has 501 offers; Adobe allows at most 500",
+            "decision-management-guardrails",
+        ),
     ),
     Row(
         "decision-item-count-31", decide(item_count=31), ("item_count: 31 is not between 1 and 30",)

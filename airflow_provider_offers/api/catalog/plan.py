@@ -20,11 +20,13 @@ import json
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from airflow_provider_offers.api import diff
+from airflow_provider_offers.api import diff, guardrails
 from airflow_provider_offers.api.errors import InvalidInputError, OfferLibraryError
 from airflow_provider_offers.api.resources import (
+    FALLBACK_OFFERS,
     OFFER_COLLECTIONS,
     OFFER_DECISIONS,
+    PERSONALIZED_OFFERS,
     PLACEMENTS,
     offer_resource,
 )
@@ -367,10 +369,11 @@ async def plan_catalog(
     offer_type: str,
     catalog: str,
     prune: bool = False,
+    limits: guardrails.Guardrails = guardrails.ADOBE,
 ) -> Plan:
     """Read the sandbox (offers once; placements and decisions once when needed) and plan.
 
-    The placements are listed while the offers are (one round trip less)."""
+    The placements are listed while the offers are; Adobe's total of offers is checked."""
     listings = [listed(client, offer_resource(offer_type))]
     if any(body.get("representations") for body in bodies):
         listings.append(listed(client, PLACEMENTS))
@@ -386,9 +389,33 @@ async def plan_catalog(
         decisions, collections = await _all(
             [listed(client, OFFER_DECISIONS), listed(client, OFFER_COLLECTIONS)]
         )
-    return compute_plan(
+    plan = compute_plan(
         catalog, bodies, existing, prune=prune, decisions=decisions, collections=collections
     )
+    await check_offer_total(client, plan, offer_resource(offer_type), len(existing), limits)
+    return plan
+
+
+async def check_offer_total(
+    client: AsyncOfferLibraryClient,
+    plan: Plan,
+    resource: Resource,
+    listed_now: int,
+    limits: guardrails.Guardrails,
+) -> None:
+    """Refuse, before any write, a plan growing the sandbox past Adobe's total of offers,
+    which counts both offer types: the other type's total is read only when the plan grows."""
+    counts = plan.counts()
+    if counts["created"] <= counts["deleted"]:
+        return
+    other = PERSONALIZED_OFFERS if resource == FALLBACK_OFFERS else FALLBACK_OFFERS
+    page = await client.list_page(other, limit=1)
+    others = page.total if page.total is not None else len(await listed(client, other))
+    problem = guardrails.sandbox_total_problem(
+        limits.offers_per_sandbox, listed_now + others, counts["created"], counts["deleted"]
+    )
+    if problem:
+        raise CatalogError(problem + "; nothing was written")
 
 
 def referenced_by(entry: Mapping[str, Any]) -> str:

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 from ..config import EmulatorConfig
 from ..exceptions import problem
+from . import guardrails
 from .kinds import KINDS, SERVER_FIELDS, Kind, reference_sites
 
 PROFILE_CONSTRAINT_TYPES = ("none", "eligibilityRule", "anySegments", "allSegments")
@@ -150,6 +151,7 @@ class Validator:
         if "description" in body and not isinstance(body["description"], str):
             self.fail("description", "must be a string")
         getattr(self, "_" + kind.name.replace("-", "_"))(body)
+        guardrails.check_object(self.config, kind.name, body, self.fail)
         for where, target, ident in reference_sites(kind.name, body):
             self.reference(target, ident, where)
         if kind.name == "offer-decision" and self.config.fallback_must_cover_decision_placements:
@@ -187,8 +189,7 @@ class Validator:
         if "rank" in body:
             rank = self.obj(body["rank"], "rank", ("priority",))
             self.integer(rank, "priority", "rank", minimum=0)
-        if len(self.string_list(body, "tags", "body")) > 20:
-            self.fail("tags", "at most 20 collection qualifiers per offer")
+        self.string_list(body, "tags", "body")
         if "characteristics" in body:
             chars = self.obj(body["characteristics"], "characteristics")
             for key, value in chars.items():
@@ -235,8 +236,6 @@ class Validator:
         caps = body.get("frequencyCappingConstraints", [])
         if not isinstance(caps, list):
             self.fail("frequencyCappingConstraints", "must be a list")
-        if len(caps) > 10:
-            self.fail("frequencyCappingConstraints", "at most 10 capping rules per offer")
         for i, cap in enumerate(caps):
             where = f"frequencyCappingConstraints[{i}]"
             keys = ("enabled", "limit", "startDate", "endDate", "scope", "entity", "repeat")
@@ -268,18 +267,18 @@ class Validator:
 
     def _offer_rule(self, body: dict) -> None:
         self.boolean(body, "exdRule", "body")
-        self._pql(body, "condition", 15_000)
+        self._pql(body, "condition")
         self._defined_on(body)
 
     def _ranking_formula(self, body: dict) -> None:
         for key in ("exdFunction", "isPure"):
             self.boolean(body, key, "body")
-        self._pql(body, "expression", 8_000)
+        self._pql(body, "expression")
         if "returnType" in body:
             self.string(self.obj(body["returnType"], "returnType", ("type",)), "type", "returnType")
         self._defined_on(body)
 
-    def _pql(self, body: dict, key: str, max_bytes: int) -> None:
+    def _pql(self, body: dict, key: str) -> None:
         """A required `{type: PQL, format: pql/text, value}` member (rule condition, formula)."""
         if key not in body:
             self.fail(key, "is required")
@@ -287,8 +286,6 @@ class Validator:
         self.choice(cond, "type", key, ("PQL",), required=True)
         self.choice(cond, "format", key, ("pql/text",), required=True)
         self.string(cond, "value", key, required=True)
-        if len(cond["value"].encode()) > max_bytes:
-            self.fail(f"{key}.value", f"PQL longer than {max_bytes // 1000}K bytes")
 
     def _defined_on(self, body: dict) -> None:
         if "definedOn" in body:
@@ -302,9 +299,7 @@ class Validator:
 
     def _offer_collection(self, body: dict) -> None:
         self.choice(body, "filterType", "body", FILTER_TYPES, required=True)
-        ids = self.string_list(body, "ids", "body", required=True, nonempty=True)
-        if len(ids) > 500:
-            self.fail("ids", "at most 500 entries per collection")
+        self.string_list(body, "ids", "body", required=True, nonempty=True)
         self.string_list(body, "labels", "body")
 
     def _offer_decision(self, body: dict) -> None:

@@ -20,6 +20,7 @@ import jsonpointer
 
 from ..config import EmulatorConfig
 from ..exceptions import problem
+from . import guardrails
 from .entities import Validator, parse_datetime
 from .kinds import KINDS, SERVER_FIELDS, Kind, references
 from .listing import Expression, Page, page_of, sort_documents
@@ -167,10 +168,19 @@ class SandboxStore:
         self.last_moment = moment
         return moment
 
-    def _validate(self, config: EmulatorConfig, kind: Kind, entity: Any, status: int) -> None:
-        """Adobe's rules for the kind; then date members in the configured form."""
+    def _validate(
+        self,
+        config: EmulatorConfig,
+        kind: Kind,
+        entity: Any,
+        status: int,
+        before: dict[str, Any] | None = None,
+    ) -> None:
+        """Adobe's rules for the kind and its per-sandbox totals (`before`: the stored entity
+        a patch changes); then date members in the configured form."""
         validator = Validator(config, self.find, status=status)
         validator.validate(kind, entity)
+        guardrails.check_totals(config, self.records, kind.name, entity, before, validator.fail)
         if config.normalise_dates:
             for parent, key in validator.dates:
                 parent[key] = adobe_date(parent[key])
@@ -230,7 +240,7 @@ class SandboxStore:
             raise problem(400, f"patch: {exc}", code=1005) from exc
         read_only = read_only_members(config)
         entity = {k: v for k, v in patched.items() if k not in read_only}
-        self._validate(config, kind, entity, 422)
+        self._validate(config, kind, entity, 422, before=record.entity)
         record.entity = entity
         record.etag += 1
         record.modified = self._tick(config)

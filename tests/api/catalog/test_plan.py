@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from types import SimpleNamespace
 
 import pytest
 from catalog_helpers import actions, listed, offer
@@ -292,6 +293,11 @@ class SandboxReads:
             yield value
         self.finished.append(resource.kind)
 
+    async def list_page(self, resource, **query):
+        """The first page's `total`: what the plan reads of the other offer type."""
+        self.queries.append((resource.kind, query))
+        return SimpleNamespace(total=len(self.by_kind.get(resource.kind, [])))
+
 
 def plan_of(client, bodies, prune=False):
     return asyncio.run(
@@ -306,6 +312,7 @@ def test_the_plan_lists_in_an_order_edits_cannot_reshuffle_with_the_largest_page
     assert reads.queries == [
         ("fallback-offers", {"limit": 100, "orderby": "id"}),
         ("placements", {"limit": 100, "orderby": "id"}),
+        ("personalized-offers", {"limit": 1}),  # a create: Adobe's total of offers is checked
     ]
 
 
