@@ -43,7 +43,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     "change": (f"{PACKAGE}/api/change.py", ["tests/unit"]),
     "paging": (
         f"{PACKAGE}/api/paging.py",
-        ["tests/unit/api/test_paging.py", "tests/unit/test_mutants_paging.py"],
+        ["tests/unit/api/test_paging.py"],
     ),
     "reconcile": (
         f"{PACKAGE}/api/reconcile.py",
