@@ -39,11 +39,11 @@ PACKAGE = "airflow_provider_offers"
 # early costs the least. A path that no longer exists is skipped with a warning.
 MODULES: dict[str, tuple[str, list[str]]] = {
     "inputs": (f"{PACKAGE}/api/inputs.py", ["tests/unit"]),
-    "diff": (f"{PACKAGE}/api/diff.py", ["tests/operators/test_diff.py", "tests/unit"]),
+    "diff": (f"{PACKAGE}/api/diff.py", ["tests/unit"]),
     "change": (f"{PACKAGE}/api/change.py", ["tests/unit"]),
     "paging": (
         f"{PACKAGE}/api/paging.py",
-        ["tests/api/test_paging.py", "tests/unit/test_mutants_paging.py"],
+        ["tests/unit/api/test_paging.py"],
     ),
     "reconcile": (
         f"{PACKAGE}/api/reconcile.py",
@@ -51,31 +51,31 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "retry": (
         f"{PACKAGE}/api/retry.py",
-        ["tests/unit/test_mutants_retry.py", "tests/api/test_client.py"],
+        ["tests/unit/api/test_retry.py", "tests/api/test_client.py"],
     ),
     "auth": (
         f"{PACKAGE}/api/auth.py",
-        ["tests/unit/test_mutants_auth.py", "tests/api/test_auth.py"],
+        ["tests/unit/api/test_auth.py", "tests/api/test_auth.py"],
     ),
-    "content": (f"{PACKAGE}/api/content.py", ["tests/api/test_content.py"]),
-    "catalog.source": (f"{PACKAGE}/api/catalog/source.py", ["tests/api/catalog"]),
-    "catalog.yaml_data": (f"{PACKAGE}/api/catalog/yaml_data.py", ["tests/api/catalog"]),
-    "catalog.plan": (f"{PACKAGE}/api/catalog/plan.py", ["tests/api/catalog"]),
-    "catalog.render": (f"{PACKAGE}/api/catalog/render.py", ["tests/api/catalog"]),
-    "catalog.apply": (f"{PACKAGE}/api/catalog/apply.py", ["tests/api/catalog"]),
+    "content": (f"{PACKAGE}/api/content.py", ["tests/unit/api/test_content.py"]),
+    "catalog.source": (f"{PACKAGE}/api/catalog/source.py", ["tests/unit/api/catalog"]),
+    "catalog.yaml_data": (f"{PACKAGE}/api/catalog/yaml_data.py", ["tests/unit/api/catalog"]),
+    "catalog.plan": (f"{PACKAGE}/api/catalog/plan.py", ["tests/unit/api/catalog"]),
+    "catalog.render": (f"{PACKAGE}/api/catalog/render.py", ["tests/unit/api/catalog"]),
+    "catalog.apply": (f"{PACKAGE}/api/catalog/apply.py", ["tests/unit/api/catalog"]),
     "token_cache": (
         f"{PACKAGE}/api/token_cache.py",
         [
-            "tests/unit/test_token_cache.py",
-            "tests/unit/test_token_cache_local_users.py",
+            "tests/unit/api/test_token_cache.py",
+            "tests/unit/api/test_token_cache_local_users.py",
             "tests/api/test_token_cache_event_loop.py",
         ],
     ),
     "private_dir": (
         f"{PACKAGE}/api/private_dir.py",
-        ["tests/unit/test_token_cache_local_users.py", "tests/unit/test_token_cache.py"],
+        ["tests/unit/api/test_token_cache_local_users.py", "tests/unit/api/test_token_cache.py"],
     ),
-    "store": (f"{PACKAGE}/operators/_store.py", ["tests/unit/test_operators_unit.py"]),
+    "store": (f"{PACKAGE}/operators/_store.py", ["tests/unit/operators/test_offers.py"]),
     "compat": (
         f"{PACKAGE}/_compat.py",
         ["tests/sensors/test_offer_change_event_trigger.py", "-kstored_cursor and strict"],
@@ -91,7 +91,8 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "sensors.offers": (
         f"{PACKAGE}/sensors/offers.py",
-        ["tests/unit/test_sensor_unit.py"],  # tests/sensors/test_offer_change_sensor.py: dag.test()
+        # Not tests/sensors/test_offer_change_sensor.py: dag.test(), two minutes a run.
+        ["tests/unit/sensors/test_offers.py"],
     ),
     # The emulator is being reorganised: this path may move (the entry is then skipped).
     "emulator.listing": (f"{PACKAGE}/emulator/listing.py", ["tests/emulator/test_listing.py"]),
@@ -339,7 +340,7 @@ def run_tests(tests: list[str], limit: float) -> str:
     # Its own TMPDIR, removed afterwards: a killed run leaves no Airflow home behind.
     scratch = tempfile.mkdtemp(prefix="mutation-")
     # Enterable by other local users, as /tmp is: the token cache's tests act as a second user
-    # in directories under it (tests/unit/test_token_cache_local_users.py).
+    # in directories under it (tests/unit/api/test_token_cache_local_users.py).
     os.chmod(scratch, 0o755)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1", TMPDIR=scratch)
     try:

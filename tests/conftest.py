@@ -41,8 +41,10 @@ os.environ.update(
 pytest_plugins = ["airflow_provider_offers.emulator.pytest_plugin"]
 
 #: Suites that run once under the emulator's strict answer style and once with its answers
-#: looking like Adobe's documented examples (dates, links, etags, ids, extra members).
+#: looking like Adobe's documented examples (dates, links, etags, ids, extra members): the
+#: folders right under tests/ (tests/unit/operators is the unit layer, not the operators suite).
 BOTH_ANSWER_STYLES = ("operators", "sensors", "hooks", "decisions", "example_dags")
+_TESTS = Path(__file__).parent
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -57,7 +59,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from airflow_provider_offers.emulator.config import ANSWER_STYLES
 
-    suite = metafunc.definition.path.parent.name
+    path = metafunc.definition.path
+    suite = path.relative_to(_TESTS).parts[0] if path.is_relative_to(_TESTS) else None
     if suite in BOTH_ANSWER_STYLES and "offer_library_emulator" in metafunc.fixturenames:
         chosen = metafunc.config.getoption("answer_styles")
         styles = tuple(ANSWER_STYLES) if chosen == "all" else tuple(chosen.split(","))

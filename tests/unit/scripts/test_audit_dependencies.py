@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-_SCRIPT = Path(__file__).parents[2] / "scripts" / "audit_dependencies.py"
+_SCRIPT = Path(__file__).parents[3] / "scripts" / "audit_dependencies.py"
 _spec = importlib.util.spec_from_file_location("audit_dependencies", _SCRIPT)
 assert _spec is not None and _spec.loader is not None
 audit = importlib.util.module_from_spec(_spec)

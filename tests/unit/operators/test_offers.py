@@ -258,22 +258,6 @@ def test_delete_counts_an_offer_already_gone_as_done(error, deleted, with_hook, 
     assert result == {"id": OFFER_ID, "sandbox": "dev", "deleted": deleted}
 
 
-def test_decision_request_takes_a_templated_item_count(with_hook, hook, context, mocker):
-    from airflow_provider_offers.api.decisioning import DecisionResponse
-
-    hook.request_decision.return_value = DecisionResponse.model_validate(
-        {"xdm:propositionId": "p-1", "xdm:propositions": []}
-    )
-    task = DecisionRequestOperator(
-        task_id="t", decision_id="d", placement_id="p", profile_id="v", item_count="3"
-    )
-
-    result = with_hook(task).execute(context)
-
-    assert result == {"xdm:propositionId": "p-1", "xdm:propositions": []}
-    assert hook.request_decision.call_args.kwargs["item_count"] == 3
-
-
 def _long_rate_limit(wait: float = 300.0) -> RateLimitedError:
     """What the client raises for a Retry-After longer than it waits in-process."""
     error = RateLimitedError("GET /offers failed with HTTP 429", status=429, retry_after=wait)

@@ -1,5 +1,4 @@
-"""Rules of api/retry.py that survived mutants of scripts/mutation.py showed no test pinned down:
-what is retried, how long it waits, and what a caller gets when it gives up."""
+"""api/retry.py: what is retried, how long it waits, and what a caller gets when it gives up."""
 
 from __future__ import annotations
 

@@ -1,119 +1,15 @@
-"""Batch decisioning's own logic, no database or emulator: the status rule, the input rules, the
-asset URI normaliser, and the operator's memory in the task state store (its hook mocked)."""
+"""BatchDecisioningOperator against a mocked hook, no database or emulator: its memory in the task
+state store (the status and input rules: tests/unit/api/test_batch_decisioning.py)."""
 
 from __future__ import annotations
-
-import logging
-import re
-from urllib.parse import urlsplit
 
 import pytest
 
 from airflow_provider_offers._compat import AirflowFailException
-from airflow_provider_offers.api.batch_decisioning import (
-    Workload,
-    judge,
-    parse_batch_request,
-)
-from airflow_provider_offers.api.errors import (
-    InvalidInputError,
-    OutcomeUnknownError,
-    PermissionDeniedError,
-)
-from airflow_provider_offers.assets import sanitize_uri
+from airflow_provider_offers.api.errors import OutcomeUnknownError, PermissionDeniedError
 from airflow_provider_offers.operators.batch_decisioning import BatchDecisioningOperator
 
-AUDIENCE = "609028e4-e66c-4776-b0d9-c782887e2273"
-DATASET = "6196b4a1a63bd118dafe093c"
-WORKLOAD = "47efef25-4bcf-404f-96e2-67c4f784a1f5"
-PROPOSITION = {
-    "decision": "xcore:offer-activity:1410cdcda196707b",
-    "placement": "xcore:offer-placement:1410c4117306488a",
-}
-
-
-def workload(status: str | None, detail=None) -> Workload:
-    body = {"@id": WORKLOAD, "ode:createDate": 1648078924834, "ode:status": status}
-    if detail is not None:
-        body["ode:statusDetail"] = detail
-    return Workload.model_validate(body)
-
-
-@pytest.mark.parametrize(
-    ("status", "state"),
-    [
-        ("QUEUED", "waiting"),
-        ("PROCESSING", "waiting"),
-        ("INGESTING", "waiting"),
-        ("COMPLETED", "done"),
-        ("completed", "done"),
-        ("ERROR", "failed"),
-    ],
-)
-def test_the_status_rule(status, state):
-    assert judge(workload(status)).state == state
-
-
-def test_error_carries_adobes_detail_and_an_unknown_status_waits_but_is_logged(caplog):
-    assert judge(workload("ERROR", {"reason": "spark"})).detail == '{"reason": "spark"}'
-    assert judge(workload("ERROR")).detail == "(Adobe gave no ode:statusDetail)"
-    with caplog.at_level(logging.WARNING, logger="airflow_provider_offers.api"):
-        verdict = judge(workload("PAUSED"))
-    assert (verdict.state, verdict.status) == ("waiting", "PAUSED")
-    assert "status 'PAUSED', which Adobe's page does not name" in caplog.text
-    assert workload("QUEUED").created == "2022-03-23T23:42:04.834Z"
-
-
-def test_a_valid_request_is_adobes_documented_body():
-    request = parse_batch_request(
-        [AUDIENCE], DATASET, [{**PROPOSITION, "item_count": "3"}], include_content="true"
-    )
-    assert request.to_body() == {
-        "xdm:segmentIds": [AUDIENCE],
-        "xdm:dataSetId": DATASET,
-        "xdm:propositionRequests": [
-            {
-                "xdm:activityId": PROPOSITION["decision"],
-                "xdm:placementId": PROPOSITION["placement"],
-                "xdm:itemCount": 3,
-            }
-        ],
-        "xdm:includeContent": True,
-    }
-
-
-@pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (([AUDIENCE, AUDIENCE], DATASET, [PROPOSITION]), "2 audiences given"),
-        (("my audience", DATASET, [PROPOSITION]), "audience_id: 'my audience' is not an audience"),
-        ((AUDIENCE, "dataset-1", [PROPOSITION]), "is not a Platform dataset id"),
-        ((AUDIENCE, DATASET, []), "propositions: 0 given: expected 1 to 30"),
-        ((AUDIENCE, DATASET, [PROPOSITION] * 31), "31 given"),
-        ((AUDIENCE, DATASET, [{**PROPOSITION, "item_count": 31}]), "is not between 1 and 30"),
-        ((AUDIENCE, DATASET, [{**PROPOSITION, "item_count": 0}]), "is not between 1 and 30"),
-        ((AUDIENCE, DATASET, [{**PROPOSITION, "decision": "Homepage"}]), "is not a decision id"),
-        (
-            (AUDIENCE, DATASET, [{**PROPOSITION, "placement": PROPOSITION["decision"]}]),
-            "propositions[0].placement",
-        ),
-        ((AUDIENCE, DATASET, [{**PROPOSITION, "count": 2}]), "unknown key(s) 'count'"),
-    ],
-)
-def test_bad_inputs_are_refused(args, message):
-    with pytest.raises(InvalidInputError, match=re.escape(message)):
-        parse_batch_request(*args)
-
-
-def test_the_asset_uri_normaliser():
-    uri = urlsplit(f"adobe-platform://ABC123@AdobeOrg/prod/datasets/{DATASET.upper()}")
-    assert sanitize_uri(uri).path == f"/prod/datasets/{DATASET}"
-    for bad in (
-        "adobe-platform://someone/prod/datasets/" + DATASET,
-        "adobe-platform://A@AdobeOrg/x",
-    ):
-        with pytest.raises(ValueError, match="adobe-platform://"):
-            sanitize_uri(urlsplit(bad))
+from ..api.batch_decisioning_helpers import AUDIENCE, DATASET, PROPOSITION, WORKLOAD, workload
 
 
 def _task(**kwargs):

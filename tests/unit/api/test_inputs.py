@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone, tzinfo
+
 import pytest
 
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import (
     OfferType,
     parse_bool,
+    parse_etag,
     parse_id,
     parse_if_exists,
     parse_item_count,
     parse_max_attempts,
     parse_max_retry_after,
+    parse_modified,
     parse_offer_type,
     parse_org_id,
     parse_timeout,
+    same_etag,
 )
 
 
@@ -159,3 +164,49 @@ def test_an_etag_error_hints_at_templates_only_for_a_rendered_none(value, messag
     with pytest.raises(InvalidInputError) as caught:
         parse_etag(value)
     assert str(caught.value) == message
+
+
+# -- etags compared as versions --------------------------------------------------------------------
+
+
+def test_no_etag_is_the_same_only_as_no_etag():
+    assert same_etag(None, None) is True
+    assert same_etag(None, 3) is False
+    assert same_etag("3", None) is False
+    # A template that rendered a missing XCom gives the text "None": that is not "no etag".
+    assert same_etag(None, "None") is False
+    assert same_etag("None", None) is False
+
+
+def test_an_etag_as_int_or_digit_string_is_the_same_version():
+    assert same_etag(3, " 3") is True
+    assert same_etag(3, "4") is False
+
+
+# -- etags and instants at their edges -------------------------------------------------------------
+
+
+def test_etag_zero_is_a_valid_etag():
+    assert parse_etag(0) == 0
+    assert parse_etag("0") == 0
+
+
+def test_a_lower_case_z_means_utc_too():
+    assert parse_modified("2026-11-27T12:00:00z") == datetime(
+        2026, 11, 27, 12, 0, tzinfo=timezone.utc
+    )
+
+
+class _NoOffset(tzinfo):
+    """A time zone that does not know its offset (Python calls such datetimes naive)."""
+
+    def utcoffset(self, dt):
+        return None
+
+
+def test_a_datetime_whose_time_zone_has_no_offset_is_refused():
+    naive = datetime(2026, 11, 27, 12, 0, tzinfo=_NoOffset())
+    with pytest.raises(InvalidInputError, match="has no UTC offset"):
+        parse_modified(naive)
+    aware = datetime(2026, 11, 27, 12, 0, tzinfo=timezone(timedelta(hours=2)))
+    assert parse_modified(aware) is aware

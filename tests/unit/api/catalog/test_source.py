@@ -7,13 +7,14 @@ import json
 import os
 
 import pytest
-from catalog_helpers import offer
 from yaml_bombs import ALIAS_BOMB
 
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.catalog import source, yaml_data
 from airflow_provider_offers.api.catalog.plan import MARKER, RENAMED_FROM
 from airflow_provider_offers.api.errors import InvalidInputError
+
+from .catalog_helpers import offer
 
 
 def test_every_problem_of_a_catalog_is_named_at_once():

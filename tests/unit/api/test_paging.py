@@ -67,3 +67,18 @@ def test_an_object_seen_on_an_earlier_page_is_not_yielded_again():
 
     assert pager.new([a, b]) == [a, b]
     assert pager.new([again, nameless]) == [nameless]
+
+
+def test_only_the_offer_type_of_the_first_call_is_carried_to_the_next_page():
+    first = Call(
+        "GET",
+        f"{BASE}/data/core/dps/offers",
+        lambda data: data,
+        params=[("offer-type", "fallback"), ("limit", "2"), ("property", "name==summer")],
+    )
+
+    call = Pager(BASE, first).next_call("/offers?start=abc")
+
+    # The next link says where the listing goes on; only the offer-type it leaves out is kept.
+    assert call is not None
+    assert call.url == f"{BASE}/data/core/dps/offers?start=abc&offer-type=fallback"

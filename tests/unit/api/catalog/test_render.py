@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from catalog_helpers import listed, offer
-
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.catalog.plan import MARKER, compute_plan
 from airflow_provider_offers.api.catalog.render import WIDTH, shorten
+
+from .catalog_helpers import listed, offer
 
 
 def test_plan_as_text_and_markdown_tables_show_what_changes():

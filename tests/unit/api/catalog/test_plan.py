@@ -8,7 +8,6 @@ import json
 from types import SimpleNamespace
 
 import pytest
-from catalog_helpers import actions, listed, offer
 
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.catalog import plan as catalog_plan
@@ -20,6 +19,8 @@ from airflow_provider_offers.api.catalog.plan import (
     drift,
 )
 from airflow_provider_offers.api.errors import InvalidInputError, ServerError
+
+from .catalog_helpers import actions, listed, offer
 
 
 def test_unknown_placements_are_named_per_representation():

@@ -1,5 +1,5 @@
-"""OfferChangeSensor's poke(), execute() and execute_complete() against a mocked hook, and the
-pure step and deadline arithmetic they share with the trigger."""
+"""OfferChangeSensor's poke(), execute() and execute_complete() against a mocked hook (the pure
+step and deadline arithmetic it shares with the trigger: tests/unit/api/test_change.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from airflow_provider_offers._compat import (
     AirflowSensorTimeout,
     AirflowSkipException,
 )
-from airflow_provider_offers.api.change import given_baseline, observe, poll_delay
+from airflow_provider_offers.api.change import given_baseline
 from airflow_provider_offers.api.errors import NotFoundError, RateLimitedError, ServerError
 from airflow_provider_offers.api.retry import RetryPolicy
 from airflow_provider_offers.sensors.offers import OfferChangeSensor
@@ -129,31 +129,6 @@ def test_execute_complete_turns_each_event_into_a_result_or_a_failure(with_hook)
         task.execute_complete({}, {"status": "not_found", "message": "gone"})
     with pytest.raises(AirflowException, match="Reading offer: boom"):
         task.execute_complete({}, {"status": "error", "message": "Reading offer: boom"})
-
-
-def test_observe_takes_a_baseline_then_reports_a_change_against_it():
-    first = observe(offer(2), None)
-    same = observe(offer(2), first.baseline)
-    later = observe(offer(2, T0 + timedelta(milliseconds=1)), first.baseline)
-
-    assert first.change is None and same.change is None
-    assert first.baseline == {
-        "previous_etag": 2,
-        "since_etag": 2,
-        "since_modified": "2026-11-30T12:00:00.000+00:00",
-    }
-    assert later.change["previous_etag"] == 2
-    assert "changed" in later.message
-
-
-@pytest.mark.parametrize(
-    ("seconds_left", "delay"),
-    [(None, 30.0), (3600, 30.0), (12.5, 12.5), (0, 0.0), (-5, 0.0)],
-)
-def test_poll_delay_never_sleeps_past_the_deadline(seconds_left, delay):
-    deadline = None if seconds_left is None else T0 + timedelta(seconds=seconds_left)
-
-    assert poll_delay(30.0, deadline, T0) == delay
 
 
 def test_the_deadline_is_anchored_on_the_try_start_not_on_each_deferral(with_hook, context):

@@ -1,5 +1,5 @@
-"""Rules of api/auth.py that survived mutants of scripts/mutation.py showed no test pinned down:
-how long a token is used, which secret is sent, what IMS errors become. IMS and the API are an
+"""api/auth.py on its own: how long a token is used, which secret is sent, what IMS errors become
+(over loopback to the emulator: tests/api/test_auth.py). IMS and the API are an
 `httpx.MockTransport`; the token clock is a number the test moves."""
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from catalog_helpers import listed, offer
 
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.answers import Receipt
@@ -21,6 +20,8 @@ from airflow_provider_offers.api.errors import (
     RequestValidationError,
 )
 from airflow_provider_offers.api.retry import RetryPolicy
+
+from .catalog_helpers import listed, offer
 
 
 def test_progress_is_logged_at_most_every_few_seconds_and_at_the_end(caplog):

@@ -1,6 +1,6 @@
-"""Rules of api/reconcile.py that survived mutants of scripts/mutation.py showed no test pinned
-down: the defaults the operators run with, lost writes, races and what the errors say. The
-Offer Library is an in-memory `EntityStore`; no Airflow, no emulator."""
+"""api/reconcile.py: the defaults the operators run with, lost writes, races, guarded patches the
+server refuses, and what the errors say. The Offer Library is an in-memory `EntityStore` (or a
+mock); no Airflow, no emulator."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from airflow_provider_offers.api.errors import (
     OutcomeUnknownError,
     ReceiptMissingError,
     RequestValidationError,
+    error_from_response,
 )
 
 
@@ -365,3 +366,45 @@ def test_a_namesake_that_is_not_ours_is_never_deleted_by_keep_oldest():
         store, list(store.offers.values()), {"name": "Summer"}, deletable=lambda o: False
     )
     assert (final["id"], wrote, sorted(store.offers)) == ("o-a", False, ["o-a", "o-b"])
+
+
+# -- a guarded patch refused, in any status Adobe may use for a failed `test` ----------------------
+
+
+GUARDED_OFFER = {"id": "o-1", "etag": 1, "name": "x", "description": "old"}
+
+
+def refusal(status: int, title: str):
+    """The client's error for a PATCH the server refused with `status`."""
+    return error_from_response(
+        status=status,
+        body=f'{{"title": "{title}"}}'.encode(),
+        content_type="application/json",
+        method="PATCH",
+        path="/data/core/dps/offers/o-1",
+        request_id=None,
+    )
+
+
+@pytest.mark.parametrize("status", [400, 409, 412, 422])
+def test_a_refused_test_op_is_a_conflict_to_re_read_not_a_crash(status, mocker):
+    refused = refusal(status, "test failed")
+    store = mocker.Mock()
+    store.patch.side_effect = [refused, {"id": "o-1", "etag": 3}]
+    store.get.return_value = {**GUARDED_OFFER, "etag": "2", "description": "theirs"}
+
+    final, wrote = reconcile.converge(store, GUARDED_OFFER, {"description": "new"})
+
+    assert (final, wrote) == ({"id": "o-1", "etag": 3}, True)
+    (_, resent), _ = store.patch.call_args
+    assert resent[0] == {"op": "test", "path": "/description", "value": "theirs"}
+
+
+def test_a_refusal_with_no_concurrent_change_is_raised(mocker):
+    refused = refusal(422, "bad value")
+    store = mocker.Mock()
+    store.patch.side_effect = refused
+    store.get.return_value = {**GUARDED_OFFER, "etag": "1"}  # the same version, as a digit string
+
+    with pytest.raises(type(refused)):
+        reconcile.converge(store, GUARDED_OFFER, {"description": "new"})

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from airflow_provider_offers.api.change import has_offer_changed, offer_snapshot
+from airflow_provider_offers.api.change import (
+    given_baseline,
+    has_offer_changed,
+    observe,
+    offer_snapshot,
+    poll_delay,
+)
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import parse_etag, parse_modified
 
@@ -116,3 +123,70 @@ def test_snapshot_of_an_offer_as_adobe_returns_it():
     assert has_offer_changed(
         snapshot["etag"], snapshot["modified"], since_modified="2023-06-08T14:04:41.499Z"
     )
+
+
+# -- baselines and observations --------------------------------------------------------------------
+
+
+def test_a_baseline_given_as_a_time_alone_or_an_etag_alone_is_kept():
+    assert given_baseline(None, None) is None
+    assert given_baseline("", " ") is None
+    # Kept in the one form we write instants in (UTC, milliseconds), whatever the caller wrote.
+    assert given_baseline(None, "2026-11-27T14:00:00+02:00") == {
+        "previous_etag": None,
+        "since_etag": None,
+        "since_modified": "2026-11-27T12:00:00.000+00:00",
+    }
+    assert given_baseline("3", None) == {
+        "previous_etag": 3,
+        "since_etag": 3,
+        "since_modified": None,
+    }
+
+
+def test_an_observation_cannot_be_altered_by_whoever_receives_it():
+    modified = datetime(2026, 11, 30, 12, tzinfo=timezone.utc)
+    seen = observe({"id": "o-1", "etag": 2, "modified": modified.isoformat()}, None)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        seen.change = {"id": "o-1"}  # type: ignore[misc]
+
+
+# -- the step the sensor and the trigger share -----------------------------------------------------
+
+
+NOON = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def served(etag: int, modified: datetime = NOON) -> dict:
+    """An offer as the server's JSON."""
+    return {
+        "id": "dps:fallback-offer:1",
+        "etag": etag,
+        "modified": modified.isoformat(),
+        "name": "Offer",
+    }
+
+
+def test_observe_takes_a_baseline_then_reports_a_change_against_it():
+    first = observe(served(2), None)
+    same = observe(served(2), first.baseline)
+    later = observe(served(2, NOON + timedelta(milliseconds=1)), first.baseline)
+
+    assert first.change is None and same.change is None
+    assert first.baseline == {
+        "previous_etag": 2,
+        "since_etag": 2,
+        "since_modified": "2026-11-30T12:00:00.000+00:00",
+    }
+    assert later.change["previous_etag"] == 2
+    assert "changed" in later.message
+
+
+@pytest.mark.parametrize(
+    ("seconds_left", "delay"),
+    [(None, 30.0), (3600, 30.0), (12.5, 12.5), (0, 0.0), (-5, 0.0)],
+)
+def test_poll_delay_never_sleeps_past_the_deadline(seconds_left, delay):
+    deadline = None if seconds_left is None else NOON + timedelta(seconds=seconds_left)
+
+    assert poll_delay(30.0, deadline, NOON) == delay
