@@ -57,6 +57,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         f"{PACKAGE}/api/auth.py",
         ["tests/unit/test_mutants_auth.py", "tests/api/test_auth.py"],
     ),
+    "token_source": (
+        f"{PACKAGE}/api/token_source.py",
+        ["tests/unit/test_mutants_auth.py", "tests/api/test_auth.py"],
+    ),
     "content": (f"{PACKAGE}/api/content.py", ["tests/api/test_content.py"]),
     "catalog.source": (f"{PACKAGE}/api/catalog/source.py", ["tests/api/catalog"]),
     "catalog.yaml_data": (f"{PACKAGE}/api/catalog/yaml_data.py", ["tests/api/catalog"]),
