@@ -46,7 +46,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ["tests/api/test_paging.py", "tests/unit/test_mutants_paging.py"],
     ),
     "reconcile": (
-        f"{PACKAGE}/api/reconcile.py",
+        f"{PACKAGE}/api/reconcile/rules.py",
         ["tests/unit", "tests/operators/test_reconcile.py"],
     ),
     "retry": (
