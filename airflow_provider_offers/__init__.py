@@ -143,6 +143,9 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_provider_offers.operators.offers",
                     "airflow_provider_offers.operators.catalog",
+                    "airflow_provider_offers.operators.placements",
+                    "airflow_provider_offers.operators.rules",
+                    "airflow_provider_offers.operators.collections",
                     "airflow_provider_offers.operators.decisions",
                     "airflow_provider_offers.operators.batch_decisioning",
                 ],

@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 BANNER = "https://cdn.example.com/banners/daily-{{ ds_nodash }}.png"

@@ -34,12 +34,12 @@ try:
 except ImportError:  # Airflow 3.1
     from airflow.exceptions import AirflowFailException
 
+from airflow_provider_offers.operators.collections import (
+    CreateOfferCollectionOperator,
+    CreateTagOperator,
+)
 from airflow_provider_offers.operators.decisions import (
     CreateDecisionOperator,
-    CreateOfferCollectionOperator,
-    CreateOfferRuleOperator,
-    CreatePlacementOperator,
-    CreateTagOperator,
     DecisionRequestOperator,
 )
 from airflow_provider_offers.operators.offers import (
@@ -47,6 +47,8 @@ from airflow_provider_offers.operators.offers import (
     CreateOfferOperator,
     PatchFallbackOfferOperator,
 )
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
+from airflow_provider_offers.operators.rules import CreateOfferRuleOperator
 from airflow_provider_offers.sensors.offers import OfferChangeSensor
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"

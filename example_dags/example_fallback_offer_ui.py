@@ -14,8 +14,8 @@ from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 IMAGE = "{{ params.image_url }}"

@@ -25,13 +25,13 @@ from airflow_provider_offers.operators.batch_decisioning import (
     BatchDecisioningOperator,
     platform_dataset_asset,
 )
-from airflow_provider_offers.operators.decisions import (
-    CreateDecisionOperator,
+from airflow_provider_offers.operators.collections import (
     CreateOfferCollectionOperator,
-    CreatePlacementOperator,
     CreateTagOperator,
 )
+from airflow_provider_offers.operators.decisions import CreateDecisionOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"
 ORG_ID = os.environ.get("ADOBE_ORG_ID", "EMULATOR0000000000000000@AdobeOrg")

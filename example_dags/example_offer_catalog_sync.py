@@ -28,7 +28,7 @@ from airflow.providers.standard.operators.hitl import ApprovalOperator
 from airflow.sdk import DAG
 
 from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator, plan_markdown
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 
 CATALOG = "example-homepage"
 CATALOG_FILES = "offer_catalog"  # a directory of YAML/JSON files, relative to this file

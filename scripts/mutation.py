@@ -46,7 +46,7 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         ["tests/unit/api/test_paging.py"],
     ),
     "reconcile": (
-        f"{PACKAGE}/api/reconcile.py",
+        f"{PACKAGE}/api/reconcile/rules.py",
         ["tests/unit", "tests/operators/test_reconcile.py"],
     ),
     "retry": (
@@ -55,6 +55,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
     ),
     "auth": (
         f"{PACKAGE}/api/auth.py",
+        ["tests/unit/api/test_auth.py", "tests/api/test_auth.py"],
+    ),
+    "token_source": (
+        f"{PACKAGE}/api/token_source.py",
         ["tests/unit/api/test_auth.py", "tests/api/test_auth.py"],
     ),
     "content": (f"{PACKAGE}/api/content.py", ["tests/unit/api/test_content.py"]),

@@ -137,6 +137,9 @@ def run_dag(airflow_db: Path):
     def _run(source: str, dag_id: str, **test_kwargs) -> DagTestRun:
         path = airflow_db / "dags" / f"{dag_id}.py"
         path.write_text(textwrap.dedent(source))
+        # Bytecode is kept (scripts/dev.sh): a same-sized file rewritten within the second
+        # would otherwise run the previous test's DAG from its stale .pyc.
+        Path(importlib.util.cache_from_source(str(path))).unlink(missing_ok=True)
         written.append(path)
         module_name = f"_test_dag_{dag_id}_{uuid.uuid4().hex[:8]}"
         spec = importlib.util.spec_from_file_location(module_name, path)

@@ -69,9 +69,9 @@ def offers_token_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch) ->
 def _forget_client_tokens() -> None:
     """Empty the client's in-process token cache, if the client is loaded at all (the
     emulator never imports the client: a token cache exists only where it was imported)."""
-    auth = sys.modules.get("airflow_provider_offers.api.auth")
-    if auth is not None:
-        auth.ImsTokenSource.reset_cache()
+    tokens = sys.modules.get("airflow_provider_offers.api.token_source")
+    if tokens is not None:
+        tokens.ImsTokenSource.reset_cache()
 
 
 @pytest.fixture(scope="session")

@@ -1,29 +1,27 @@
-"""Operators for what a decision needs around its fallback offer, and for asking for a decision.
+"""The operators for decisions: making one, and asking one which offer a profile gets.
 
-`CreatePlacementOperator`, `CreateTagOperator`, `CreateOfferRuleOperator`,
-`CreateOfferCollectionOperator` and `CreateDecisionOperator` make sure an Offer Library object
-with a given name exists in the sandbox and carries the given fields, exactly like
-`CreateFallbackOfferOperator` does for offers (the same `api.reconcile` logic, the same
-`if_exists` modes, the same XCom), so a retry, a cleared task or a backfill never creates a
-second one. `DecisionRequestOperator` asks the hub Decisioning API which offer a profile gets
-and returns the propositions.
+`CreateDecisionOperator` makes sure a decision with a given name exists in the sandbox and
+carries the given fields, exactly like `CreateFallbackOfferOperator` does for offers (the same
+`api.reconcile` logic, the same `if_exists` modes, the same XCom), so a retry, a cleared task or
+a backfill never creates a second one. `DecisionRequestOperator` asks the hub Decisioning API
+which offer a profile gets and returns the propositions.
+
+What a decision is made of has its own modules: `operators.placements`, `operators.rules`,
+`operators.collections` (collections and tags). Their operators used to live here; the old
+import path still works, with a `DeprecationWarning`.
 
 Heavy imports (httpx, pydantic, api/) happen inside `execute` so parsing a DAG stays cheap.
 """
 
 from __future__ import annotations
 
+import importlib
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
-from airflow_provider_offers.links import (
-    AdobeCollectionLink,
-    AdobeCollectionQualifierLink,
-    AdobeDecisionLink,
-    AdobeDecisionRuleLink,
-    AdobePlacementLink,
-)
+from airflow_provider_offers.links import AdobeDecisionLink
 from airflow_provider_offers.operators._base import (
     CreateByNameOperator,
     OfferLibraryOperator,
@@ -34,102 +32,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_offers.lineage import Touched
-
-
-class CreatePlacementOperator(CreateByNameOperator):
-    """Make sure a placement (a channel + content-type slot) with this name exists.
-
-    :param placement: Adobe's placement JSON (a dict or `api.models.Placement`; templated).
-    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
-        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
-
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
-    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
-    "Arguments every task takes" in the operators guide).
-    """
-
-    resource_kind = "placements"
-    field = "placement"
-    template_fields: Sequence[str] = ("placement", "if_exists", *TASK_TEMPLATE_FIELDS)
-    template_fields_renderers = {"placement": "json"}
-    operator_extra_links = (AdobePlacementLink(),)
-
-    def __init__(self, *, placement: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.placement = placement
-
-
-class CreateTagOperator(CreateByNameOperator):
-    """Make sure a collection qualifier (tag) with this name exists.
-
-    :param tag: Adobe's tag JSON (``{"name": ...}``; templated).
-    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
-        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
-
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
-    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
-    "Arguments every task takes" in the operators guide).
-    """
-
-    resource_kind = "tags"
-    field = "tag"
-    template_fields: Sequence[str] = ("tag", "if_exists", *TASK_TEMPLATE_FIELDS)
-    template_fields_renderers = {"tag": "json"}
-    operator_extra_links = (AdobeCollectionQualifierLink(),)
-
-    def __init__(self, *, tag: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.tag = tag
-
-
-class CreateOfferRuleOperator(CreateByNameOperator):
-    """Make sure a decision rule (a PQL condition on the profile) with this name exists.
-
-    Personalized offers name it in `selectionConstraint.eligibilityRule`; a decision's
-    criterion can use it as its `profileConstraint`.
-
-    :param rule: Adobe's rule JSON (`name`, `condition`; templated).
-    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
-        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
-
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
-    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
-    "Arguments every task takes" in the operators guide).
-    """
-
-    resource_kind = "offer-rules"
-    field = "rule"
-    template_fields: Sequence[str] = ("rule", "if_exists", *TASK_TEMPLATE_FIELDS)
-    template_fields_renderers = {"rule": "json"}
-    operator_extra_links = (AdobeDecisionRuleLink(),)
-
-    def __init__(self, *, rule: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.rule = rule
-
-
-class CreateOfferCollectionOperator(CreateByNameOperator):
-    """Make sure a collection (offers picked by tag, or listed by id) with this name exists.
-
-    :param collection: Adobe's collection JSON (`name`, `filterType` with `ids` or `labels`;
-        templated).
-    :param if_exists: ``update`` (default), ``skip`` or ``fail`` when the name is taken
-        (templated; see :class:`~airflow_provider_offers.operators._base.CreateByNameOperator`).
-
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
-    ``max_attempts``, ``max_retry_after`` and ``max_rate_limit_deferrals`` (see
-    "Arguments every task takes" in the operators guide).
-    """
-
-    resource_kind = "offer-collections"
-    field = "collection"
-    template_fields: Sequence[str] = ("collection", "if_exists", *TASK_TEMPLATE_FIELDS)
-    template_fields_renderers = {"collection": "json"}
-    operator_extra_links = (AdobeCollectionLink(),)
-
-    def __init__(self, *, collection: Any, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.collection = collection
 
 
 class CreateDecisionOperator(CreateByNameOperator):
@@ -257,3 +159,25 @@ class DecisionRequestOperator(OfferLibraryOperator):
                 object_name(sandbox, "placements", str(self.placement_id)),
             )
         )
+
+
+#: Moved to their own modules; `from operators.decisions import ...` still finds them.
+_MOVED = {
+    "CreatePlacementOperator": "placements",
+    "CreateOfferRuleOperator": "rules",
+    "CreateTagOperator": "collections",
+    "CreateOfferCollectionOperator": "collections",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """The old import path of the operators that moved out (`_MOVED`), with a warning."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    new = f"airflow_provider_offers.operators.{_MOVED[name]}"
+    warnings.warn(
+        f"{name} moved to {new}; import it from there (this import path is deprecated)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return getattr(importlib.import_module(new), name)

@@ -216,7 +216,7 @@ def test_two_objects_with_the_name_fail_the_task_once_naming_both(
     source = f"""
 from datetime import datetime, timedelta
 from airflow.sdk import DAG
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 
 with DAG("twin_dag", schedule=None, start_date=datetime(2026, 1, 1)) as dag:
     CreatePlacementOperator(
@@ -254,7 +254,7 @@ def test_rules_by_name_leave_out_experience_decisioning_rules_of_the_same_name(
     source = f"""
 from datetime import datetime
 from airflow.sdk import DAG
-from airflow_provider_offers.operators.decisions import CreateOfferRuleOperator
+from airflow_provider_offers.operators.rules import CreateOfferRuleOperator
 
 RULE = {RULE!r}
 

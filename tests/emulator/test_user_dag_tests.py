@@ -21,7 +21,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
 
 WEB = "https://ns.adobe.com/xdm/channel-types/web"

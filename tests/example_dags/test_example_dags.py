@@ -30,6 +30,9 @@ DOWNSTREAM_DAG_IDS = {"example_offer_batch_decisioning_downstream"}
 PUBLIC_MODULES = (
     "airflow_provider_offers.operators.offers",
     "airflow_provider_offers.operators.catalog",
+    "airflow_provider_offers.operators.placements",
+    "airflow_provider_offers.operators.rules",
+    "airflow_provider_offers.operators.collections",
     "airflow_provider_offers.operators.decisions",
     "airflow_provider_offers.operators.batch_decisioning",
     "airflow_provider_offers.sensors.offers",

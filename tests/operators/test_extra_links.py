@@ -13,13 +13,13 @@ from datetime import datetime
 from airflow.sdk import DAG
 
 from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
-from airflow_provider_offers.operators.decisions import (
-    CreateDecisionOperator,
+from airflow_provider_offers.operators.collections import (
     CreateOfferCollectionOperator,
-    CreateOfferRuleOperator,
-    CreatePlacementOperator,
     CreateTagOperator,
 )
+from airflow_provider_offers.operators.decisions import CreateDecisionOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
+from airflow_provider_offers.operators.rules import CreateOfferRuleOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
 
 with DAG("offers_links", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG, task
 
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 from airflow_provider_offers.operators.offers import (
     CreateFallbackOfferOperator,
     SyncFallbackOffersOperator,

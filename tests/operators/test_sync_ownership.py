@@ -156,9 +156,10 @@ def test_a_namesake_made_by_hand_around_a_create_is_never_deleted_nor_marked(
     assert stored["id"] == made[0]
     assert stored["description"] == "by hand" and "characteristics" not in stored
 
-    # Newer: made just before the clean-up's listing (the plan's listing is the first GET).
+    # Newer: made just before the clean-up's listing (the plan's listing of fallback offers
+    # is the first; the guardrail reads the total of personalized ones in between).
     dps.delete_offer(made[0])
-    emulator.before_request("GET", DPS_OFFERS, make_by_hand, nth=2)
+    emulator.before_request("GET", DPS_OFFERS, make_by_hand, nth=2, query_has="offer-type=fallback")
     run = run_dag(dag_source("namesake", sync_task(catalog)), "namesake")
 
     assert run.task_states() == {"sync": "success"}

@@ -36,12 +36,11 @@ from airflow_provider_offers.api.errors import (
     RequestValidationError,
 )
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
-from airflow_provider_offers.operators.decisions import (
+from airflow_provider_offers.operators.collections import (
     CreateOfferCollectionOperator,
-    CreatePlacementOperator,
     CreateTagOperator,
-    DecisionRequestOperator,
 )
+from airflow_provider_offers.operators.decisions import DecisionRequestOperator
 from airflow_provider_offers.operators.offers import (
     CreateFallbackOfferOperator,
     CreateOfferOperator,
@@ -49,6 +48,7 @@ from airflow_provider_offers.operators.offers import (
     PatchFallbackOfferOperator,
     SyncFallbackOffersOperator,
 )
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 from airflow_provider_offers.sensors.offers import OfferChangeSensor
 
 IMS = "/ims/token/v3"

@@ -193,7 +193,8 @@ class Chaos:
 @pytest.fixture
 def fast_client(monkeypatch) -> None:
     monkeypatch.setattr(client_config, "DEFAULT_TIMEOUT", httpx.Timeout(0.3))
-    monkeypatch.setitem(reconcile.ensure_by_name.__kwdefaults__, "settle_seconds", 0.0)
+    for ensure in (reconcile.ensure_by_name, reconcile.aensure_by_name):  # operators, catalog
+        monkeypatch.setitem(ensure.__kwdefaults__, "settle_seconds", 0.0)
 
 
 def test_chaos_ends_in_exactly_the_desired_state(

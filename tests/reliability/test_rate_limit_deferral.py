@@ -13,7 +13,7 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from airflow_provider_offers.operators.decisions import CreatePlacementOperator
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 from airflow_provider_offers.operators.offers import CreateFallbackOfferOperator
 
 with DAG("rate_limited", schedule=None, start_date=datetime(2026, 1, 1), catchup=False) as dag:

@@ -13,7 +13,6 @@ import sys
 import pytest
 from airflow.providers.openlineage.extractors.base import DefaultExtractor
 from openlineage.client.serde import Serde
-from test_operators_unit import OFFER, OFFER_ID, receipt
 
 from airflow_provider_offers.api.batch_decisioning import Workload
 from airflow_provider_offers.api.errors import NotFoundError
@@ -24,15 +23,15 @@ from airflow_provider_offers.lineage import (
     platform_dataset_to_openlineage,
 )
 from airflow_provider_offers.operators.batch_decisioning import BatchDecisioningOperator
-from airflow_provider_offers.operators.decisions import (
-    CreatePlacementOperator,
-    DecisionRequestOperator,
-)
+from airflow_provider_offers.operators.decisions import DecisionRequestOperator
 from airflow_provider_offers.operators.offers import (
     CreateFallbackOfferOperator,
     DeleteFallbackOfferOperator,
     PatchFallbackOfferOperator,
 )
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
+
+from .operators.test_offers import OFFER, OFFER_ID, receipt
 
 ORG = "1234ABCD5678EF90@AdobeOrg"
 NAMESPACE = "adobe-platform://1234ABCD5678EF90@AdobeOrg"

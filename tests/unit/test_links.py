@@ -8,17 +8,17 @@ import pytest
 
 from airflow_provider_offers import get_provider_info, links
 from airflow_provider_offers.operators.catalog import SyncFallbackOffersOperator
-from airflow_provider_offers.operators.decisions import (
-    CreateDecisionOperator,
+from airflow_provider_offers.operators.collections import (
     CreateOfferCollectionOperator,
-    CreateOfferRuleOperator,
-    CreatePlacementOperator,
     CreateTagOperator,
 )
+from airflow_provider_offers.operators.decisions import CreateDecisionOperator
 from airflow_provider_offers.operators.offers import (
     CreateOfferOperator,
     PatchFallbackOfferOperator,
 )
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
+from airflow_provider_offers.operators.rules import CreateOfferRuleOperator
 
 JO = "https://experience.adobe.com/#/@acme/sname:dev/journey-optimizer"
 

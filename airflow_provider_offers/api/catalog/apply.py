@@ -1,8 +1,8 @@
 """The apply: every write of a plan through the async client, `max_concurrency` at a time.
 
-Each write goes through `api.reconcile` (a lost create is reconciled by name, a rejected
-guarded patch is recomputed), run in a worker thread whose requests go back to the event
-loop; a 429 (or any retry wait) holds every worker (`BackoffGate`). A 429 asking for longer
+Each write goes through `api.reconcile`'s async rules (a lost create is reconciled by name, a
+rejected guarded patch is recomputed), as a task on the event loop; a 429 (or any retry wait)
+holds every write (`BackoffGate`). A 429 asking for longer
 than the client waits in-process stops new writes and is raised once the running ones end,
 so that the task defers and, resumed, re-plans what is left.
 """
@@ -13,8 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from airflow_provider_offers.api import reconcile
 from airflow_provider_offers.api.catalog.plan import (
@@ -40,8 +39,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 _LISTED = 10  # failures named in the exception; the log names every one
 
 
@@ -61,11 +58,16 @@ class ApplyError(OfferLibraryError):
 
 
 class BackoffGate:
-    """One wait for every worker: when one is told to wait (a 429's `Retry-After`, or a retry
+    """One wait for every write: when one is told to wait (a 429's `Retry-After`, or a retry
     backoff), nobody sends until that time has passed."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        idle: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         self.clock = clock
+        self.idle = idle
         self._until = 0.0
 
     async def sleep(self, seconds: float) -> None:
@@ -75,7 +77,7 @@ class BackoffGate:
 
     async def wait(self) -> None:
         while (left := self._until - self.clock()) > 0:
-            await asyncio.sleep(left)
+            await self.idle(left)
 
     def policy(self, base: RetryPolicy | None = None) -> RetryPolicy:
         """A copy of `base` (the client's retry numbers) whose async sleep is this gate's."""
@@ -95,74 +97,65 @@ class _Remembered:
         self.value = value
 
 
-class LoopStore:
-    """`reconcile.EntityStore` for worker threads: each call runs on the event loop's client,
-    after the backoff gate opens, and returns the server's JSON."""
+class GatedStore:
+    """`reconcile.AsyncEntityStore` over the async client: each call waits for the backoff
+    gate to open, and returns the server's JSON."""
 
-    def __init__(
-        self,
-        client: AsyncOfferLibraryClient,
-        resource: Resource,
-        loop: asyncio.AbstractEventLoop,
-        gate: BackoffGate,
-    ) -> None:
+    def __init__(self, client: AsyncOfferLibraryClient, resource: Resource, gate: BackoffGate):
         self.client = client
         self.resource = resource
-        self.loop = loop
         self.gate = gate
 
-    def _run(self, call: Callable[[], Awaitable[T]]) -> T:
-        async def gated() -> T:
-            await self.gate.wait()
-            return await call()
-
-        return asyncio.run_coroutine_threadsafe(gated(), self.loop).result()
-
-    def find_by_name(self, name: str) -> JsonDict | None:
-        found = self._run(lambda: self.client.find_by_name(self.resource, name))
+    async def find_by_name(self, name: str) -> JsonDict | None:
+        await self.gate.wait()
+        found = await self.client.find_by_name(self.resource, name)
         return None if found is None else found.raw_json()
 
-    def get(self, entity_id: str) -> JsonDict:
-        return self._run(lambda: self.client.get(self.resource, entity_id)).raw_json()
+    async def get(self, entity_id: str) -> JsonDict:
+        await self.gate.wait()
+        return (await self.client.get(self.resource, entity_id)).raw_json()
 
-    def create(self, entity: JsonDict) -> JsonDict:
-        return self._run(lambda: self.client.create(self.resource, entity)).raw_json()
+    async def create(self, entity: JsonDict) -> JsonDict:
+        await self.gate.wait()
+        return (await self.client.create(self.resource, entity)).raw_json()
 
-    def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict:
-        return self._run(lambda: self.client.patch(self.resource, entity_id, operations)).raw_json()
+    async def patch(self, entity_id: str, operations: list[JsonDict]) -> JsonDict:
+        await self.gate.wait()
+        return (await self.client.patch(self.resource, entity_id, operations)).raw_json()
 
-    def delete(self, entity_id: str) -> None:
-        self._run(lambda: self.client.delete(self.resource, entity_id))
+    async def delete(self, entity_id: str) -> None:
+        await self.gate.wait()
+        await self.client.delete(self.resource, entity_id)
 
 
-def write(
-    store: LoopStore, plan: Plan, entry: Mapping[str, Any], created: dict[str, str] | None = None
+async def write(
+    store: GatedStore, plan: Plan, entry: Mapping[str, Any], created: dict[str, str] | None = None
 ) -> str:
     """One planned write, safe to repeat; returns the action it ended as (`COUNTS` keys).
 
     The plan knows the name is free, so a create is sent without a look-up; only a lost answer
-    makes it look the name up (`ensure_by_name`, told a create was sent). The id a create made
+    makes it look the name up (`aensure_by_name`, told a create was sent). The id a create made
     is put in `created` (name -> id): the clean-up after creates may delete only those.
     """
     name, action = entry["name"], entry["action"]
     if action == "delete":
         try:
-            store.delete(entry["id"])
+            await store.delete(entry["id"])
         except NotFoundError:
             log.info("Offer %r (%s) was already gone", name, entry["id"])
         return "delete"
     existing, desired = plan.work[name]
     if existing is None:
         try:
-            made = store.create(desired)["id"]
+            made = (await store.create(desired))["id"]
         except OutcomeUnknownError:
             log.warning("Outcome of creating offer %r unknown; looking it up by name", name)
             journal = _Remembered({"name": name})
-            made = reconcile.ensure_by_name(store, desired, journal=journal).id
+            made = (await reconcile.aensure_by_name(store, desired, journal=journal)).id
         if created is not None:
             created[name] = made
         return "create"
-    _, wrote = reconcile.converge(store, existing, desired)
+    _, wrote = await reconcile.aconverge(store, existing, desired)
     return "update" if wrote else "unchanged"
 
 
@@ -202,8 +195,7 @@ async def apply_plan(
     A failed write does not stop the others; `ApplyError` names each failure at the end.
     `written` (if given) gets `(offer id, action)` for each write made, as it is made.
     """
-    loop = asyncio.get_running_loop()
-    store = LoopStore(client, offer_resource(offer_type), loop, gate)
+    store = GatedStore(client, offer_resource(offer_type), gate)
     counts = plan.counts()
     for action in WRITES:
         counts[COUNTS[action]] = 0
@@ -213,33 +205,32 @@ async def apply_plan(
     created: dict[str, str] = {}
     deferred: list[RateLimitedError] = []
     limit = asyncio.Semaphore(max_concurrency)
-    with ThreadPoolExecutor(max_concurrency, thread_name_prefix="offer-sync") as pool:
 
-        async def one(entry: JsonDict) -> None:
-            async with limit:
-                if deferred:  # told to wait longer than we wait here: start nothing more
-                    return
-                try:
-                    done = await loop.run_in_executor(pool, write, store, plan, entry, created)
-                except RateLimitedError as error:
-                    if not error.beyond_wait_cap:
-                        failures[entry["name"]] = error
-                    else:
-                        deferred.append(error)
-                    return
-                except Exception as error:
+    async def one(entry: JsonDict) -> None:
+        async with limit:
+            if deferred:  # told to wait longer than we wait here: start nothing more
+                return
+            try:
+                done = await write(store, plan, entry, created)
+            except RateLimitedError as error:
+                if not error.beyond_wait_cap:
                     failures[entry["name"]] = error
-                    return
-            counts[COUNTS[done]] += 1
-            if written is not None and done in WRITES:
-                made = created[entry["name"]] if done == "create" else entry["id"]
-                written.append((made, done))
-            progress.step()
+                else:
+                    deferred.append(error)
+                return
+            except Exception as error:
+                failures[entry["name"]] = error
+                return
+        counts[COUNTS[done]] += 1
+        if written is not None and done in WRITES:
+            made = created[entry["name"]] if done == "create" else entry["id"]
+            written.append((made, done))
+        progress.step()
 
-        await asyncio.gather(*(one(entry) for entry in entries))
-        if created:  # also after failures: a duplicate must not outlive this run
-            listing = await listed(client, offer_resource(offer_type))
-            await loop.run_in_executor(pool, keep_one_of_each, store, plan, created, listing)
+    await asyncio.gather(*(one(entry) for entry in entries))
+    if created:  # also after failures: a duplicate must not outlive this run
+        listing = await listed(client, offer_resource(offer_type))
+        await keep_one_of_each(store, plan, created, listing)
     if failures:
         for name, error in sorted(failures.items()):
             log.error("Offer %r could not be written: %s", name, error)
@@ -256,11 +247,11 @@ async def apply_plan(
     return counts
 
 
-def keep_one_of_each(
-    store: LoopStore, plan: Plan, created: Mapping[str, str], listing: Sequence[JsonDict]
+async def keep_one_of_each(
+    store: GatedStore, plan: Plan, created: Mapping[str, str], listing: Sequence[JsonDict]
 ) -> None:
     """After the creates: a name that now has several offers (another run of the catalog, a
-    person, a listing that missed one) is kept once (`reconcile.keep_oldest`). Only the copy
+    person, a listing that missed one) is kept once (`reconcile.akeep_oldest`). Only the copy
     this run created (`created`: name -> id from the receipt) is ever deleted, and the one
     kept is brought to the catalog only if it is this catalog's: an offer made elsewhere is
     neither deleted nor marked."""
@@ -271,7 +262,7 @@ def keep_one_of_each(
         namesakes = by_name.get(name, [])
         if len(namesakes) > 1:
             desired = plan.work[name][1]
-            reconcile.keep_oldest(
+            await reconcile.akeep_oldest(
                 store,
                 namesakes,
                 desired,

@@ -18,10 +18,7 @@ from airflow_provider_offers.api.errors import (
 )
 from airflow_provider_offers.api.models import FallbackOffer
 from airflow_provider_offers.api.retry import RetryPolicy
-from airflow_provider_offers.operators.decisions import (
-    CreatePlacementOperator,
-    DecisionRequestOperator,
-)
+from airflow_provider_offers.operators.decisions import DecisionRequestOperator
 from airflow_provider_offers.operators.offers import (
     CreateFallbackOfferOperator,
     CreateOfferOperator,
@@ -29,6 +26,7 @@ from airflow_provider_offers.operators.offers import (
     PatchFallbackOfferOperator,
     SyncFallbackOffersOperator,
 )
+from airflow_provider_offers.operators.placements import CreatePlacementOperator
 
 OFFER_ID = "dps:fallback-offer:1"
 WEB = "https://ns.adobe.com/xdm/channel-types/web"

@@ -41,7 +41,7 @@ def test_progress_is_logged_at_most_every_few_seconds_and_at_the_end(caplog):
 # -- the apply ----------------------------------------------------------------------------------
 
 
-def test_a_wait_one_worker_is_told_holds_every_worker(monkeypatch):
+def test_a_wait_one_worker_is_told_holds_every_worker():
     now = [0.0]
     slept: list[float] = []
 
@@ -49,8 +49,7 @@ def test_a_wait_one_worker_is_told_holds_every_worker(monkeypatch):
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr(catalog_apply.asyncio, "sleep", fake_sleep)
-    gate = catalog.BackoffGate(clock=lambda: now[0])
+    gate = catalog.BackoffGate(clock=lambda: now[0], idle=fake_sleep)
     policy = gate.policy(RetryPolicy(max_attempts=3))
     assert (policy.max_attempts, policy.async_sleep) == (3, gate.sleep)
 
@@ -63,7 +62,7 @@ def test_a_wait_one_worker_is_told_holds_every_worker(monkeypatch):
     assert slept == [2.0, 1.5]
 
 
-def test_a_shorter_back_off_never_reopens_the_gate_before_a_retry_after(monkeypatch):
+def test_a_shorter_back_off_never_reopens_the_gate_before_a_retry_after():
     now = [0.0]
     waits: list[tuple[float, float]] = []
 
@@ -74,8 +73,7 @@ def test_a_shorter_back_off_never_reopens_the_gate_before_a_retry_after(monkeypa
         waits.append((now[0], seconds))
         raise Sent
 
-    monkeypatch.setattr(catalog_apply.asyncio, "sleep", fake_sleep)
-    gate = catalog.BackoffGate(clock=lambda: now[0])
+    gate = catalog.BackoffGate(clock=lambda: now[0], idle=fake_sleep)
 
     def at(moment: float, step) -> None:
         now[0] = moment
@@ -277,7 +275,7 @@ def test_progress_logs_every_five_seconds_by_default_at_the_second(caplog):
     assert caplog.records[-1].getMessage().startswith("Applied 1/1 writes (")
 
 
-def test_the_gate_holds_a_worker_for_a_wait_shorter_than_a_second(monkeypatch):
+def test_the_gate_holds_a_worker_for_a_wait_shorter_than_a_second():
     now = [0.0]
     slept: list[float] = []
 
@@ -285,8 +283,7 @@ def test_the_gate_holds_a_worker_for_a_wait_shorter_than_a_second(monkeypatch):
         slept.append(seconds)
         now[0] += seconds
 
-    monkeypatch.setattr(catalog_apply.asyncio, "sleep", fake_sleep)
-    gate = catalog.BackoffGate(clock=lambda: now[0])
+    gate = catalog.BackoffGate(clock=lambda: now[0], idle=fake_sleep)
     asyncio.run(gate.wait())  # a new gate is open
     asyncio.run(gate.sleep(0.5))
     asyncio.run(gate.wait())  # open again once the half second is over
