@@ -8,15 +8,14 @@ from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_offers.hooks.offers import OfferLibraryHook
+from airflow_provider_offers.triggers._base import OfferLibraryTrigger
 
 
-class BatchDecisioningTrigger(BaseTrigger):
+class BatchDecisioningTrigger(OfferLibraryTrigger):
     """Poll a workload every `poll_interval` seconds; yield one event.
 
-    Every kwarg is a JSON value, so the trigger survives serialisation and a triggerer restart.
     Transient errors (429, 5xx, network) are logged and the next poll tries again; a 404 or
     another refusal ends the wait with an ``error`` event.
 
@@ -25,47 +24,19 @@ class BatchDecisioningTrigger(BaseTrigger):
     ``error`` (with ``message``).
 
     :param workload_id: the workload's `@id`.
-    :param adobe_conn_id: the ``adobe_offers`` connection.
-    :param sandbox_name: overrides the connection's sandbox.
-    :param poll_interval: seconds between two reads.
     :param deadline: ISO-8601 time after which the trigger reports ``timeout``.
-    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
-    :param max_attempts: tries of a retryable request (overrides the connection's).
+
+    It also takes the options of every trigger here (`OfferLibraryTrigger`): ``adobe_conn_id``,
+    ``sandbox_name``, ``poll_interval``, ``request_timeout``, ``max_attempts`` and
+    ``max_retry_after``.
     """
 
-    def __init__(
-        self,
-        *,
-        workload_id: str,
-        adobe_conn_id: str = OfferLibraryHook.default_conn_name,
-        sandbox_name: str | None = None,
-        poll_interval: float = 60.0,
-        deadline: str | None = None,
-        request_timeout: float | None = None,
-        max_attempts: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.workload_id = workload_id
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
-        self.poll_interval = poll_interval
-        self.deadline = deadline
-        self.request_timeout = request_timeout
-        self.max_attempts = max_attempts
+    fields = ("workload_id", "deadline")
 
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "workload_id": self.workload_id,
-                "adobe_conn_id": self.adobe_conn_id,
-                "sandbox_name": self.sandbox_name,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "request_timeout": self.request_timeout,
-                "max_attempts": self.max_attempts,
-            },
-        )
+    def __init__(self, *, workload_id: str, deadline: str | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.workload_id = workload_id
+        self.deadline = deadline
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self._wait()
@@ -77,12 +48,7 @@ class BatchDecisioningTrigger(BaseTrigger):
         from airflow_provider_offers.api.errors import TRANSIENT_ERRORS, OfferLibraryError
         from airflow_provider_offers.api.inputs import parse_modified
 
-        hook = OfferLibraryHook(
-            adobe_conn_id=self.adobe_conn_id,
-            sandbox_name=self.sandbox_name,
-            timeout=self.request_timeout,
-            max_attempts=self.max_attempts,
-        )
+        hook = self.hook()
         deadline = parse_modified(self.deadline, "deadline")
         last: dict[str, Any] | None = None
         async with hook.asession():

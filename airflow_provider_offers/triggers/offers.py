@@ -13,24 +13,23 @@ import json
 import logging
 from collections.abc import AsyncIterator, Hashable
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from airflow.triggers.base import BaseEventTrigger, BaseTrigger, TriggerEvent
+from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
 from airflow_provider_offers._compat import AIRFLOW_VERSION, asset_state_store
 from airflow_provider_offers.hooks.offers import OfferLibraryHook
-
-if TYPE_CHECKING:
-    from airflow_provider_offers.api.retry import RetryPolicy
+from airflow_provider_offers.triggers._base import OfferLibraryTrigger, auth_backoff
 
 
-class OfferChangeTrigger(BaseTrigger):
+class OfferChangeTrigger(OfferLibraryTrigger):
     """Poll an offer until it changes, the deadline passes, or it is gone; yield one event.
 
     Every kwarg is a JSON value (the baseline as `api.change` builds it, times as ISO-8601
-    strings) so the trigger survives ``airflow.sdk.serde`` and a triggerer restart. With no
-    baseline (the sensor's own first check failed transiently) the first successful read becomes
-    the baseline. Each look is `api.change.observe`, as in ``OfferChangeSensor.poke()``.
+    strings). With no baseline (the sensor's own first check failed transiently) the first
+    successful read becomes the baseline. Each look is `api.change.observe`, as in
+    ``OfferChangeSensor.poke()``. After a `Retry-After` longer than ``max_retry_after`` the
+    trigger looks again at the time asked, or reports ``timeout`` if the deadline comes first.
 
     Events carry ``offer_id`` and ``status``: ``changed`` (with ``change``, the sensor's result,
     and ``message``), ``timeout``, ``not_found`` or ``error`` (with ``message``).
@@ -38,16 +37,14 @@ class OfferChangeTrigger(BaseTrigger):
     :param offer_id: the offer to watch.
     :param offer_type: ``fallback`` or ``personalized``.
     :param baseline: what "unchanged" means, as `api.change` builds it (None: the first read).
-    :param adobe_conn_id: the ``adobe_offers`` connection.
-    :param sandbox_name: overrides the connection's sandbox.
-    :param poll_interval: seconds between two reads.
     :param deadline: ISO-8601 time after which the trigger reports ``timeout``.
-    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
-    :param max_attempts: tries of a retryable request (overrides the connection's).
-    :param max_retry_after: the longest `Retry-After` (seconds) the client sleeps through (its
-        default when None); after a longer one the trigger looks again at the time asked, or
-        reports ``timeout`` if the deadline comes first.
+
+    It also takes the options of every trigger here (`OfferLibraryTrigger`): ``adobe_conn_id``,
+    ``sandbox_name``, ``poll_interval``, ``request_timeout``, ``max_attempts`` and
+    ``max_retry_after``.
     """
+
+    fields = ("offer_id", "offer_type", "baseline", "deadline")
 
     def __init__(
         self,
@@ -55,42 +52,14 @@ class OfferChangeTrigger(BaseTrigger):
         offer_id: str,
         offer_type: str = "fallback",
         baseline: dict[str, Any] | None = None,
-        adobe_conn_id: str = OfferLibraryHook.default_conn_name,
-        sandbox_name: str | None = None,
-        poll_interval: float = 60.0,
         deadline: str | None = None,
-        request_timeout: float | None = None,
-        max_attempts: int | None = None,
-        max_retry_after: float | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__()
+        super().__init__(**options)
         self.offer_id = offer_id
         self.offer_type = offer_type
         self.baseline = baseline
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
-        self.poll_interval = poll_interval
         self.deadline = deadline
-        self.request_timeout = request_timeout
-        self.max_attempts = max_attempts
-        self.max_retry_after = max_retry_after
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "offer_id": self.offer_id,
-                "offer_type": self.offer_type,
-                "baseline": self.baseline,
-                "adobe_conn_id": self.adobe_conn_id,
-                "sandbox_name": self.sandbox_name,
-                "poll_interval": self.poll_interval,
-                "deadline": self.deadline,
-                "request_timeout": self.request_timeout,
-                "max_attempts": self.max_attempts,
-                "max_retry_after": self.max_retry_after,
-            },
-        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         event = await self._wait()
@@ -106,13 +75,7 @@ class OfferChangeTrigger(BaseTrigger):
         )
         from airflow_provider_offers.api.inputs import parse_modified
 
-        hook = OfferLibraryHook(
-            adobe_conn_id=self.adobe_conn_id,
-            sandbox_name=self.sandbox_name,
-            timeout=self.request_timeout,
-            max_attempts=self.max_attempts,
-            max_retry_after=self.max_retry_after,
-        )
+        hook = self.hook()
         deadline = parse_modified(self.deadline, "deadline")
         baseline = self.baseline
         # The sensor looked just before deferring; like poke(), look again one interval later
@@ -173,26 +136,8 @@ def _seconds_until(moment: datetime) -> float:
 
 log = logging.getLogger(__name__)
 
-# Longest wait between two looks while the credentials are refused (doubling from poll_interval).
-MAX_AUTH_BACKOFF = 900.0
 
-
-def auth_backoff(poll_interval: float) -> RetryPolicy:
-    """The retry policy's backoff rule for refused credentials, with numbers of its own.
-
-    Not the request policy's 1-30 s: a refused secret stays refused until someone rotates it,
-    and asking IMS again every few seconds only adds refusals; so twice the poll interval
-    after the first refusal, doubling up to `MAX_AUTH_BACKOFF` (or the interval, if longer).
-    No attempt limit and no jitter: the watch never ends, and it is one stream per connection.
-    """
-    from airflow_provider_offers.api.retry import RetryPolicy
-
-    return RetryPolicy(
-        initial_backoff=2 * poll_interval, max_backoff=max(MAX_AUTH_BACKOFF, poll_interval)
-    )
-
-
-class OfferChangeEventTrigger(BaseEventTrigger):
+class OfferChangeEventTrigger(OfferLibraryTrigger, BaseEventTrigger):
     """Yield one event per offer of `offer_type` created or changed in the sandbox, for an
     `AssetWatcher`: DAGs scheduled on the asset run once per change, with no task waiting.
 
@@ -209,53 +154,30 @@ class OfferChangeEventTrigger(BaseEventTrigger):
     `offer_type`. Errors never end the watch: transient ones are retried by the client and
     then at the next poll; refused credentials are logged and retried with a growing delay.
 
-    :param adobe_conn_id: the ``adobe_offers`` connection.
-    :param sandbox_name: overrides the connection's sandbox.
     :param offer_type: ``fallback`` or ``personalized`` (checked on the first look).
     :param names: watch only offers with these names (None: every offer of the type).
-    :param poll_interval: seconds between two listings.
     :param emit_existing: report the offers already there on the first start, once each.
-    :param request_timeout: seconds per HTTP request (overrides the connection's ``timeout``).
-    :param max_attempts: tries of a retryable request (overrides the connection's).
+
+    It also takes the options of every trigger here (`OfferLibraryTrigger`): ``adobe_conn_id``,
+    ``sandbox_name``, ``poll_interval`` (seconds between two listings), ``request_timeout``,
+    ``max_attempts`` and ``max_retry_after``.
     """
+
+    fields = ("offer_type", "names", "emit_existing")
 
     def __init__(
         self,
         *,
-        adobe_conn_id: str = OfferLibraryHook.default_conn_name,
-        sandbox_name: str | None = None,
         offer_type: str = "fallback",
         names: list[str] | None = None,
-        poll_interval: float = 60.0,
         emit_existing: bool = False,
-        request_timeout: float | None = None,
-        max_attempts: int | None = None,
+        **options: Any,
     ) -> None:
-        super().__init__()
-        self.adobe_conn_id = adobe_conn_id
-        self.sandbox_name = sandbox_name
+        super().__init__(**options)
         self.offer_type = offer_type  # checked on the first look: parsing a DAG loads no client
         self.names = sorted(set([names] if isinstance(names, str) else names)) if names else None
-        self.poll_interval = float(poll_interval)
         self.emit_existing = emit_existing
-        self.request_timeout = request_timeout
-        self.max_attempts = max_attempts
         self._memory_cursor: dict[str, Any] | None = None
-
-    def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (
-            f"{type(self).__module__}.{type(self).__qualname__}",
-            {
-                "adobe_conn_id": self.adobe_conn_id,
-                "sandbox_name": self.sandbox_name,
-                "offer_type": self.offer_type,
-                "names": self.names,
-                "poll_interval": self.poll_interval,
-                "emit_existing": self.emit_existing,
-                "request_timeout": self.request_timeout,
-                "max_attempts": self.max_attempts,
-            },
-        )
 
     def shared_stream_key(self) -> Hashable:
         """Watchers that would list the same offers at the same pace share one poll."""
@@ -267,6 +189,7 @@ class OfferChangeEventTrigger(BaseEventTrigger):
             str(self.poll_interval),
             str(self.request_timeout),
             str(self.max_attempts),
+            str(self.max_retry_after),
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -293,12 +216,7 @@ class OfferChangeEventTrigger(BaseEventTrigger):
         refusals = 0
         while True:
             # A new hook after refused credentials: the connection is read again (rotated secret).
-            hook = OfferLibraryHook(
-                adobe_conn_id=kwargs["adobe_conn_id"],
-                sandbox_name=kwargs["sandbox_name"],
-                timeout=kwargs.get("request_timeout"),
-                max_attempts=kwargs.get("max_attempts"),
-            )
+            hook = cls.hook_for(kwargs)
             async with hook.asession():
                 while True:
                     try:
