@@ -78,16 +78,13 @@ test)
     # The older releases run at the same time as the main run: the suites mostly wait (on
     # dag.test()'s loops, the emulator, subprocesses), so three runs share 2 cores well; see
     # docs/compatibility.md for the measured times.
-    # The system tests (real Airflow processes, mostly waiting on them) are a process of their
-    # own from the start, beside the rest of the 3.3 suite, instead of after it.
-    timed airflow-3.3-system .venv/bin/python -m pytest tests/system -p no:cacheprovider &
-    matrix=($!)
+    matrix=()
     for version in $AIRFLOW_MATRIX; do
         timed "airflow-${version%.*}" older_airflow "$version" &
         matrix+=($!)
     done
     set +e
-    .venv/bin/python -m pytest --ignore=tests/system
+    .venv/bin/python -m pytest
     rc=$?
     [ "$rc" -eq 5 ] && { echo "pytest collected no tests: treating that as a failure" >&2; rc=1; }
     echo "airflow-3.3 $rc $((SECONDS - started))" >>build/test-logs/summary
@@ -101,8 +98,7 @@ test)
     echo "== scripts/dev.sh test: name, exit code, seconds (logs in build/test-logs/)"
     cat build/test-logs/summary
     grep -h "AUDIT DID NOT RUN" build/test-logs/audit.log || true
-    echo "total $((SECONDS - started)) s; CPU time of this shell and its children (user, system):"
-    times | tail -n 1
+    echo "total $((SECONDS - started)) s"
     failed=0
     while read -r name code _; do
         if [ "$code" -ne 0 ]; then
