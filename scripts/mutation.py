@@ -98,8 +98,10 @@ MODULES: dict[str, tuple[str, list[str]]] = {
         # Not tests/sensors/test_offer_change_sensor.py: dag.test(), two minutes a run.
         ["tests/unit/sensors/test_offers.py"],
     ),
-    # The emulator is being reorganised: this path may move (the entry is then skipped).
-    "emulator.listing": (f"{PACKAGE}/emulator/models/listing.py", ["tests/emulator/test_listing.py"]),
+    "emulator.listing": (
+        f"{PACKAGE}/emulator/models/listing.py",
+        ["tests/emulator/test_listing.py"],
+    ),
 }
 
 FLIPS: dict[type, type] = {
