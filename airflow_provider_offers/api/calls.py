@@ -224,6 +224,15 @@ class Calls:
             "PATCH", url, _model(Receipt), params=resource.params, body=body, resend_safe=False
         )
 
+    def replace(
+        self, resource: Resource[EntityT] | str, entity_id: str, entity: EntityT | Mapping[str, Any]
+    ) -> Call[Receipt]:
+        """`PUT` of the whole object: how Adobe updates ranking formulas (no JSON Patch)."""
+        resource = resolve_resource(resource)
+        url = f"{self.dps}{resource.path}/{_id(entity_id, 'id')}"
+        body = parse_input(resource.model, entity, resource.noun).to_body()
+        return Call("PUT", url, _model(Receipt), params=resource.params, body=body)
+
     def delete(self, resource: Resource | str, entity_id: str) -> Call[None]:
         resource = resolve_resource(resource)
         url = f"{self.dps}{resource.path}/{_id(entity_id, 'id')}"

@@ -137,6 +137,12 @@ class OfferLibraryClient(_Client):
         """Apply a JSON Patch (list of dicts or PatchOperation); returns the new receipt."""
         return self._execute(self._core.patch(resource, entity_id, operations))
 
+    def replace(
+        self, resource: Resource[EntityT] | str, entity_id: str, entity: EntityT | Mapping[str, Any]
+    ) -> Receipt:
+        """Replace an object whole (`PUT`; Adobe's update of ranking formulas)."""
+        return self._execute(self._core.replace(resource, entity_id, entity))
+
     def delete(self, resource: Resource | str, entity_id: str) -> None:
         """Delete an object."""
         self._execute(self._core.delete(resource, entity_id))
@@ -249,6 +255,12 @@ class AsyncOfferLibraryClient(_Client):
     ) -> Receipt:
         """Apply a JSON Patch (list of dicts or PatchOperation); returns the new receipt."""
         return await self._execute(self._core.patch(resource, entity_id, operations))
+
+    async def replace(
+        self, resource: Resource[EntityT] | str, entity_id: str, entity: EntityT | Mapping[str, Any]
+    ) -> Receipt:
+        """Replace an object whole (`PUT`; Adobe's update of ranking formulas)."""
+        return await self._execute(self._core.replace(resource, entity_id, entity))
 
     async def delete(self, resource: Resource | str, entity_id: str) -> None:
         """Delete an object."""

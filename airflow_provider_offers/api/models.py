@@ -44,14 +44,11 @@ __all__ = [
     "OfferRule",
     "PersonalizedOffer",
     "Placement",
+    "RankingFormula",
     "Representation",
     "Tag",
     "parse_input",
 ]
-
-
-def _iso_millis(value: datetime) -> str:
-    return format_instant(value)
 
 
 def writing(info: ValidationInfo) -> bool:
@@ -111,7 +108,7 @@ def _with_offset(value: datetime, info: ValidationInfo) -> datetime:
 # Adobe writes "2022-06-10T00:30:00.000+00:00". What we send must carry an offset; what we read
 # without one is taken as UTC.
 AdobeDateTime = Annotated[
-    datetime, AfterValidator(_with_offset), PlainSerializer(_iso_millis, when_used="json")
+    datetime, AfterValidator(_with_offset), PlainSerializer(format_instant, when_used="json")
 ]
 # Adobe's etags are integers, shown as strings on some pages: an opaque token either way.
 Etag = int | str
@@ -233,19 +230,19 @@ class Rank(AdobeModel):
 
 # What the server assigns; never sent back on create.
 SERVER_FIELDS = frozenset(
-    {
-        "id",
-        "etag",
-        "created",
-        "modified",
-        "schemas",
-        "createdBy",
-        "lastModifiedBy",
-        "sandboxId",
-        "createdByClientId",
-        "lastModifiedByClientId",
-    }
+    {"id", "etag", "created", "modified", "schemas", "createdBy", "lastModifiedBy"}
+    | {"sandboxId", "createdByClientId", "lastModifiedByClientId"}
 )
+#: `exdRule` / `exdFunction`: true marks Experience Decisioning's rules and formulas, which
+#: share `/offer-rules` and `/ranking-formulas`; look-ups by name leave them out.
+ExperienceDecisioningFlag = Annotated[
+    bool | None,
+    on_write(
+        lambda v: v is not True,
+        "true marks an Experience Decisioning object; this package manages Decision "
+        "Management's only (its look-ups by name leave Experience Decisioning's out)",
+    ),
+]
 
 
 class _Entity(AdobeModel):
@@ -340,15 +337,17 @@ class OfferRule(_Entity):
 
     condition: RuleCondition | None = None
     definedOn: dict[str, Any] | None = None
-    #: True marks Experience Decisioning's rules, which share `/offer-rules`; we manage none.
-    exdRule: Annotated[
-        bool | None,
-        on_write(
-            lambda v: v is not True,
-            "true marks an Experience Decisioning rule; this package manages Decision "
-            "Management rules only (its look-ups by name leave Experience Decisioning's out)",
-        ),
-    ] = None
+    exdRule: ExperienceDecisioningFlag = None
+
+
+class RankingFormula(_Entity):
+    """A ranking formula in PQL (`/ranking-formulas`), updated with `PUT` of the whole object."""
+
+    isPure: bool | None = None
+    returnType: dict[str, Any] | None = None
+    expression: RuleCondition | None = None
+    definedOn: dict[str, Any] | None = None
+    exdFunction: ExperienceDecisioningFlag = None
 
 
 class OfferCollection(_Entity):

@@ -6,22 +6,26 @@ callers that hold a kind name ("placements") get it back with `resolve_resource`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Generic, cast
+from typing import Any, Generic, cast
 
 from typing_extensions import TypeVar
 
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.inputs import OfferType, parse_offer_type
 from airflow_provider_offers.api.models import (
+    SERVER_FIELDS,
     FallbackOffer,
     OfferCollection,
     OfferDecision,
     OfferRule,
     PersonalizedOffer,
     Placement,
+    RankingFormula,
     Tag,
     _Entity,
+    _input_names,
     _Offer,
 )
 
@@ -32,6 +36,7 @@ __all__ = [
     "OFFER_RULES",
     "PERSONALIZED_OFFERS",
     "PLACEMENTS",
+    "RANKING_FORMULAS",
     "RESOURCES",
     "TAGS",
     "EntityT",
@@ -54,10 +59,18 @@ class Resource(Generic[_ModelT_co]):
     model: type[_ModelT_co]
     noun: str  # what one of them is called in messages: "offer", "placement", "decision", ...
     offer_type: str | None = None
+    #: Updated with `PUT` of the whole object (Adobe's ranking formulas), not JSON Patch.
+    replaced_on_update: bool = False
 
     @property
     def params(self) -> list[tuple[str, str]]:
         return [("offer-type", self.offer_type)] if self.offer_type else []
+
+    def sendable(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """The members of `data` (the server's JSON) that a create or `PUT` may carry: the
+        model's own, none the server assigns or keeps for itself (`_experience`, ...)."""
+        names = _input_names(self.model) - SERVER_FIELDS
+        return {key: value for key, value in data.items() if key in names}
 
 
 FALLBACK_OFFERS = Resource("fallback-offers", "/offers", FallbackOffer, "offer", "fallback")
@@ -67,6 +80,13 @@ PERSONALIZED_OFFERS = Resource(
 PLACEMENTS = Resource("placements", "/placements", Placement, "placement")
 TAGS = Resource("tags", "/tags", Tag, "tag")
 OFFER_RULES = Resource("offer-rules", "/offer-rules", OfferRule, "offer_rule")
+RANKING_FORMULAS = Resource(
+    "ranking-formulas",
+    "/ranking-formulas",
+    RankingFormula,
+    "ranking_formula",
+    replaced_on_update=True,
+)
 OFFER_COLLECTIONS = Resource(
     "offer-collections", "/offer-collections", OfferCollection, "offer_collection"
 )
@@ -79,6 +99,7 @@ RESOURCES: dict[str, Resource] = {
         PLACEMENTS,
         TAGS,
         OFFER_RULES,
+        RANKING_FORMULAS,
         OFFER_COLLECTIONS,
         OFFER_DECISIONS,
     )

@@ -198,6 +198,7 @@ class SyncOffersOperator(_OfferOperator):
         from airflow_provider_offers.api import catalog
         from airflow_provider_offers.api.errors import InvalidInputError
         from airflow_provider_offers.api.inputs import parse_bool, parse_max_concurrency
+        from airflow_provider_offers.api.resources import offer_resource
 
         offer_type = self.checked_offer_type
         name = self._catalog_name()
@@ -237,7 +238,7 @@ class SyncOffersOperator(_OfferOperator):
                     counts = await catalog.apply_plan(
                         client,
                         plan,
-                        offer_type=offer_type,
+                        resource=offer_resource(offer_type),
                         gate=gate,
                         max_concurrency=max_concurrency,
                         written=written,

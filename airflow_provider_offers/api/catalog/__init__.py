@@ -7,14 +7,13 @@ makes the writes.
 """
 
 from airflow_provider_offers.api.catalog.apply import ApplyError, BackoffGate, apply_plan
+from airflow_provider_offers.api.catalog.approval import check_plan, plan_entries
 from airflow_provider_offers.api.catalog.plan import (
     MARKER,
     CatalogError,
     Plan,
-    check_plan,
     compute_plan,
     plan_catalog,
-    plan_entries,
 )
 from airflow_provider_offers.api.catalog.render import plan_markdown, plan_table
 from airflow_provider_offers.api.catalog.source import offers_from_text, parse_catalog

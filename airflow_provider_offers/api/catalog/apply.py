@@ -15,7 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_offers.api import reconcile
+from airflow_provider_offers.api import diff, reconcile
 from airflow_provider_offers.api.catalog.plan import (
     COUNTS,
     WRITES,
@@ -30,7 +30,6 @@ from airflow_provider_offers.api.errors import (
     OutcomeUnknownError,
     RateLimitedError,
 )
-from airflow_provider_offers.api.resources import offer_resource
 from airflow_provider_offers.api.retry import RetryPolicy
 
 if TYPE_CHECKING:
@@ -43,15 +42,21 @@ _LISTED = 10  # failures named in the exception; the log names every one
 
 
 class ApplyError(OfferLibraryError):
-    """Some writes failed; the others were applied. `failures` maps offer name to the error."""
+    """Some writes failed; the others were applied. `failures` maps the object's name (in a
+    whole-setup plan, "kind/name") to the error."""
 
-    def __init__(self, failures: Mapping[str, BaseException], counts: Mapping[str, int]):
+    def __init__(
+        self,
+        failures: Mapping[str, BaseException],
+        counts: Mapping[str, int],
+        noun: str = "offer",
+    ):
         named = sorted(failures.items())
         listed = "; ".join(f"{name!r}: {error}" for name, error in named[:_LISTED])
         if len(named) > _LISTED:
             listed += f"; and {len(named) - _LISTED} more (see the log)"
         super().__init__(
-            f"{len(failures)} offer(s) could not be written ({listed}); done: {dict(counts)}"
+            f"{len(failures)} {noun}(s) could not be written ({listed}); done: {dict(counts)}"
         )
         self.failures = dict(failures)
         self.counts = dict(counts)
@@ -123,6 +128,10 @@ class GatedStore:
         await self.gate.wait()
         return (await self.client.patch(self.resource, entity_id, operations)).raw_json()
 
+    async def replace(self, entity_id: str, entity: JsonDict) -> JsonDict:
+        await self.gate.wait()
+        return (await self.client.replace(self.resource, entity_id, entity)).raw_json()
+
     async def delete(self, entity_id: str) -> None:
         await self.gate.wait()
         await self.client.delete(self.resource, entity_id)
@@ -155,6 +164,11 @@ async def write(
         if created is not None:
             created[name] = made
         return "create"
+    if store.resource.replaced_on_update:  # `PUT` of the whole object; what it omits is kept
+        if not diff.update_patch(existing, desired):
+            return "unchanged"
+        await store.replace(entry["id"], {**store.resource.sendable(existing), **desired})
+        return "update"
     _, wrote = await reconcile.aconverge(store, existing, desired)
     return "update" if wrote else "unchanged"
 
@@ -184,25 +198,30 @@ async def apply_plan(
     client: AsyncOfferLibraryClient,
     plan: Plan,
     *,
-    offer_type: str,
+    resource: Resource,
     gate: BackoffGate,
     max_concurrency: int = 8,
     progress_every: float = 5.0,
     written: list[tuple[str, str]] | None = None,
+    actions: Sequence[str] = WRITES,
+    created: dict[str, str] | None = None,
 ) -> dict[str, int]:
-    """Every write of the plan, `max_concurrency` at a time; the counts of what was done.
+    """The plan's writes (those of `actions`), `max_concurrency` at a time; the counts of what
+    was done.
 
     A failed write does not stop the others; `ApplyError` names each failure at the end.
-    `written` (if given) gets `(offer id, action)` for each write made, as it is made.
+    `written` (if given) gets `(object id, action)` for each write made, as it is made;
+    `created` gets name -> id of each object created.
     """
-    store = GatedStore(client, offer_resource(offer_type), gate)
+    store = GatedStore(client, resource, gate)
     counts = plan.counts()
     for action in WRITES:
         counts[COUNTS[action]] = 0
-    entries = [entry for entry in plan.entries if entry["action"] in WRITES]
+    entries = [entry for entry in plan.entries if entry["action"] in actions]
     progress = Progress(len(entries), progress_every)
     failures: dict[str, BaseException] = {}
-    created: dict[str, str] = {}
+    created = {} if created is None else created
+    made_now: dict[str, str] = {}
     deferred: list[RateLimitedError] = []
     limit = asyncio.Semaphore(max_concurrency)
 
@@ -211,7 +230,7 @@ async def apply_plan(
             if deferred:  # told to wait longer than we wait here: start nothing more
                 return
             try:
-                done = await write(store, plan, entry, created)
+                done = await write(store, plan, entry, made_now)
             except RateLimitedError as error:
                 if not error.beyond_wait_cap:
                     failures[entry["name"]] = error
@@ -223,17 +242,18 @@ async def apply_plan(
                 return
         counts[COUNTS[done]] += 1
         if written is not None and done in WRITES:
-            made = created[entry["name"]] if done == "create" else entry["id"]
+            made = made_now[entry["name"]] if done == "create" else entry["id"]
             written.append((made, done))
         progress.step()
 
     await asyncio.gather(*(one(entry) for entry in entries))
-    if created:  # also after failures: a duplicate must not outlive this run
-        listing = await listed(client, offer_resource(offer_type))
-        await keep_one_of_each(store, plan, created, listing)
+    created.update(made_now)
+    if made_now:  # also after failures: a duplicate must not outlive this run
+        listing = await listed(client, resource)
+        await keep_one_of_each(store, plan, made_now, listing)
     if failures:
         for name, error in sorted(failures.items()):
-            log.error("Offer %r could not be written: %s", name, error)
+            log.error("%s %r could not be written: %s", resource.noun, name, error)
     if deferred:
         log.warning(
             "Rate limited beyond the in-process wait after %d of %d writes; the rest is "

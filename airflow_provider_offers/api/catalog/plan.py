@@ -16,12 +16,11 @@ from __future__ import annotations
 import asyncio
 import copy
 import dataclasses
-import json
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from airflow_provider_offers.api import diff, guardrails
-from airflow_provider_offers.api.errors import InvalidInputError, OfferLibraryError
+from airflow_provider_offers.api.errors import OfferLibraryError
 from airflow_provider_offers.api.resources import (
     FALLBACK_OFFERS,
     OFFER_COLLECTIONS,
@@ -187,14 +186,18 @@ def compute_plan(
     prune: bool = False,
     decisions: Iterable[Mapping[str, Any]] = (),
     collections: Iterable[Mapping[str, Any]] = (),
+    marked: bool = True,
+    noun: str = "offer",
 ) -> Plan:
-    """The plan bringing the listed offers (`existing`, the server's JSON) to `bodies`.
+    """The plan bringing the listed objects (`existing`, the server's JSON) to `bodies`.
 
     An offer of the wanted name made by hand is updated but never marked (so a prune never
     deletes it); one made by another catalog is a clash. An entry `renamed_from` an old name
     updates the offer of that name (its `/name` among the changes); once renamed (the old name
     gone, the new one there) it is an ordinary entry. `decisions` and `collections` (the
     server's JSON) are needed only for pruning: what references an offer blocks its delete.
+    A kind with no marker (`marked=False`: placements, tags, ...) is never marked, never
+    owned by a catalog and never pruned; `noun` names it in messages.
     """
     by_name: dict[Any, list[Mapping[str, Any]]] = {}
     for offer in existing:
@@ -210,31 +213,31 @@ def compute_plan(
             before = by_name.get(old_name, [])
             if before and found:
                 clashes.append(
-                    f"offer {name!r} is renamed from {old_name!r}, but both exist "
+                    f"{noun} {name!r} is renamed from {old_name!r}, but both exist "
                     f"({_ids(before)}; {_ids(found)}): delete one or drop renamed_from"
                 )
                 continue
             if not before and not found:
                 clashes.append(
-                    f"offer {name!r} is renamed from {old_name!r}, but no offer has either name "
+                    f"{noun} {name!r} is renamed from {old_name!r}, but no {noun} has either name "
                     "(drop renamed_from to create it)"
                 )
                 continue
             found = found or before
         if len(found) > 1:
             clashes.append(
-                f"{len(found)} offers are named {found[0].get('name')!r} ({_ids(found)})"
+                f"{len(found)} {noun}s are named {found[0].get('name')!r} ({_ids(found)})"
             )
             continue
         if not found:
-            desired = with_marker(body, catalog)
+            desired = with_marker(body, catalog) if marked else dict(body)
             entry = _entry(name, None, "create", sorted(desired))
             entry["body"] = copy.deepcopy(desired)
             entries.append(entry)
             work[name] = (None, desired)
             continue
         offer = dict(found[0])
-        owner = marker_of(offer)
+        owner = marker_of(offer) if marked else None
         if owner not in (None, catalog):
             clashes.append(
                 f"offer {offer.get('name')!r} ({offer.get('id')}) belongs to catalog {owner!r}"
@@ -252,7 +255,7 @@ def compute_plan(
         work[name] = (offer, desired)
     if clashes:
         raise CatalogError("; ".join(clashes) + "; nothing was written")
-    if prune:
+    if prune and marked:
         users = references_to(decisions, collections)
         for offer in prune_candidates(existing, wanted_names(bodies), catalog):
             used_by = users.get(offer.get("id", ""), {})
@@ -262,88 +265,6 @@ def compute_plan(
             entries.append(entry)
     entries.sort(key=lambda e: (e["name"], e["id"] or ""))
     return Plan(catalog, entries, work)
-
-
-def plan_entries(value: Any) -> list[JsonDict]:
-    """A plan as given back to us: the entries, a sync result (`{"plan": [...]}`) or its JSON."""
-    if isinstance(value, (str, bytes)):
-        try:
-            value = json.loads(value)
-        except ValueError as exc:
-            raise InvalidInputError("expected_plan", f"not valid JSON ({exc})") from None
-    if isinstance(value, Mapping) and "plan" in value:
-        value = value["plan"]
-    if not isinstance(value, Sequence) or not all(isinstance(e, Mapping) for e in value):
-        raise InvalidInputError("expected_plan", "expected a list of plan entries or a result")
-    return [dict(entry) for entry in value]
-
-
-def _key(entry: Mapping[str, Any]) -> tuple[str, str]:
-    # A wanted name is one entry whatever its id (a create becomes an offer); a pruned offer
-    # is one entry per id (a catalog may have made two of one name by hand... or by accident).
-    pruned = entry.get("action") in ("delete", "blocked")
-    return str(entry.get("name")), str(entry.get("id") or "") if pruned else ""
-
-
-def _already_applied(before: Mapping[str, Any] | None, now: Mapping[str, Any] | None) -> bool:
-    """An approved write that a run of the same plan already made (a retry after a partial
-    apply): the create or update now shows as unchanged, the delete as gone."""
-    if before is None:
-        return False
-    if now is None:
-        return before.get("action") == "delete"
-    return before.get("action") in ("create", "update") and now.get("action") == "unchanged"
-
-
-def drift(expected: Sequence[Mapping[str, Any]], plan: Plan) -> list[str]:
-    """Names whose entries differ between the approved plan and the one computed now, leaving
-    out the approved writes that are already done."""
-    return sorted(differences(expected, plan))
-
-
-def differences(expected: Sequence[Mapping[str, Any]], plan: Plan) -> dict[str, list[str]]:
-    """name -> what differs from the approved plan (action, id, etag, each field's value),
-    leaving out the approved writes that are already done."""
-    before = {_key(e): e for e in expected}
-    now = {_key(e): e for e in plan.entries}
-    found: dict[str, list[str]] = {}
-    for key in sorted(before.keys() | now.keys()):
-        a, b = before.get(key), now.get(key)
-        if a is not None and b is not None and _canonical(a) == _canonical(b):
-            continue
-        if _already_applied(a, b):
-            continue
-        found.setdefault(key[0], []).extend(_what_differs(a, b))
-    return found
-
-
-def _what_differs(a: Mapping[str, Any] | None, b: Mapping[str, Any] | None) -> list[str]:
-    if a is None:
-        return [f"not in the approved plan, now {b and b.get('action')}"]
-    if b is None:
-        return [f"approved {a.get('action')}, now not planned"]
-    lines = [
-        f"{member} approved {_short(a.get(member))}, now {_short(b.get(member))}"
-        for member in ("action", "id", "etag", RENAMED_FROM)
-        if _canonical(a.get(member)) != _canonical(b.get(member))
-    ]
-    for member in ("changes", "body"):
-        old, new = a.get(member) or {}, b.get(member) or {}
-        for field in sorted(old.keys() | new.keys()):
-            if _canonical(old.get(field)) != _canonical(new.get(field)):
-                lines.append(
-                    f"{field} approved {_short(old.get(field))}, now {_short(new.get(field))}"
-                )
-    return lines or ["the entry differs"]
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = "-" if value is None else json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 async def listed(client: AsyncOfferLibraryClient, resource: Resource) -> list[JsonDict]:
@@ -416,35 +337,3 @@ async def check_offer_total(
     )
     if problem:
         raise CatalogError(problem + "; nothing was written")
-
-
-def referenced_by(entry: Mapping[str, Any]) -> str:
-    """What keeps a blocked offer: "is the fallback of decision(s) ..., is listed by ..."."""
-    parts = []
-    if entry.get("decisions"):
-        parts.append("is the fallback of decision(s) " + ", ".join(entry["decisions"]))
-    if entry.get("collections"):
-        parts.append("is listed by collection(s) " + ", ".join(entry["collections"]))
-    return " and ".join(parts)
-
-
-def check_plan(plan: Plan, *, expected: Any = None, skip_blocked: bool = False) -> None:
-    """Refuse, before any write, a plan that drifted from the approved one (naming each offer
-    and what differs) or deletes an offer something in the sandbox still references."""
-    if expected is not None:
-        drifted = differences(plan_entries(expected), plan)
-        if drifted:
-            raise CatalogError(
-                "the plan changed since it was approved, for "
-                + ", ".join(repr(name) for name in drifted)
-                + " ("
-                + "; ".join(f"{name!r}: {', '.join(lines)}" for name, lines in drifted.items())
-                + "); nothing was written"
-            )
-    blocked = plan.blocked()
-    if blocked and not skip_blocked:
-        lines = [f"offer {e['name']!r} ({e['id']}) {referenced_by(e)}" for e in blocked]
-        raise CatalogError(
-            "; ".join(lines) + "; not deleting it (skip_blocked=True skips such offers); "
-            "nothing was written"
-        )

@@ -19,6 +19,7 @@ from airflow_provider_offers.api.errors import (
     RateLimitedError,
     RequestValidationError,
 )
+from airflow_provider_offers.api.resources import FALLBACK_OFFERS
 from airflow_provider_offers.api.retry import RetryPolicy
 
 from .catalog_helpers import listed, offer
@@ -103,7 +104,11 @@ def test_a_failed_write_does_not_stop_the_others_and_is_named(mocker):
     with pytest.raises(catalog.ApplyError) as raised:
         asyncio.run(
             catalog.apply_plan(
-                client, plan, offer_type="fallback", gate=catalog.BackoffGate(), max_concurrency=2
+                client,
+                plan,
+                resource=FALLBACK_OFFERS,
+                gate=catalog.BackoffGate(),
+                max_concurrency=2,
             )
         )
 
@@ -158,7 +163,7 @@ def run_apply(client, plan, max_concurrency: int = 2):
         catalog.apply_plan(
             client,
             plan,
-            offer_type="fallback",
+            resource=FALLBACK_OFFERS,
             gate=catalog.BackoffGate(),
             max_concurrency=max_concurrency,
         )

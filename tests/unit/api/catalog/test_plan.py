@@ -11,13 +11,8 @@ import pytest
 
 from airflow_provider_offers.api import catalog
 from airflow_provider_offers.api.catalog import plan as catalog_plan
-from airflow_provider_offers.api.catalog.plan import (
-    MARKER,
-    CatalogError,
-    check_plan,
-    compute_plan,
-    drift,
-)
+from airflow_provider_offers.api.catalog.approval import check_plan, drift
+from airflow_provider_offers.api.catalog.plan import MARKER, CatalogError, compute_plan
 from airflow_provider_offers.api.errors import InvalidInputError, ServerError
 
 from .catalog_helpers import actions, listed, offer
