@@ -340,6 +340,8 @@ class Calls:
 def is_experience_decisioning(entity: Any) -> bool:
     """Experience Decisioning's rules (`exdRule`) and ranking formulas (`exdFunction`) share
     our endpoints; a look-up by name must never match one (nor count it as a duplicate)."""
+    if isinstance(entity, Mapping):  # the server's JSON
+        return any(entity.get(flag) is True for flag in ("exdRule", "exdFunction"))
     return any(getattr(entity, flag, None) is True for flag in ("exdRule", "exdFunction"))
 
 

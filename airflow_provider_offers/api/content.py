@@ -69,6 +69,18 @@ def keep_offers_content(offers: Any, keep: Callable[[Any], Any]) -> Any:
     return [keep_offer_content(offer, keep) for offer in offers]
 
 
+def keep_setup_content(document: Any, keep: Callable[[Any], Any]) -> Any:
+    """`keep_offers_content` for the offer lists of a whole-setup document (or its JSON text):
+    `personalized_offers` and `fallback_offers`."""
+    document = _parsed(document)
+    if not isinstance(document, dict):
+        return document
+    return {
+        key: keep_offers_content(value, keep) if key.endswith("_offers") else value
+        for key, value in document.items()
+    }
+
+
 def _pointer(path: str) -> Pointer:
     tokens = path.split("/")[1:] if path.startswith("/") else []
     return tuple(t.replace("~1", "/").replace("~0", "~") for t in tokens)

@@ -9,7 +9,7 @@ subclasses of it. The logic that makes it safe to re-run lives in `api.reconcile
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow_provider_offers._compat import AIRFLOW_VERSION, AirflowFailException
@@ -114,13 +114,17 @@ class OfferLibraryOperator(OfferLibraryTask):
     def _written(self, *writes: tuple[str, str]) -> Touched:
         """Objects of this operator's kind, each `(id, action)`: an action of a result or a
         plan ("created", "update", ...); one that wrote nothing ("unchanged") is left out."""
+        return self._written_of((self.kind, object_id, action) for object_id, action in writes)
+
+    def _written_of(self, writes: Iterable[tuple[str, str, str]]) -> Touched:
+        """`_written` for objects of any kind, each `(resource kind, id, action)`."""
         from airflow_provider_offers.lineage import CHANGE_OF_ACTION, Touched, object_name
 
         sandbox = self.hook.sandbox_name
         return Touched(
             outputs=tuple(
-                (object_name(sandbox, self.kind, object_id), CHANGE_OF_ACTION[action])
-                for object_id, action in writes
+                (object_name(sandbox, kind, object_id), CHANGE_OF_ACTION[action])
+                for kind, object_id, action in writes
                 if action in CHANGE_OF_ACTION
             )
         )

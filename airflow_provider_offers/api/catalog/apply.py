@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_offers.api import diff, reconcile
+from airflow_provider_offers.api.calls import is_experience_decisioning
 from airflow_provider_offers.api.catalog.plan import (
     COUNTS,
     WRITES,
@@ -249,7 +250,7 @@ async def apply_plan(
     await asyncio.gather(*(one(entry) for entry in entries))
     created.update(made_now)
     if made_now:  # also after failures: a duplicate must not outlive this run
-        listing = await listed(client, resource)
+        listing = [o for o in await listed(client, resource) if not is_experience_decisioning(o)]
         await keep_one_of_each(store, plan, made_now, listing)
     if failures:
         for name, error in sorted(failures.items()):
@@ -271,7 +272,8 @@ async def keep_one_of_each(
     store: GatedStore, plan: Plan, created: Mapping[str, str], listing: Sequence[JsonDict]
 ) -> None:
     """After the creates: a name that now has several offers (another run of the catalog, a
-    person, a listing that missed one) is kept once (`reconcile.akeep_oldest`). Only the copy
+    person, a listing that missed one; never counting Experience Decisioning's objects, which
+    `listing` leaves out) is kept once (`reconcile.akeep_oldest`). Only the copy
     this run created (`created`: name -> id from the receipt) is ever deleted, and the one
     kept is brought to the catalog only if it is this catalog's: an offer made elsewhere is
     neither deleted nor marked."""

@@ -10,13 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from airflow_provider_offers.api.catalog.plan import RENAMED_FROM, CatalogError, JsonDict
 from airflow_provider_offers.api.errors import InvalidInputError
 
-if TYPE_CHECKING:
-    from airflow_provider_offers.api.catalog.plan import Plan
+
+class Plan(Protocol):
+    """What is approved: an offer catalog's `plan.Plan` or a whole setup's `graph.SetupPlan`."""
+
+    @property
+    def entries(self) -> list[JsonDict]: ...
+
+    def blocked(self) -> list[JsonDict]: ...
 
 
 def plan_entries(value: Any) -> list[JsonDict]:

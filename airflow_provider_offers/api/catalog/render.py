@@ -16,18 +16,26 @@ WIDTH = 80  # characters of one value shown; longer ones are cut around the chan
 CONTEXT = 20  # unchanged characters shown before the first difference
 
 _COLUMNS = ("action", "name", "id", "fields", "etag")
+_SETUP_COLUMNS = ("action", "kind", "name", "id", "fields", "etag")  # a whole-setup plan
+
+
+def _columns(entries: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    return _SETUP_COLUMNS if any(entry.get("kind") for entry in entries) else _COLUMNS
 
 
 def _summary(entries: Sequence[Mapping[str, Any]]) -> str:
     counts = dict.fromkeys(COUNTS, 0)
     for entry in entries:
         counts[entry["action"]] += 1
-    return ", ".join(f"{n} {COUNTS[action]}" for action, n in counts.items() if n) or "no offers"
+    nothing = "no objects" if _columns(entries) == _SETUP_COLUMNS else "no offers"
+    return ", ".join(f"{n} {COUNTS[action]}" for action, n in counts.items() if n) or nothing
 
 
 def _rows(entries: Iterable[Mapping[str, Any]]) -> list[list[str]]:
     """One row per entry that is not `unchanged` (a large catalog is mostly unchanged)."""
     rows = []
+    entries = list(entries)
+    setup = _columns(entries) == _SETUP_COLUMNS
     for entry in entries:
         if entry["action"] == "unchanged":
             continue
@@ -42,6 +50,7 @@ def _rows(entries: Iterable[Mapping[str, Any]]) -> list[list[str]]:
         rows.append(
             [
                 str(entry["action"]),
+                *([str(entry.get("kind"))] if setup else []),
                 str(entry.get("name")),
                 str(entry.get("id") or "-"),
                 fields or "-",
@@ -56,8 +65,8 @@ def plan_table(entries: Sequence[Mapping[str, Any]]) -> str:
     rows = _rows(entries)
     if not rows:
         return f"{_summary(entries)}: nothing to change"
-    rows.insert(0, list(_COLUMNS))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    rows.insert(0, list(_columns(entries)))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         for row in rows
@@ -75,7 +84,8 @@ def plan_markdown(entries: Sequence[Mapping[str, Any]]) -> str:
     rows = _rows(entries)
     if not rows:
         return f"**{_summary(entries)}**: nothing to change."
-    table = [cells(_COLUMNS), cells(["---"] * len(_COLUMNS)), *map(cells, rows)]
+    columns = _columns(entries)
+    table = [cells(columns), cells(["---"] * len(columns)), *map(cells, rows)]
     values = _values(entries)
     tail = ["", "**Values written**", "", *values] if values else []
     return "\n".join([f"**{_summary(entries)}**", "", *table, *tail])
@@ -100,7 +110,8 @@ def _values(entries: Iterable[Mapping[str, Any]]) -> list[str]:
         for field, value in (entry.get("body") or {}).items():
             parts.append(f"{_code(field)}: {_code(_cut(_text(value), 0))}")
         if parts:
-            lines.append(f"- {_code(str(entry['name']))} ({what}): " + "; ".join(parts))
+            name = f"{entry['kind']}/{entry['name']}" if entry.get("kind") else str(entry["name"])
+            lines.append(f"- {_code(name)} ({what}): " + "; ".join(parts))
     return lines
 
 

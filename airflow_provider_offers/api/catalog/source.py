@@ -20,7 +20,7 @@ from urllib.parse import unquote, urlsplit
 
 from airflow_provider_offers.api.catalog.plan import MARKER, RENAMED_FROM, JsonDict
 from airflow_provider_offers.api.errors import InvalidInputError
-from airflow_provider_offers.api.models import parse_input
+from airflow_provider_offers.api.models import _Entity, parse_input
 from airflow_provider_offers.api.resources import offer_resource
 
 #: The largest catalog file read, in bytes (checked before the file is parsed).
@@ -45,14 +45,15 @@ class CatalogFile(Protocol):
     def iterdir(self) -> Iterable[CatalogFile]: ...
 
 
-def local_source(location: str, folder: Path, *, allow_outside: bool = False) -> Path:
+def local_source(
+    location: str, folder: Path, *, allow_outside: bool = False, field: str = "offers_file"
+) -> Path:
     """The local file or folder `location` names, relative to `folder` (the DAG's folder).
 
     A relative path must stay inside `folder` once symlinks are resolved; an absolute path or
     a `file:` URL needs `allow_outside`. The error names the location, never what the file
     holds.
     """
-    field = "offers_file"
     if location.lower().startswith("file:"):
         path, explicit = Path(unquote(urlsplit(location).path)), True
     else:
@@ -86,23 +87,19 @@ def catalog_files(root: CatalogFile) -> list[CatalogFile]:
     return sorted(found, key=lambda f: f.name)
 
 
-def read_text(file: CatalogFile, source: str) -> str:
+def read_text(file: CatalogFile, source: str, field: str = "offers_file") -> str:
     """The file's text, refused past `MAX_FILE_BYTES` without reading the rest."""
     with file.open("rb") as stream:
         data = stream.read(MAX_FILE_BYTES + 1)
     if len(data) > MAX_FILE_BYTES:
-        raise InvalidInputError(
-            "offers_file", f"{source}: larger than {MAX_FILE_BYTES:,} bytes, not read"
-        )
+        raise InvalidInputError(field, f"{source}: larger than {MAX_FILE_BYTES:,} bytes, not read")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InvalidInputError(
-            "offers_file", f"{source}: not UTF-8 text (byte {exc.start})"
-        ) from None
+        raise InvalidInputError(field, f"{source}: not UTF-8 text (byte {exc.start})") from None
 
 
-def parse_document(text: str, source: str) -> Any:
+def parse_document(text: str, source: str, field: str = "offers_file") -> Any:
     """A catalog file's data: JSON (`.json`) or YAML (anything else); errors give the line and
     column, never the text."""
     if source.lower().endswith(".json"):
@@ -111,14 +108,16 @@ def parse_document(text: str, source: str) -> Any:
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
             raise InvalidInputError(
-                "offers_file", f"{source}: not valid JSON ({exc.msg} at {where})"
+                field, f"{source}: not valid JSON ({exc.msg} at {where})"
             ) from None
     from airflow_provider_offers.api.catalog import yaml_data
 
     return yaml_data.load(text, source, max_nodes=MAX_NODES)
 
 
-def substitute(data: Any, values: Mapping[str, Any], source: str) -> Any:
+def substitute(
+    data: Any, values: Mapping[str, Any], source: str, field: str = "offers_file"
+) -> Any:
     """`data` with every `{"$value": NAME}` node replaced by `values[NAME]`, as a value."""
 
     def walk(node: Any, path: str) -> Any:
@@ -127,7 +126,7 @@ def substitute(data: Any, values: Mapping[str, Any], source: str) -> Any:
                 name = node[VALUE_KEY]
                 if len(node) != 1 or not isinstance(name, str):
                     raise InvalidInputError(
-                        "offers_file",
+                        field,
                         f"{source}: {path or '/'}: a {VALUE_KEY!r} node holds only the name of "
                         'a value, e.g. {"$value": "placement"}',
                     )
@@ -174,36 +173,72 @@ def read_catalog(root: CatalogFile, values: Mapping[str, Any] | None = None) -> 
     return offers
 
 
-def _label(index: int, value: Any) -> str:
+def read_document(
+    root: CatalogFile, values: Mapping[str, Any] | None = None, field: str = "source"
+) -> dict[str, Any]:
+    """A whole-setup document from `root` (a file, or a folder of them in file-name order,
+    whose lists of each kind are joined)."""
+    merged: dict[str, Any] = {}
+    for file in catalog_files(root):
+        source = str(file)
+        text = read_text(file, source, field)
+        data = substitute(parse_document(text, source, field), values or {}, source, field)
+        if not isinstance(data, Mapping):
+            raise InvalidInputError(
+                field, f"{source}: expected a mapping of kinds to lists, got {type(data).__name__}"
+            )
+        for key, objects in data.items():
+            joined = isinstance(merged.get(key), list) and isinstance(objects, list)
+            merged[key] = [*merged[key], *objects] if joined else objects
+    return merged
+
+
+def _label(where: str, index: int, value: Any) -> str:
     name = value.get("name") if isinstance(value, Mapping) else None
-    return f"offers[{index}]" + (f" ({name!r})" if isinstance(name, str) else "")
+    return f"{where}[{index}]" + (f" ({name!r})" if isinstance(name, str) else "")
 
 
 def parse_catalog(offers: Any, offer_type: str, catalog: str) -> list[JsonDict]:
     """The offers as the JSON bodies we send, validated; every problem named before any request.
 
-    Each offer is checked by the write models (`models.parse_input`); names must be unique.
-    The marker is the sync's to set (on what it creates), so an offer carrying it is refused
+    The rules are `parse_objects`'.
+    """
+    bodies, problems = parse_objects(offers, offer_resource(offer_type).model, catalog, "offers")
+    if problems:
+        raise InvalidInputError(
+            "offers", f"{len(problems)} problem(s), nothing was sent: " + "; ".join(problems)
+        )
+    return bodies
+
+
+def parse_objects(
+    objects: Any, model: type[_Entity], catalog: str, where: str
+) -> tuple[list[JsonDict], list[str]]:
+    """The objects of one kind as the JSON bodies we send, and every problem found (each named
+    by its place, `where[index]`).
+
+    Each object is checked by the write models (`models.parse_input`); names must be unique.
+    The marker is the sync's to set (on what it creates), so an object carrying it is refused
     whatever its value: given by the user it would take over a namesake made by hand.
-    `renamed_from` (the offer's old name, a rename in place) is kept on the body for the plan,
+    `renamed_from` (the object's old name, a rename in place) is kept on the body for the plan,
     which never sends it; one old name is renamed once, and not to a name the catalog keeps.
     """
-    if not isinstance(offers, Sequence) or isinstance(offers, (str, bytes)):
-        raise InvalidInputError("offers", f"expected a list of offers, got {type(offers)!r}")
-    model = offer_resource(offer_type).model
+    if not isinstance(objects, Sequence) or isinstance(objects, (str, bytes)):
+        noun = where.replace("_", " ")
+        return [], [f"{where}: expected a list of {noun}, got {type(objects).__name__}"]
     bodies: list[JsonDict] = []
     problems: list[str] = []
     renamed: dict[str, list[int]] = {}
-    for index, value in enumerate(offers):
-        label = _label(index, value)
+    for index, value in enumerate(objects):
+        label = _label(where, index, value)
         old_name = value.get(RENAMED_FROM) if isinstance(value, Mapping) else None
         if isinstance(value, Mapping) and RENAMED_FROM in value:
             value = {k: v for k, v in value.items() if k != RENAMED_FROM}
             if not isinstance(old_name, str) or not old_name.strip():
-                problems.append(f"{label}.{RENAMED_FROM}: {old_name!r} is not an offer name")
+                problems.append(f"{label}.{RENAMED_FROM}: {old_name!r} is not a name")
                 old_name = None
             elif old_name == value.get("name"):
-                problems.append(f"{label}.{RENAMED_FROM}: the offer's own name")
+                problems.append(f"{label}.{RENAMED_FROM}: the object's own name")
                 old_name = None
             else:
                 renamed.setdefault(old_name, []).append(index)
@@ -221,24 +256,23 @@ def parse_catalog(offers: Any, offer_type: str, catalog: str) -> list[JsonDict]:
             body[RENAMED_FROM] = old_name
         bodies.append(body)
     positions: dict[str, list[int]] = {}
-    for index, value in enumerate(offers):
+    for index, value in enumerate(objects):
         if isinstance(value, Mapping) and isinstance(value.get("name"), str):
             positions.setdefault(value["name"], []).append(index)
-    for name, where in positions.items():
-        if len(where) > 1:
-            places = ", ".join(f"offers[{i}]" for i in where)
-            problems.append(f"offers: the name {name!r} is used {len(where)} times ({places})")
-    for old_name, where in renamed.items():
-        places = ", ".join(f"offers[{i}]" for i in where)
-        if len(where) > 1:
-            problems.append(f"offers: {len(where)} offers are renamed from {old_name!r} ({places})")
+    for name, found in positions.items():
+        if len(found) > 1:
+            places = ", ".join(f"{where}[{i}]" for i in found)
+            problems.append(f"{where}: the name {name!r} is used {len(found)} times ({places})")
+    for old_name, found in renamed.items():
+        places = ", ".join(f"{where}[{i}]" for i in found)
+        if len(found) > 1:
+            problems.append(
+                f"{where}: {len(found)} {where.replace('_', ' ')} are renamed from "
+                f"{old_name!r} ({places})"
+            )
         if old_name in positions:
             problems.append(
-                f"offers: {places} is renamed from {old_name!r}, which "
-                f"offers[{positions[old_name][0]}] still names"
+                f"{where}: {places} is renamed from {old_name!r}, which "
+                f"{where}[{positions[old_name][0]}] still names"
             )
-    if problems:
-        raise InvalidInputError(
-            "offers", f"{len(problems)} problem(s), nothing was sent: " + "; ".join(problems)
-        )
-    return bodies
+    return bodies, problems

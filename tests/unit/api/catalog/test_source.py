@@ -88,8 +88,8 @@ def test_renamed_from_is_kept_for_the_plan_and_checked():
         catalog.parse_catalog(offers, "fallback", "c")
     message = str(raised.value)
     assert "offers: 2 offers are renamed from 'Old' (offers[0], offers[1])" in message
-    assert "offers[2] ('C').renamed_from: the offer's own name" in message
-    assert "offers[3] ('D').renamed_from: 3 is not an offer name" in message
+    assert "offers[2] ('C').renamed_from: the object's own name" in message
+    assert "offers[3] ('D').renamed_from: 3 is not a name" in message
     assert "offers: offers[4] is renamed from 'A', which offers[0] still names" in message
     assert message.startswith("offers: 4 problem(s), nothing was sent")
 
