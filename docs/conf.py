@@ -19,7 +19,16 @@ author = "airflow-provider-offers contributors"
 copyright = "the airflow-provider-offers contributors; Apache-2.0"
 release = version = airflow_provider_offers.__version__
 
-extensions = ["sphinx.ext.autodoc", "sphinx.ext.viewcode", "myst_parser"]
+extensions = ["sphinx.ext.autodoc", "sphinx.ext.extlinks", "sphinx.ext.viewcode", "myst_parser"]
+# Adobe's reference page of each call an operator makes: :adobe-api:`POST /placements
+# <offers-api/placements/create>` (in MyST: {adobe-api}`...`).
+extlinks = {
+    "adobe-api": (
+        "https://experienceleague.adobe.com/en/docs/journey-optimizer/using/decisioning/"
+        "offer-decisioning/api-reference/%s",
+        None,
+    )
+}
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]
 myst_heading_anchors = 3
