@@ -16,7 +16,7 @@ from airflow_provider_offers.api.catalog.plan import RENAMED_FROM, CatalogError,
 from airflow_provider_offers.api.errors import InvalidInputError
 
 
-class Plan(Protocol):
+class Approvable(Protocol):
     """What is approved: an offer catalog's `plan.Plan` or a whole setup's `graph.SetupPlan`."""
 
     @property
@@ -58,13 +58,13 @@ def _already_applied(before: Mapping[str, Any] | None, now: Mapping[str, Any] | 
     return before.get("action") in ("create", "update") and now.get("action") == "unchanged"
 
 
-def drift(expected: Sequence[Mapping[str, Any]], plan: Plan) -> list[str]:
+def drift(expected: Sequence[Mapping[str, Any]], plan: Approvable) -> list[str]:
     """Names whose entries differ between the approved plan and the one computed now, leaving
     out the approved writes that are already done."""
     return sorted(differences(expected, plan))
 
 
-def differences(expected: Sequence[Mapping[str, Any]], plan: Plan) -> dict[str, list[str]]:
+def differences(expected: Sequence[Mapping[str, Any]], plan: Approvable) -> dict[str, list[str]]:
     """name -> what differs from the approved plan (action, id, etag, each field's value),
     leaving out the approved writes that are already done."""
     before = {_key(e): e for e in expected}
@@ -119,7 +119,7 @@ def referenced_by(entry: Mapping[str, Any]) -> str:
     return " and ".join(parts)
 
 
-def check_plan(plan: Plan, *, expected: Any = None, skip_blocked: bool = False) -> None:
+def check_plan(plan: Approvable, *, expected: Any = None, skip_blocked: bool = False) -> None:
     """Refuse, before any write, a plan that drifted from the approved one (naming each offer
     and what differs) or deletes an offer something in the sandbox still references."""
     if expected is not None:
