@@ -123,7 +123,8 @@ def references_to(
         add(decision.get("fallback"), "decisions", decision)
     for collection in collections:
         if collection.get("filterType") == "offers" and isinstance(collection.get("ids"), list):
-            for offer_id in dict.fromkeys(collection["ids"]):
+            # A reference by name still pending ({"name": ...}) is to an offer not made yet.
+            for offer_id in dict.fromkeys(i for i in collection["ids"] if isinstance(i, str)):
                 add(offer_id, "collections", collection)
     return found
 
