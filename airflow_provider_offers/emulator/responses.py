@@ -134,10 +134,10 @@ class ListQuery:
                 limit = int(query["limit"][-1])
             except ValueError as exc:
                 raise problem(400, "limit: must be an integer", code=1002) from exc
-            if not 1 <= limit <= config.list_max_limit:
-                raise problem(
-                    400, f"limit: must be between 1 and {config.list_max_limit}", code=1002
-                )
+            if limit < 1:
+                raise problem(400, "limit: must be 1 or more", code=1002)
+            if config.list_max_limit is not None and limit > config.list_max_limit:
+                raise problem(400, f"limit: must be at most {config.list_max_limit}", code=1002)
         properties = query.get("property", [])
         filters = parse_filters(properties, config.regex_full_match)
         return cls(orderby, order, limit, properties, filters, query.get("start", [None])[-1])

@@ -277,7 +277,7 @@ class SandboxStore:
         start: str | None,
     ) -> Page:
         """One page of a sorted listing, its objects represented in the configured style."""
-        page = page_of(keyed, order, limit, start)
+        page = page_of(keyed, order, limit, start, config.start_as_sort_value)
         records = self.records[kind.name]
         page.results = [records[d["id"]].representation(config) for d in page.results]
         return page
