@@ -333,6 +333,20 @@ async def patch(request: Request) -> Response:
     return json_response(200, receipt)
 
 
+#: Kinds Adobe updates with `PUT` of the whole object (offer-library-api.md section 10).
+PUT_KINDS = ("ranking-formula",)
+
+
+async def put(request: Request) -> Response:
+    backend = backend_of(request)
+    identity, kind, _, _ = resolve(request)
+    if kind.name not in PUT_KINDS:
+        raise problem(405, f"PUT /{kind.resource}/{{id}}: update with PATCH", code=1004)
+    body = await json_body(request)
+    receipt = backend.replace(identity, kind, request.path_params["entity_id"], body)
+    return json_response(200, receipt)
+
+
 async def delete(request: Request) -> Response:
     identity, kind, _, _ = resolve(request)
     backend_of(request).delete(identity, kind, request.path_params["entity_id"])
