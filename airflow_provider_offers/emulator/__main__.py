@@ -40,6 +40,10 @@ _STYLE_FLAGS: dict[str, tuple[dict[str, Any], str]] = {
         "representations carry members no client knows",
     ),
     "string_etags": ({"action": argparse.BooleanOptionalAction}, 'etags as "3", not 3'),
+    "start_as_sort_value": (
+        {"action": argparse.BooleanOptionalAction},
+        "list links' start is the sort value where the next page begins (Adobe's form)",
+    ),
     "documented_decisioning_prefixes": (
         {"action": argparse.BooleanOptionalAction},
         "decisioning answers use dps:activity:, dps:placement:, ... ids",

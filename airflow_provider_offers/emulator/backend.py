@@ -121,6 +121,10 @@ class OfferLibraryBackend:
         with self.lock:
             return self.store(identity).patch(self.config, identity, kind, ident, operations)
 
+    def replace(self, identity: Identity, kind: Kind, ident: str, body: Any) -> dict[str, Any]:
+        with self.lock:
+            return self.store(identity).replace(self.config, identity, kind, ident, body)
+
     def write_unchecked(
         self, sandbox: str, kind_name: str, ident: str, members: dict[str, Any]
     ) -> dict[str, Any]:

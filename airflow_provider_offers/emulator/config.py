@@ -68,7 +68,8 @@ class EmulatorConfig:
     reject_query_credentials: bool = True
     default_sandbox: str = "prod"
     list_default_limit: int = 20
-    list_max_limit: int = 100
+    #: Adobe documents no maximum `limit`; a number here refuses larger ones (400).
+    list_max_limit: int | None = None
     offer_statuses: tuple[str, ...] = ("draft", "approved", "archived")
     decision_statuses: tuple[str, ...] = ("draft", "live", "completed", "archived")
     component_types: tuple[str, ...] = ("imagelink", "html", "text", "component-text", "json")
@@ -76,8 +77,11 @@ class EmulatorConfig:
     reject_unknown_query_params: bool = True
     #: `~` filters must match the whole value (Java `String.matches`), not a substring.
     regex_full_match: bool = True
-    #: Adobe's UI: the fallback offer needs a representation for every placement of the decision.
-    fallback_must_cover_decision_placements: bool = True
+    #: The "fallback covers placements" UI rule (Journey Optimizer's decision editor, not the
+    #: API): a decision's fallback offer needs a representation for every placement of the
+    #: decision. Off: the API pages' own decision example (two placements, a fallback with one
+    #: representation) is accepted; docs/emulator.md lists the pages.
+    ui_rule_fallback_covers_placements: bool = False
     #: Refuse to delete an object another object still references (409). Off: Adobe is silent.
     referential_integrity_on_delete: bool = False
     #: Decisioning API: `x-request-id` must be present.
@@ -130,6 +134,10 @@ class EmulatorConfig:
     extra_members: bool = False
     #: `"etag": "3"` instead of `"etag": 3` in representations and receipts.
     string_etags: bool = False
+    #: List links' `start` is Adobe's form, the sort value of the last object shown
+    #: (`start=2024-10-18T22:22:35.048Z`, `~<id>` added on a tie), instead of the emulator's
+    #: own cursor. Both forms are accepted back in every style.
+    start_as_sort_value: bool = False
     #: Decisioning answers name objects `dps:activity:`, `dps:placement:`,
     #: `dps:personalized-option:`, `dps:fallback:` (the hex part unchanged).
     documented_decisioning_prefixes: bool = False
@@ -228,6 +236,7 @@ STRICT_STYLE: dict[str, Any] = {
         "next_link_form",
         "extra_members",
         "string_etags",
+        "start_as_sort_value",
         "documented_decisioning_prefixes",
     )
 }
@@ -241,6 +250,7 @@ ANSWER_STYLES: dict[str, dict[str, Any]] = {
         "next_link_form": "absolute",
         "extra_members": True,
         "string_etags": True,
+        "start_as_sort_value": True,
         "documented_decisioning_prefixes": True,
     },
 }

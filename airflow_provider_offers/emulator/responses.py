@@ -134,10 +134,10 @@ class ListQuery:
                 limit = int(query["limit"][-1])
             except ValueError as exc:
                 raise problem(400, "limit: must be an integer", code=1002) from exc
-            if not 1 <= limit <= config.list_max_limit:
-                raise problem(
-                    400, f"limit: must be between 1 and {config.list_max_limit}", code=1002
-                )
+            if limit < 1:
+                raise problem(400, "limit: must be 1 or more", code=1002)
+            if config.list_max_limit is not None and limit > config.list_max_limit:
+                raise problem(400, f"limit: must be at most {config.list_max_limit}", code=1002)
         properties = query.get("property", [])
         filters = parse_filters(properties, config.regex_full_match)
         return cls(orderby, order, limit, properties, filters, query.get("start", [None])[-1])
@@ -330,6 +330,20 @@ async def patch(request: Request) -> Response:
         backend.store(identity).record(kind, entity_id)
         check_patch_document(operations, read_only_members(backend.config))
         receipt = backend.patch(identity, kind, entity_id, operations)
+    return json_response(200, receipt)
+
+
+#: Kinds Adobe updates with `PUT` of the whole object (offer-library-api.md section 10).
+PUT_KINDS = ("ranking-formula",)
+
+
+async def put(request: Request) -> Response:
+    backend = backend_of(request)
+    identity, kind, _, _ = resolve(request)
+    if kind.name not in PUT_KINDS:
+        raise problem(405, f"PUT /{kind.resource}/{{id}}: update with PATCH", code=1004)
+    body = await json_body(request)
+    receipt = backend.replace(identity, kind, request.path_params["entity_id"], body)
     return json_response(200, receipt)
 
 

@@ -28,6 +28,7 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", DPS + "/{resource}", responses.list_),
     ("GET", DPS + "/{resource}/{entity_id}", responses.get),
     ("PATCH", DPS + "/{resource}/{entity_id}", responses.patch),
+    ("PUT", DPS + "/{resource}/{entity_id}", responses.put),
     ("DELETE", DPS + "/{resource}/{entity_id}", responses.delete),
     ("POST", "/data/core/ods/decisions", responses.decisions),
     ("POST", WORKLOADS, responses.start_workload),

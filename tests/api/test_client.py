@@ -354,8 +354,9 @@ def test_other_errors_are_not_retried(emulator, client, sleeps, status):
 
 
 def test_a_real_400_is_not_retried(emulator, client):
+    emulator.configure(list_max_limit=5)
     with pytest.raises(RequestValidationError) as caught:
-        client.list_page(TAGS, limit=emulator.config.list_max_limit + 1)
+        client.list_page(TAGS, limit=6)
 
     assert caught.value.status == 400 and "limit" in str(caught.value)
     assert len(api_requests(emulator)) == 1

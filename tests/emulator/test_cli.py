@@ -99,6 +99,7 @@ def test_cli_answer_style_and_single_style_flags():
                 "--next-link-form=path",
                 "--extra-members",
                 "--string-etags",
+                "--start-as-sort-value",
                 "--documented-decisioning-prefixes",
             ],
             EmulatorConfig.as_adobe_examples(next_link_form="path"),

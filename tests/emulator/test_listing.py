@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from emulator_helpers import Api, fetch_token
+from emulator_helpers import Api, dps_url, fetch_token
 
 from airflow_provider_offers.emulator import run_emulator
 
@@ -81,18 +81,70 @@ def test_modified_is_strictly_increasing_per_sandbox(api):
     assert stamps == sorted(stamps) and len(set(stamps)) == 30
 
 
-def test_limit_bounds(emulator, api):
-    assert api.call("GET", "/tags", params={"limit": "100"}).status_code == 200
-    for bad in ("101", "0", "ten"):
+def test_limit_has_no_maximum_unless_configured(emulator, api):
+    _tags(api, *[(f"t{i:03d}", None) for i in range(120)])
+    page = api.call("GET", "/tags", params={"limit": "500"}).json()
+    assert (page["count"], "next" in page["_links"]) == (120, False)
+    for bad in ("0", "-1", "ten"):
         response = api.call("GET", "/tags", params={"limit": bad})
         assert response.status_code == 400 and "limit" in response.json()["detail"], bad
     emulator.configure(list_max_limit=5)
-    assert api.call("GET", "/tags", params={"limit": "6"}).status_code == 400
+    response = api.call("GET", "/tags", params={"limit": "6"})
+    assert response.status_code == 400 and "at most 5" in response.json()["detail"]
 
 
-def test_bad_cursor_is_400(api):
-    response = api.call("GET", "/tags", params={"start": "2024-10-18T22:22:35.048Z"})
-    assert response.status_code == 400 and "start" in response.json()["detail"]
+def test_a_start_in_adobes_form_is_accepted_in_every_style(api):
+    """Adobe's pages show `start=<timestamp>`: the listing from that value on."""
+    _tags(api, *[(f"t{i}", None) for i in range(4)])
+    everything = api.list_all("tags")
+    middle = everything[2]["modified"]
+    response = api.call("GET", "/tags", params={"start": middle})
+    assert response.status_code == 200, response.text
+    assert _names(response.json()["results"]) == _names(everything[2:])
+
+
+def test_adobe_form_next_links_carry_the_sort_value_where_the_next_page_begins(emulator, api):
+    emulator.configure(start_as_sort_value=True)
+    _tags(api, *[(f"t{i}", None) for i in range(5)])
+    everything = api.list_all("tags", limit=100)
+    first = api.call("GET", "/tags", params={"limit": "2"}).json()
+    assert _query(first["_links"]["next"]["href"])["start"] == [everything[2]["modified"]]
+    by_id = api.call("GET", "/tags", params={"limit": "2", "orderby": "id"}).json()
+    ids = sorted(t["id"] for t in everything)
+    assert _query(by_id["_links"]["next"]["href"])["start"] == [ids[2]]
+    assert [t["id"] for t in api.list_all("tags", limit=2, orderby="id")] == ids
+    second = api.http.get(dps_url(first["_links"]["next"]["href"]), headers=api.headers).json()
+    assert "start" not in _query(second["_links"]["prev"]["href"])
+
+
+@pytest.mark.parametrize("orderby", ["-modified", "modified", "id", "-name", "name,-modified"])
+@pytest.mark.parametrize("adobe_form", [True, False])
+def test_paging_with_shared_sort_values_never_skips_or_repeats(emulator, api, orderby, adobe_form):
+    """Ties across page boundaries: five objects per `modified`, pages of two and three."""
+    stamps = iter(
+        datetime(2024, 10, 18, 22, 22, 35 + i // 5, tzinfo=timezone.utc) for i in range(15)
+    )
+    emulator.configure(
+        clock=lambda: next(stamps),
+        strictly_increasing_timestamps=False,
+        start_as_sort_value=adobe_form,
+    )
+    ids = _tags(api, *[(f"name-{i % 3}", None) for i in range(15)])
+    for limit in (2, 3):
+        items = api.list_all("tags", limit=limit, orderby=orderby)
+        assert sorted(i["id"] for i in items) == sorted(ids), (orderby, limit)
+
+
+def test_a_tie_breaker_is_added_only_on_a_tie(emulator, api):
+    frozen = datetime(2024, 10, 18, 22, 22, 35, 48000, tzinfo=timezone.utc)
+    emulator.configure(
+        clock=lambda: frozen, strictly_increasing_timestamps=False, start_as_sort_value=True
+    )
+    _tags(api, ("a", None), ("b", None), ("c", None))
+    page = api.call("GET", "/tags", params={"limit": "2"}).json()
+    start = _query(page["_links"]["next"]["href"])["start"][0]
+    everything = api.list_all("tags", limit=100)
+    assert start == f"2024-10-18T22:22:35.048Z~{everything[2]['id']}"
 
 
 def test_orderby_fields_and_direction(api):

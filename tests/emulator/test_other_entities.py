@@ -151,15 +151,16 @@ def test_decision_validation(api, adobe_examples, mutate, field):
     _problem(api.call("POST", "/offer-decisions", json=body), field)
 
 
-def test_decision_fallback_must_cover_every_placement(emulator, api, adobe_examples):
+def test_the_ui_rule_fallback_covers_placements_is_off_unless_asked(emulator, api, adobe_examples):
     ids = _setup(api, adobe_examples)
     narrow = api.fallback_offer(ids["placements"][:1])
     body = adobe_examples.decision(narrow, ids["placements"], ids["collection"])
+    assert api.call("POST", "/offer-decisions", json=body).status_code == 201
+    emulator.configure(ui_rule_fallback_covers_placements=True)
     response = api.call("POST", "/offer-decisions", json=body)
     _problem(response, "fallback")
     assert ids["placements"][1] in response.json()["detail"]
-    emulator.configure(fallback_must_cover_decision_placements=False)
-    assert api.call("POST", "/offer-decisions", json=body).status_code == 201
+    assert "ui_rule_fallback_covers_placements" in response.json()["detail"]
 
 
 def test_decision_fallback_must_be_a_fallback_offer(api, adobe_examples):

@@ -154,7 +154,7 @@ class Validator:
         guardrails.check_object(self.config, kind.name, body, self.fail)
         for where, target, ident in reference_sites(kind.name, body):
             self.reference(target, ident, where)
-        if kind.name == "offer-decision" and self.config.fallback_must_cover_decision_placements:
+        if kind.name == "offer-decision" and self.config.ui_rule_fallback_covers_placements:
             self._fallback_covers_placements(body)
 
     def _offer(self, body: dict) -> None:
@@ -345,5 +345,5 @@ class Validator:
                     self.fail(
                         "fallback",
                         f"fallback offer {body['fallback']!r} has no representation for "
-                        f"placement {pid!r}",
+                        f"placement {pid!r} (the UI rule ui_rule_fallback_covers_placements)",
                     )

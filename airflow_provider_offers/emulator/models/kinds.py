@@ -98,7 +98,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             # Experience Decisioning's formulas (`exdFunction: true`); Decision Management
-            # documents none of its own. Created, listed, read, patched, deleted; no PUT.
+            # documents none of its own. Created, listed, read, patched, replaced (PUT), deleted.
             "ranking-formula",
             "ranking formula",
             "ranking-formulas",

@@ -167,14 +167,79 @@ def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(value: str, length: int) -> list[Any]:
+def _own_cursor(value: str, length: int) -> list[Any] | None:
+    """The key of a cursor `encode_cursor` made, or None if `value` is not one."""
     try:
-        key = json.loads(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise problem(400, f"start: not a cursor this server issued: {value!r}", code=1002) from exc
-    if not isinstance(key, list) or len(key) != length:
-        raise problem(400, "start: cursor does not match this orderby", code=1002)
-    return key
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), altchars=b"-_", validate=True)
+        key = json.loads(raw)
+    except (binascii.Error, ValueError):
+        return None
+    return key if isinstance(key, list) and len(key) == length else None
+
+
+#: An Adobe-form `start`'s tie-breaker: `~` and the id of the first object of the page, added
+#: only when the object before it has the same sort value (`...048Z~dps:tag:1a2b`).
+_TIE_BREAKER = re.compile(r"^(?P<value>.*)~(?P<id>\w+:[\w-]+:\w+)$", re.DOTALL)
+
+
+def _adobe_text(value: Any) -> str | None:
+    """A sort value as an Adobe-form `start` shows it (None: it cannot show this one)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float, str)) and value != "":
+        return str(value)
+    return None
+
+
+def adobe_start(keyed: list[tuple[list, dict]], index: int, order: list) -> str | None:
+    """Adobe's form of a `start` whose page begins at `keyed[index]`: the value of the sort
+    field there (a `modified` timestamp, an id), plus `~<id>` only if `keyed[index - 1]` has
+    the same value. Adobe's ranking-formula list shows such a page start (its next link's
+    `start` is earlier than the last `-modified` object shown). None where that form cannot
+    hold the position (several sort fields, a missing or empty value): use our own cursor."""
+    if len(order) != 1:
+        return None
+    key = keyed[index][0]
+    text = _adobe_text(key[0])
+    if text is None:
+        return None
+    tied = index > 0 and _compare(keyed[index - 1][0][0], text) == 0
+    return f"{text}~{key[1]}" if tied else text
+
+
+def _from_adobe_start(token: str, order: list[tuple[str, bool]]) -> Callable[[list], bool]:
+    """Whether a key is on a page that begins at an Adobe-form `start`: its first sort value
+    is the token's or past it in the listing's direction, and if equal, its id is the
+    tie-breaker's or past it (ids ascend; a tie-breaker only with one sort field, the only
+    form this server issues)."""
+    tie = _TIE_BREAKER.match(token) if len(order) == 1 else None
+    text, tie_id = (tie["value"], tie["id"]) if tie else (token, None)
+    descending = order[0][1]
+
+    def on_or_after(key: list) -> bool:
+        compared = _compare(key[0], text)
+        if compared is None:  # a value of another type than the token's: order by type
+            lr, rr = _rank(key[0]), _rank(text)
+            compared = (lr[0] > rr[0]) - (lr[0] < rr[0])
+        if descending:
+            compared = -compared
+        if compared:
+            return compared > 0
+        return tie_id is None or str(key[1]) >= tie_id
+
+    return on_or_after
+
+
+def start_index(keyed: list[tuple[list, dict]], order: list, start: str) -> int:
+    """Where the page after `start` begins: keyset paging on the emulator's own cursor, or on
+    an Adobe-form value of the first sort field, where the page begins (any other text is
+    read as one)."""
+    key = _own_cursor(start, len(order) + 1)
+    if key is not None:
+        by_key = functools.cmp_to_key(key_comparator(order))
+        return bisect.bisect_right(keyed, by_key(key), key=lambda pair: by_key(pair[0]))
+    on_or_after = _from_adobe_start(start, order)
+    return next((i for i, (k, _) in enumerate(keyed) if on_or_after(k)), len(keyed))
 
 
 @dataclass
@@ -192,18 +257,25 @@ def sort_documents(documents: list[dict], order: list[tuple[str, bool]]) -> list
 
 
 def page_of(
-    keyed: list[tuple[list, dict]], order: list[tuple[str, bool]], limit: int, start: str | None
+    keyed: list[tuple[list, dict]],
+    order: list[tuple[str, bool]],
+    limit: int,
+    start: str | None,
+    adobe_form: bool = False,
 ) -> Page:
-    """The `limit` documents strictly after the cursor (keyset paging) of sorted pairs."""
-    by_key = functools.cmp_to_key(key_comparator(order))
-    index = 0
-    if start is not None:
-        cursor = by_key(decode_cursor(start, len(order) + 1))
-        index = bisect.bisect_right(keyed, cursor, key=lambda pair: by_key(pair[0]))
+    """The `limit` documents from `start` (keyset paging) of sorted pairs; links' `start` in
+    Adobe's form where it can hold the position (`adobe_form`), else our cursor (which names
+    the object before the page)."""
+
+    def begin_at(index: int) -> str:
+        adobe = adobe_start(keyed, index, order) if adobe_form else None
+        return adobe if adobe is not None else encode_cursor(keyed[index - 1][0])
+
+    index = start_index(keyed, order, start) if start else 0
     page = keyed[index : index + limit]
-    next_start = encode_cursor(page[-1][0]) if index + limit < len(keyed) and page else None
+    next_start = begin_at(index + limit) if index + limit < len(keyed) else None
     prev_start = None
     if index > 0:
         first = max(0, index - limit)
-        prev_start = "" if first == 0 else encode_cursor(keyed[first - 1][0])
+        prev_start = "" if first == 0 else begin_at(first)
     return Page([d for _, d in page], len(keyed), next_start, prev_start)

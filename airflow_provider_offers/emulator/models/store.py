@@ -238,9 +238,25 @@ class SandboxStore:
             raise problem(409, f"patch cannot be applied: {exc}", code=1005) from exc
         except jsonpatch.JsonPatchException as exc:
             raise problem(400, f"patch: {exc}", code=1005) from exc
+        return self._update(config, identity, record, patched, 422)
+
+    def replace(
+        self, config: EmulatorConfig, identity: Identity, kind: Kind, ident: str, body: Any
+    ) -> dict[str, Any]:
+        """`PUT`: the whole object anew (ranking formulas' documented update), checked as a
+        create is; server members in the body are ignored. Like PATCH: etag + 1, no If-Match."""
+        return self._update(config, identity, self.record(kind, ident), copy.deepcopy(body), 400)
+
+    def _update(
+        self, config: EmulatorConfig, identity: Identity, record: Record, body: Any, status: int
+    ) -> dict[str, Any]:
+        """Store `body` (its read-only members dropped) as the record's new entity, once it
+        passes the kind's rules (`status` if not): etag + 1, a new `modified`."""
         read_only = read_only_members(config)
-        entity = {k: v for k, v in patched.items() if k not in read_only}
-        self._validate(config, kind, entity, 422, before=record.entity)
+        entity = body
+        if isinstance(body, dict):
+            entity = {k: v for k, v in body.items() if k not in read_only}
+        self._validate(config, record.kind, entity, status, before=record.entity)
         record.entity = entity
         record.etag += 1
         record.modified = self._tick(config)
@@ -277,7 +293,7 @@ class SandboxStore:
         start: str | None,
     ) -> Page:
         """One page of a sorted listing, its objects represented in the configured style."""
-        page = page_of(keyed, order, limit, start)
+        page = page_of(keyed, order, limit, start, config.start_as_sort_value)
         records = self.records[kind.name]
         page.results = [records[d["id"]].representation(config) for d in page.results]
         return page
