@@ -339,3 +339,55 @@ def test_experience_decisioning_namesakes_are_never_matched_changed_or_exported(
     assert offer["selectionConstraint"]["eligibilityRule"] == ours[0]["id"]
     assert [r["name"] for r in json.loads(exported.read_text())["rules"]] == ["Gold members"]
     assert "exdRule" not in exported.read_text()
+
+
+def test_a_ranking_formula_is_updated_with_put_of_the_whole_object_and_ranks_by_name(
+    run_dag, adobe_connection, offer_library_emulator, dps
+):
+    document = setup_document()
+    document["ranking_formulas"] = [
+        {
+            "name": "Priority first",
+            "description": "Ranks by priority",
+            "returnType": {"type": "integer"},
+            "expression": {"type": "PQL", "format": "pql/text", "value": "offer.rank.priority"},
+            "definedOn": {
+                "offer": {
+                    "schema": {
+                        "altId": "_experience.offer-management.personalized-offer",
+                        "version": "0",
+                    }
+                }
+            },
+        }
+    ]
+    document["decisions"][0]["criteria"][0]["rank"] = {
+        "priority": 0,
+        "order": {
+            "orderEvaluationType": "ranking-strategy",
+            "function": {"name": "Priority first"},
+        },
+    }
+    tasks = """
+    SyncOfferLibraryOperator(task_id="sync", objects={document!r}, catalog="home")
+"""
+    assert run_dag(dag_source("setup_formula", tasks.format(document=document)), "setup_formula")
+    (formula,) = listing(dps, "/ranking-formulas")
+    (decision,) = listing(dps, "/offer-decisions")
+    assert decision["criteria"][0]["rank"]["order"]["function"] == formula["id"]
+
+    document["ranking_formulas"][0]["expression"]["value"] = "offer.rank.priority * 2"
+    del document["ranking_formulas"][0]["description"]  # left out: kept as it is
+    emulator = offer_library_emulator
+    before = len(emulator.requests)
+    run = run_dag(dag_source("setup_formula", tasks.format(document=document)), "setup_formula")
+    assert run.task_states() == {"sync": "success"}
+    (put,) = dps_writes(emulator.requests[before:])
+    assert (put.method, put.path) == ("PUT", f"{DPS}/ranking-formulas/{formula['id']}")
+    assert put.json["expression"]["value"] == "offer.rank.priority * 2"
+    assert put.json["description"] == "Ranks by priority"
+    stored = dps.get(f"/ranking-formulas/{formula['id']}")
+    assert stored["expression"]["value"] == "offer.rank.priority * 2"
+    assert stored["description"] == "Ranks by priority"
+    entry = next(e for e in run.xcom("sync")["plan"] if e["kind"] == "ranking_formulas")
+    assert (entry["action"], entry["fields"]) == ("update", ["expression"])
