@@ -49,15 +49,15 @@ EXAMPLE_RUNS: dict[str, dict[str, object]] = {
     "example_offer_catalog_sync": {},  # see approved_by_a_reviewer()
     "example_offer_changed_asset": {},  # its watcher and mapped task: watch_and_confirm()
     "example_offer_batch_decisioning": {},
+    "example_offer_library_promotion": {},  # see promoted_from_development()
 }
+PROMOTION = "example_offer_library_promotion"
 
 
 @contextlib.contextmanager
-def approved_by_a_reviewer(dags: Path, shown: Path) -> Iterator[None]:
-    """The catalog example: its catalog beside the DAG file, and a person (another process,
-    tests/example_dags/hitl_reviewer.py) approving the plan when asked."""
-    shutil.copytree(EXAMPLE_DAGS / "offer_catalog", dags / "offer_catalog")
-    dag_id = "example_offer_catalog_sync"
+def approved_by_a_reviewer(dag_id: str, shown: Path) -> Iterator[None]:
+    """A person (another process, tests/example_dags/hitl_reviewer.py) approving the plan of
+    `dag_id` when asked."""
     reviewer = subprocess.Popen(
         [sys.executable, str(REVIEWER), dag_id, "approve", "Approve", shown]
     )
@@ -65,7 +65,37 @@ def approved_by_a_reviewer(dags: Path, shown: Path) -> Iterator[None]:
         yield
     finally:
         assert reviewer.wait(timeout=60) == 0
+
+
+@contextlib.contextmanager
+def catalog_beside_the_dag(dags: Path) -> Iterator[None]:
+    """The catalog example's files, beside the DAG file."""
+    shutil.copytree(EXAMPLE_DAGS / "offer_catalog", dags / "offer_catalog")
+    try:
+        yield
+    finally:
         shutil.rmtree(dags / "offer_catalog")
+
+
+def promoted_from_development(emulator, connection: dict, monkeypatch) -> None:
+    """The promotion example's development sandbox ("dev", connection `adobe_offers_dev`),
+    holding a placement and a fallback offer made there by hand."""
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_ADOBE_OFFERS_DEV",
+        json.dumps({**connection, "extra": {**connection["extra"], "sandbox_name": "dev"}}),
+    )
+    with emulator.dps_client("dev") as dev:
+        web = "https://ns.adobe.com/xdm/channel-types/web"
+        placement = {"name": "Promoted banner", "componentType": "html", "channel": web}
+        placement_id = dev.post("/placements", json=placement).raise_for_status().json()["id"]
+        component = {"type": "html", "format": "text/html", "content": "<p>{{profile.x}}</p>"}
+        representation = {"channel": web, "placement": placement_id, "components": [component]}
+        offer = {
+            "name": "Promoted default",
+            "status": "approved",
+            "representations": [representation],
+        }
+        dev.post("/offers", params={"offer-type": "fallback"}, json=offer).raise_for_status()
 
 
 async def first_event(trigger) -> dict:
@@ -80,12 +110,17 @@ def run_every_example(run_dag, dags: Path, tmp_path: Path) -> dict[str, object]:
     assert present == set(EXAMPLE_RUNS), f"say how to run {present ^ set(EXAMPLE_RUNS)}"
     runs = {}
     for dag_id, arguments in EXAMPLE_RUNS.items():
-        if dag_id == "example_offer_catalog_sync" and not HAS_AWAITING_INPUT:
+        approved = dag_id in ("example_offer_catalog_sync", PROMOTION)
+        if approved and not HAS_AWAITING_INPUT:
             continue  # its test reviewer answers a task in 3.3's awaiting_input state
         source = (EXAMPLE_DAGS / f"{dag_id}.py").read_text()
-        around = contextlib.nullcontext()
+        around = contextlib.ExitStack()
+        if approved:
+            around.enter_context(approved_by_a_reviewer(dag_id, tmp_path / f"{dag_id}.json"))
         if dag_id == "example_offer_catalog_sync":
-            around = approved_by_a_reviewer(dags, tmp_path / "shown.json")
+            around.enter_context(catalog_beside_the_dag(dags))
+        if dag_id == PROMOTION:
+            arguments = {"run_conf": {"setup_file": str(tmp_path / "promotion" / "setup.yaml")}}
         with around:
             runs[dag_id] = run = run_dag(source, dag_id, **arguments)
         assert run.state == "success", (dag_id, run.task_states())
@@ -146,6 +181,7 @@ def test_no_secret_or_token_anywhere_after_every_example_dag(
 ):
     emulator = offer_library_emulator
     ImsTokenSource.reset_cache()  # tokens from before this test's reset would not be in the scan
+    promoted_from_development(emulator, adobe_connection, monkeypatch)
     runs = run_every_example(run_dag, tmp_dags, tmp_path)
     trigger, event, confirmed = watch_and_confirm(runs)
     assert confirmed["served"], confirmed  # the setup's decision serves the changed offer
@@ -161,6 +197,7 @@ def test_no_secret_or_token_anywhere_after_every_example_dag(
     scan.text("task output and log records", task_output())
     scan.airflow_metadata()
     scan.files(airflow_home)
+    scan.files(tmp_path)  # the promotion's exported document among them
     scan.objects("hook", hook, hook.client, aclient, hook.config, hook.client.token_source)
     scan.objects("asset watcher", trigger)
     scan.text("asset watcher serialized", json.dumps(trigger.serialize(), default=repr))
