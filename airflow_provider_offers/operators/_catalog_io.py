@@ -18,8 +18,11 @@ class PushesCounts:
 
     def _push_outputs(self, context: Context, result: Any) -> None:
         super()._push_outputs(context, result)  # type: ignore[misc]
+        ti = context.get("ti")
+        if ti is None:  # `execute()` called outside a task (a benchmark, a unit test)
+            return
         for count, value in result["counts"].items():
-            context["ti"].xcom_push(key=count, value=value)
+            ti.xcom_push(key=count, value=value)
 
 
 def catalog_name(task: BaseOperator, catalog: Any) -> str:
