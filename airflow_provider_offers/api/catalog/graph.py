@@ -28,9 +28,9 @@ from airflow_provider_offers.api.catalog.plan import (
     CatalogError,
     JsonDict,
     Plan,
-    _all,
     compute_plan,
     listed,
+    read_all,
 )
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class SetupPlan:
 
 async def read_sandbox(client: AsyncOfferLibraryClient) -> document.Sandbox:
     """Every kind listed once, all at once (Experience Decisioning's objects left out)."""
-    listings = await _all([listed(client, kind.resource) for kind in KINDS])
+    listings = await read_all([listed(client, kind.resource) for kind in KINDS])
     return document.Sandbox.of(dict(zip(BY_KEY, listings, strict=True)))
 
 

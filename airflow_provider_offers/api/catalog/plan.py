@@ -274,7 +274,7 @@ async def listed(client: AsyncOfferLibraryClient, resource: Resource) -> list[Js
     return [offer async for offer in listing]
 
 
-async def _all(reads: Sequence[Awaitable[T]]) -> list[T]:
+async def read_all(reads: Sequence[Awaitable[T]]) -> list[T]:
     """Every read's result, run at once; the first failure (in `reads` order) is raised once
     all are over, so none is left running."""
     results = await asyncio.gather(*reads, return_exceptions=True)
@@ -299,7 +299,7 @@ async def plan_catalog(
     listings = [listed(client, offer_resource(offer_type))]
     if any(body.get("representations") for body in bodies):
         listings.append(listed(client, PLACEMENTS))
-    existing, *placement_list = await _all(listings)
+    existing, *placement_list = await read_all(listings)
     if placement_list:
         placements = {p.get("id") for p in placement_list[0]}
         problems = unknown_placements(bodies, placements)
@@ -308,7 +308,7 @@ async def plan_catalog(
     decisions: list[JsonDict] = []
     collections: list[JsonDict] = []
     if prune and prune_candidates(existing, wanted_names(bodies), catalog):
-        decisions, collections = await _all(
+        decisions, collections = await read_all(
             [listed(client, OFFER_DECISIONS), listed(client, OFFER_COLLECTIONS)]
         )
     plan = compute_plan(

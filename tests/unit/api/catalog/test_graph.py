@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from airflow_provider_offers.api import catalog
+from airflow_provider_offers.api import catalog, guardrails
 from airflow_provider_offers.api.answers import Receipt
 from airflow_provider_offers.api.catalog import document, graph
 from airflow_provider_offers.api.catalog.approval import drift
@@ -98,3 +98,15 @@ def test_a_failed_kind_stops_everything_that_depends_on_it():
     assert raised.value.counts["created"] == 1
     assert "1 object(s) could not be written" in str(raised.value)
     assert ("POST", "offer-decisions") not in client.sent
+
+
+def test_a_plan_growing_the_sandbox_past_adobes_total_is_refused_before_any_write():
+    setup = document.parse_setup(document_of_every_tier(), "c")
+    listed = document.Sandbox.of({"placements": [{"id": "p0", "name": "Kept"}]})
+    small = guardrails.ADOBE.with_limits(placements_per_sandbox=1)
+    with pytest.raises(catalog.CatalogError) as raised:
+        graph.compute_setup_plan("c", setup, listed, limits=small)
+    assert "the sandbox would hold 2 placements after this apply (1 now, 1 created" in str(
+        raised.value
+    )
+    assert str(raised.value).endswith("nothing was written")
