@@ -146,10 +146,17 @@ def run_dag(airflow_db: Path):
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         dag = next(
-            value
-            for value in vars(module).values()
-            if getattr(value, "dag_id", None) == dag_id and hasattr(value, "test")
+            (
+                value
+                for value in vars(module).values()
+                if getattr(value, "dag_id", None) == dag_id and hasattr(value, "test")
+            ),
+            None,
         )
+        if dag is None:  # `with DAG(...):` without a name: parsed as Airflow parses it
+            from airflow_provider_offers.emulator.pytest_airflow import _load_dag
+
+            dag = _load_dag(path, dag_id)
         dag_run = dag.test(**test_kwargs)
         return DagTestRun(dag, dag_run)
 
