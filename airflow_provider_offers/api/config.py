@@ -71,7 +71,8 @@ _CONNECTION_FIELDS = {
 }
 # Settings a connection names otherwise.
 _CONNECTION_NAMES = {"base_url": "host"}
-#: The extras `from_fields` reads (each also under `_LEGACY_PREFIX`).
+#: The extras a connection may hold (each also under `_LEGACY_PREFIX`): those `from_fields`
+#: reads, and `ui_tenant`, which the extra links read (`links.py`).
 KNOWN_EXTRAS = (
     "org_id",
     "sandbox_name",
@@ -83,6 +84,7 @@ KNOWN_EXTRAS = (
     "timeout",
     "max_attempts",
     "allow_insecure_http",
+    "ui_tenant",
 )
 
 log = logging.getLogger("airflow_provider_offers.api")

@@ -38,7 +38,12 @@ def test_known_extras_and_their_legacy_keys_warn_nothing(caplog):
     ClientConfig.from_fields(
         login="client",
         password="secret",
-        extras={"org_id": ORG, "extra__adobe_offers__sandbox_name": "dev", "scopes": "openid"},
+        extras={
+            "org_id": ORG,
+            "extra__adobe_offers__sandbox_name": "dev",
+            "scopes": "openid",
+            "ui_tenant": "acme",  # read by the extra links, not the client
+        },
     )
     assert "nothing reads" not in caplog.text
 
