@@ -77,7 +77,7 @@ def converge(
             if same_etag(fresh.get("etag"), current.get("etag")):
                 raise
             log.warning(
-                "Offer %s changed concurrently (etag %s -> %s); recomputing the patch",
+                "Object %s changed concurrently (etag %s -> %s); recomputing the patch",
                 current["id"],
                 current.get("etag"),
                 fresh.get("etag"),
@@ -86,7 +86,7 @@ def converge(
             continue
         current = yield call("get", current["id"])
     raise ConcurrentModificationError(
-        f"offer {existing['id']!r} changed under every one of {max_attempts} guarded patches"
+        f"object {existing['id']!r} changed under every one of {max_attempts} guarded patches"
     )
 
 
@@ -102,7 +102,7 @@ def keep_oldest(
     for entity in namesakes:
         if entity["id"] != keeper["id"] and deletable(entity):
             log.warning(
-                "Offer %r was created twice at once (%s, %s); deleting %s, keeping the oldest",
+                "Object %r was created twice at once (%s, %s); deleting %s, keeping the oldest",
                 entity.get("name"),
                 keeper["id"],
                 entity["id"],
@@ -112,7 +112,7 @@ def keep_oldest(
                 yield call("delete", entity["id"])
     if adopt is not None and not adopt(keeper):
         log.warning(
-            "Offer %r (%s), the oldest of its name, was made elsewhere; leaving it as it is",
+            "Object %r (%s), the oldest of its name, was made elsewhere; leaving it as it is",
             keeper.get("name"),
             keeper["id"],
         )
@@ -169,7 +169,7 @@ def ensure_by_name(
         existing = yield call("find_by_name", name)
         uncertain = lost_create or (journalled is not None and "id" not in journalled)
         if existing is None and uncertain and settle_seconds > 0:
-            log.info("No offer named %r yet; looking again in %s s", name, settle_seconds)
+            log.info("No object named %r yet; looking again in %s s", name, settle_seconds)
             yield call("sleep", settle_seconds)
             existing = yield call("find_by_name", name)
         if existing is None:
@@ -178,7 +178,7 @@ def ensure_by_name(
             try:
                 receipt = yield call("create", dict(desired))
             except OutcomeUnknownError:
-                log.warning("Outcome of creating offer %r unknown; looking it up by name", name)
+                log.warning("Outcome of creating object %r unknown; looking it up by name", name)
                 lost_create = True
                 continue
             if journal is not None:
@@ -196,7 +196,7 @@ def ensure_by_name(
             journalled is not None and journalled.get("id") in (None, existing["id"])
         )
         if ours:
-            log.info("Offer %r (%s) was created by this task; converging", name, existing["id"])
+            log.info("Object %r (%s) was created by this task; converging", name, existing["id"])
             if journal is not None:
                 journal.set({"name": name, "id": existing["id"]})
         elif if_exists == "fail":
@@ -207,7 +207,7 @@ def ensure_by_name(
         action = "created" if ours else ("updated" if wrote else "unchanged")
         return Result.of(final, action, name)
     raise OutcomeUnknownError(
-        f"creating offer {name!r}: outcome unknown on {max_attempts} attempts and the name "
+        f"creating object {name!r}: outcome unknown on {max_attempts} attempts and the name "
         "never appeared; a retry of the task will look it up again before creating"
     )
 
