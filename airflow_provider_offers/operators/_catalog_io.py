@@ -10,19 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow_provider_offers.operators._base import as_json_value
 
 if TYPE_CHECKING:
-    from airflow.sdk import BaseOperator, Context
-
-
-class PushesCounts:
-    """A sync also pushes each count as an XCom of its own: `sync.output["created"]`."""
-
-    def _push_outputs(self, context: Context, result: Any) -> None:
-        super()._push_outputs(context, result)  # type: ignore[misc]
-        ti = context.get("ti")
-        if ti is None:  # `execute()` called outside a task (a benchmark, a unit test)
-            return
-        for count, value in result["counts"].items():
-            ti.xcom_push(key=count, value=value)
+    from airflow.sdk import BaseOperator
 
 
 def catalog_name(task: BaseOperator, catalog: Any) -> str:
@@ -45,6 +33,12 @@ def catalog_values(values: Any) -> dict[str, Any]:
     return dict(values)
 
 
+def in_object_storage(location: str) -> bool:
+    """Whether `location` is an object storage URL (`s3://...`) rather than a local path or
+    a `file:` URL."""
+    return "://" in location and not location.lower().startswith("file:")
+
+
 def catalog_root(task: Any, location: str, field: str) -> Any:
     """The file or folder `location` names: local (relative to the DAG file's folder unless
     `task.allow_outside_dag_folder`) or an object storage URL (`ObjectStoragePath`)."""
@@ -53,18 +47,17 @@ def catalog_root(task: Any, location: str, field: str) -> Any:
     from airflow_provider_offers.api.inputs import parse_bool
 
     root: Any
-    is_url = "://" in location
-    if not is_url or location.lower().startswith("file:"):  # the local file system
+    if in_object_storage(location):
+        from airflow.sdk import ObjectStoragePath
+
+        root = ObjectStoragePath(location)
+    else:
         from pathlib import Path
 
         has_file = task.has_dag() and task.dag.fileloc
         folder = Path(task.dag.fileloc).parent if has_file else Path.cwd()
         allow = parse_bool(task.allow_outside_dag_folder, "allow_outside_dag_folder")
         root = source.local_source(location, folder, allow_outside=allow, field=field)
-    if is_url:
-        from airflow.sdk import ObjectStoragePath
-
-        root = ObjectStoragePath(location)
     if not root.exists():
         raise InvalidInputError(field, f"{location!r}: no such file or directory")
     return root
@@ -99,7 +92,7 @@ def write_whole(destination: str, exported: Mapping[str, Any]) -> None:
     from airflow_provider_offers.api.catalog import export
 
     text = export.dump_document(exported, PurePosixPath(destination).suffix)
-    if "://" in destination and not destination.lower().startswith("file:"):
+    if in_object_storage(destination):
         from airflow.sdk import ObjectStoragePath
 
         ObjectStoragePath(destination).write_text(text, encoding="utf-8")

@@ -16,7 +16,6 @@ from airflow_provider_offers._task import TASK_TEMPLATE_FIELDS
 from airflow_provider_offers.links import AdobeOffersLink
 from airflow_provider_offers.operators._base import OfferLibraryOperator, as_json_value
 from airflow_provider_offers.operators._catalog_io import (
-    PushesCounts,
     catalog_name,
     catalog_root,
     catalog_values,
@@ -42,7 +41,7 @@ __all__ = [
 ]
 
 
-class _CatalogSyncOperator(PushesCounts, OfferLibraryOperator):
+class _CatalogSyncOperator(OfferLibraryOperator):
     """What both syncs take and do: plan, show the plan, hold it against the approved one,
     apply it (or not: `dry_run`)."""
 
@@ -85,6 +84,15 @@ class _CatalogSyncOperator(PushesCounts, OfferLibraryOperator):
         self.max_concurrency = max_concurrency
         self.skip_blocked = skip_blocked
         self.allow_outside_dag_folder = allow_outside_dag_folder
+
+    def _push_outputs(self, context: Context, result: Any) -> None:
+        """Also each count on its own: `sync.output["created"]`."""
+        super()._push_outputs(context, result)
+        ti = context.get("ti")
+        if ti is None:  # `execute()` called outside a task (a benchmark, a unit test)
+            return
+        for count, value in result["counts"].items():
+            ti.xcom_push(key=count, value=value)
 
     def _pruning(self, name: str, has_offers: bool, field: str, given_as: str) -> bool:
         """`prune`, refused for a catalog without offers (an empty or truncated file would
