@@ -176,8 +176,9 @@ async def apply_setup(
         kind_plan = plan.plans[kind.key]
         if not any(entry["action"] in actions for entry in kind_plan.entries):
             continue
-        for _, desired in kind_plan.work.values():
-            document.fill_created(kind, desired, created)
+        if "delete" not in actions:  # the ids an earlier kind's creates returned
+            for _, desired in kind_plan.work.values():
+                document.fill_created(kind, desired, created)
         made: list[tuple[str, str]] = []
         try:
             done = await apply_plan(
