@@ -18,6 +18,7 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -329,6 +330,14 @@ class AirflowStack:
             raise AssertionError(
                 f"airflow db migrate failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
             )
+        # Write-ahead logging: the scheduler's reads no longer block another process's write,
+        # which the rollback journal did often enough to fail a backfill ("database is locked").
+        conn = self.env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]
+        if conn.startswith("sqlite:///"):
+            with contextlib.closing(
+                sqlite3.connect(conn.removeprefix("sqlite:///").split("?")[0])
+            ) as db:
+                db.execute("PRAGMA journal_mode=WAL")
 
     def start(self) -> None:
         self.migrate()

@@ -146,10 +146,15 @@ def _backfill_and_wait(stack: AirflowStack, *, reprocess: str) -> None:
             )
             break
         except AssertionError as error:
-            # SQLite shared by five processes can still refuse a write; the CLI's transaction
-            # then rolled back. Try again only if no backfill was created.
-            if "database is locked" not in str(error) or len(backfills()) != before or attempt == 2:
+            # SQLite shared by five processes can still refuse a write. The backfill row is
+            # committed before its runs are made, so a refusal can leave a partial backfill:
+            # cancel it (Airflow refuses a second active one), then try again.
+            if "database is locked" not in str(error) or attempt == 2:
                 raise
+            for partial in backfills():
+                if not partial["completed_at"]:
+                    stack.api("PUT", f"/backfills/{partial['id']}/cancel").raise_for_status()
+            before = len(backfills())
 
     def all_completed() -> bool:
         found = backfills()
