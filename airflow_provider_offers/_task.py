@@ -89,6 +89,17 @@ class OfferLibraryTask(BaseOperator):
             max_retry_after=self.max_retry_after,
         )
 
+    @property
+    def trigger_options(self) -> dict[str, Any]:
+        """What a trigger this task defers to needs to build the same hook in the triggerer."""
+        return {
+            "adobe_conn_id": self.adobe_conn_id,
+            "sandbox_name": self.sandbox_name,
+            "request_timeout": self.request_timeout,
+            "max_attempts": self.max_attempts,
+            "max_retry_after": self.max_retry_after,
+        }
+
     def execute(self, context: Context) -> Any:
         return self._run(context, rate_limit_deferrals=0)
 

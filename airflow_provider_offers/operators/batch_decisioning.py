@@ -70,8 +70,9 @@ class BatchDecisioningOperator(OfferLibraryOperator):
     :param resend_unconfirmed_start: on a try after a start whose answer was lost, send it again
         with the same ``x-request-id`` instead of failing (may start a second workload).
 
-    Every task also takes ``adobe_conn_id``, ``sandbox_name``, ``request_timeout`` and
-    ``max_attempts`` (:class:`~airflow_provider_offers._task.OfferLibraryTask`).
+    Also the arguments every task takes (``adobe_conn_id``, ``sandbox_name``,
+    ``request_timeout``, ``max_attempts``, ``max_retry_after``, ``max_rate_limit_deferrals``);
+    the trigger it defers to uses the same.
     """
 
     template_fields: Sequence[str] = (
@@ -269,12 +270,9 @@ class BatchDecisioningOperator(OfferLibraryOperator):
 
         return BatchDecisioningTrigger(
             workload_id=workload_id,
-            adobe_conn_id=self.adobe_conn_id,
-            sandbox_name=self.sandbox_name,
             poll_interval=float(self.poll_interval),
             deadline=deadline.isoformat(),
-            request_timeout=self.request_timeout,
-            max_attempts=self.max_attempts,
+            **self.trigger_options,
         )
 
     def _timed_out(self, workload_id: str, status: str) -> str:

@@ -35,8 +35,10 @@ class BatchDecisioningWorkloadSensor(OfferLibraryTask, BaseSensorOperator):
     :param workload_id: the workload's id (a UUID; templated).
     :param deferrable: wait in the triggerer (default: ``[operators] default_deferrable``).
 
-    Also ``poke_interval``, ``timeout``, ``mode`` (Airflow's sensor arguments) and
-    ``adobe_conn_id``, ``sandbox_name``, ``request_timeout``, ``max_attempts``.
+    Also ``poke_interval``, ``timeout``, ``mode`` (Airflow's sensor arguments) and the arguments
+    every task takes (``adobe_conn_id``, ``sandbox_name``, ``request_timeout``,
+    ``max_attempts``, ``max_retry_after``, ``max_rate_limit_deferrals``); the trigger it defers
+    to uses the same.
     """
 
     template_fields: Sequence[str] = ("workload_id", *TASK_TEMPLATE_FIELDS)
@@ -69,12 +71,9 @@ class BatchDecisioningWorkloadSensor(OfferLibraryTask, BaseSensorOperator):
         self.defer(
             trigger=BatchDecisioningTrigger(
                 workload_id=self.workload_id,
-                adobe_conn_id=self.adobe_conn_id,
-                sandbox_name=self.sandbox_name,
                 poll_interval=self.poke_interval,
                 deadline=deadline.isoformat(),
-                request_timeout=self.request_timeout,
-                max_attempts=self.max_attempts,
+                **self.trigger_options,
             ),
             method_name="execute_complete",
             timeout=deadline - datetime.now(timezone.utc) + DEFER_TIMEOUT_GRACE,

@@ -45,13 +45,11 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
     :param since_etag: done when the offer's etag is different (int or digit string; templated).
     :param since_modified: done when the offer's ``modified`` is later (ISO-8601 with ``Z`` or an
         offset, or an aware datetime; templated).
-    :param adobe_conn_id: the ``adobe_offers`` connection (templated).
-    :param sandbox_name: overrides the connection's sandbox (templated).
     :param deferrable: wait in the triggerer instead of holding a worker slot.
-    :param request_timeout: seconds per HTTP request, here and in the trigger (overrides the
-        connection's extra ``timeout``).
-    :param max_attempts: tries of a retryable request, here and in the trigger (overrides the
-        connection's extra ``max_attempts``).
+
+    Also the arguments every task takes (``adobe_conn_id``, ``sandbox_name``,
+    ``request_timeout``, ``max_attempts``, ``max_retry_after``, ``max_rate_limit_deferrals``);
+    the trigger it defers to uses the same.
 
     Returns (XCom) ``{"id", "etag", "modified", "previous_etag"}``; ``previous_etag`` is the etag
     compared against (``since_etag``, else the first check's), or None when only
@@ -220,13 +218,9 @@ class OfferChangeSensor(OfferLibraryTask, BaseSensorOperator):
             offer_id=self.offer_id,
             offer_type=self.offer_type,
             baseline=self._baseline,
-            adobe_conn_id=self.adobe_conn_id,
-            sandbox_name=self.sandbox_name,
             poll_interval=self.poke_interval,
             deadline=deadline.isoformat(),
-            request_timeout=self.request_timeout,
-            max_attempts=self.max_attempts,
-            max_retry_after=self.max_retry_after,
+            **self.trigger_options,
         )
 
     def _not_found_message(self, error: object) -> str:

@@ -4,6 +4,7 @@ state store (the status and input rules: tests/unit/api/test_batch_decisioning.p
 from __future__ import annotations
 
 import pytest
+from airflow_compat import TaskDeferred
 
 from airflow_provider_offers._compat import AirflowFailException
 from airflow_provider_offers.api.errors import OutcomeUnknownError, PermissionDeniedError
@@ -113,3 +114,31 @@ def test_bad_input_fails_before_any_request(with_hook, hook, context):
     with pytest.raises(AirflowFailException, match="invalid input, nothing was sent"):
         task.execute(context)
     hook.start_batch_decisioning.assert_not_called()
+
+
+def test_the_trigger_it_defers_to_gets_every_client_option_of_the_task(with_hook, hook, context):
+    hook.start_batch_decisioning.return_value = workload("QUEUED")
+    hook.get_batch_workload.return_value = workload("PROCESSING")
+    task = BatchDecisioningOperator(
+        task_id="batch",
+        audience_id=AUDIENCE,
+        dataset_id=DATASET,
+        propositions=[PROPOSITION],
+        deferrable=True,
+        sandbox_name="dev",
+        request_timeout=12.5,
+        max_attempts=2,
+        max_retry_after=900,
+    )
+
+    with pytest.raises(TaskDeferred) as deferred:
+        with_hook(task).execute(context)
+
+    _, kwargs = deferred.value.trigger.serialize()
+    options = ("sandbox_name", "request_timeout", "max_attempts", "max_retry_after")
+    assert {name: kwargs[name] for name in options} == {
+        "sandbox_name": "dev",
+        "request_timeout": 12.5,
+        "max_attempts": 2,
+        "max_retry_after": 900,
+    }
