@@ -176,9 +176,8 @@ def test_daily_dag_backfilled_twice_keeps_one_offer_per_day(system: System):
     assert {r["state"] for r in runs} == {"success"}, runs
     daily = [o for o in emulator.fallback_offers() if o["name"].startswith("Example daily")]
     assert sorted(o["name"] for o in daily) == [f"Example daily fallback {day}" for day in days]
-    creates = [
-        r for r in emulator.requests() if r["method"] == "POST" and r["path"] == f"{DPS}/offers"
-    ]
+    received = emulator.requests()
+    creates = [r for r in received if r["method"] == "POST" and r["path"] == f"{DPS}/offers"]
     daily_creates = [r for r in creates if r["json"]["name"].startswith("Example daily")]
     assert len(daily_creates) == 3
     # Both backfills really ran every day: one look-up by name per run of the create task, and
@@ -194,7 +193,7 @@ def test_daily_dag_backfilled_twice_keeps_one_offer_per_day(system: System):
         ).json()["try_number"]
         lookups = [
             r
-            for r in emulator.requests()
+            for r in received
             if r["method"] == "GET"
             and r["path"] == f"{DPS}/offers"
             and any(f"Example daily fallback {day}" in p for p in r["query"].get("property", []))
