@@ -185,12 +185,25 @@ class OfferChangeEventTrigger(OfferLibraryTrigger, BaseEventTrigger):
             "adobe_offers.listing",
             self.adobe_conn_id,
             self.sandbox_name or "",
-            self.offer_type,
+            self._listed_type,
             str(self.poll_interval),
             str(self.request_timeout),
             str(self.max_attempts),
             str(self.max_retry_after),
         )
+
+    @property
+    def _listed_type(self) -> str:
+        """`offer_type` as Adobe spells it, so that `"Fallback"` and `"fallback"` watchers share
+        one poll, cursor and payload; a bad value stays as given until the first look refuses
+        it (the parse happens here, in the triggerer: parsing a DAG loads no client)."""
+        from airflow_provider_offers.api.errors import InvalidInputError
+        from airflow_provider_offers.api.inputs import parse_offer_type
+
+        try:
+            return parse_offer_type(self.offer_type).value
+        except InvalidInputError:
+            return str(self.offer_type)
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """The unshared path (a triggerer without shared streams, or a test): a poll of its own."""
@@ -278,14 +291,14 @@ class OfferChangeEventTrigger(OfferLibraryTrigger, BaseEventTrigger):
                         "Offer watcher: baseline of %d %s offer(s) in sandbox %r; waiting for "
                         "changes.",
                         len(offers),
-                        self.offer_type,
+                        self._listed_type,
                         listing["sandbox"],
                     )
                     continue
                 cursor = EMPTY_CURSOR
             for offer in changes_since(cursor, offers):
                 yield TriggerEvent(
-                    {**offer, "sandbox": listing["sandbox"], "offer_type": self.offer_type}
+                    {**offer, "sandbox": listing["sandbox"], "offer_type": self._listed_type}
                 )
                 cursor = advance_cursor(cursor, offer)
                 await self._save_cursor(cursor)
@@ -294,7 +307,7 @@ class OfferChangeEventTrigger(OfferLibraryTrigger, BaseEventTrigger):
     def cursor_key(self) -> str:
         """This watcher's key in the asset state store (its listing and its names)."""
         watched = json.dumps(
-            [self.adobe_conn_id, self.sandbox_name, self.offer_type, self.names], sort_keys=True
+            [self.adobe_conn_id, self.sandbox_name, self._listed_type, self.names], sort_keys=True
         )
         return f"adobe_offers.change_cursor.{hashlib.sha256(watched.encode()).hexdigest()[:16]}"
 

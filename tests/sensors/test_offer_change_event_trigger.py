@@ -126,6 +126,15 @@ def test_serialize_round_trips_through_json_and_serde():
     assert rebuilt.shared_stream_key() == trigger.shared_stream_key()
 
 
+def test_watchers_of_one_type_in_any_case_share_one_poll_and_one_cursor():
+    lower = OfferChangeEventTrigger(adobe_conn_id="my_adobe", offer_type="fallback")
+    mixed = OfferChangeEventTrigger(adobe_conn_id="my_adobe", offer_type=" Fallback")
+    other = OfferChangeEventTrigger(adobe_conn_id="my_adobe", offer_type="personalized")
+
+    assert mixed.shared_stream_key() == lower.shared_stream_key() != other.shared_stream_key()
+    assert mixed.cursor_key == lower.cursor_key != other.cursor_key
+
+
 async def test_a_bad_offer_type_ends_the_watch_at_its_first_look(offer_library_emulator):
     with pytest.raises(InvalidInputError, match="offer_type"):
         await events_over(offer_library_emulator, watcher(offer_type="banner").run(), polls=1)
@@ -138,7 +147,9 @@ async def test_existing_offers_are_the_baseline_then_one_event_per_change(
     after_listing(when_received, 1, lambda: dps.patch_offer(summer["id"]))
     after_listing(when_received, 3, lambda: dps.patch_offer(winter["id"]))
 
-    events = await events_over(offer_library_emulator, watcher().run(), polls=4)
+    events = await events_over(
+        offer_library_emulator, watcher(offer_type="Fallback").run(), polls=4
+    )
 
     assert [(e["id"], e["name"], e["etag"]) for e in events] == [
         (summer["id"], "Summer", etag(2)),
