@@ -8,16 +8,13 @@ The data file is never edited; `substitute` applies the rule to every body and p
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from adobe_documented_examples import EXAMPLES
 from emulator_helpers import Api
 
-DATA = Path(__file__).parents[1] / "data" / "adobe_documented_examples.json"
-EXAMPLES: list[dict[str, Any]] = json.loads(DATA.read_text(encoding="utf-8"))["examples"]
 BY_ID = {entry["id"]: entry for entry in EXAMPLES}
 
 #: The noun each kind's placeholder ids use on Adobe's pages.

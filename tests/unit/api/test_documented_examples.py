@@ -7,18 +7,14 @@ Here no request is sent: `Calls` builds each call as the client would, after its
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
+from adobe_documented_examples import EXAMPLES
 
 from airflow_provider_offers.api.calls import Call, Calls
 from airflow_provider_offers.api.config import ClientConfig
 from airflow_provider_offers.api.errors import InvalidInputError
 from airflow_provider_offers.api.resources import resolve_resource
 
-DATA = Path(__file__).parents[2] / "data" / "adobe_documented_examples.json"
-EXAMPLES = json.loads(DATA.read_text(encoding="utf-8"))["examples"]
 CALLS = Calls(ClientConfig(client_id="c", client_secrets=("s",), org_id="ORG@AdobeOrg"))
 
 
