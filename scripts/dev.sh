@@ -46,9 +46,7 @@ older_airflow() {  # older_airflow 3.1.8: install, then the suite (no system tes
     # run side by side.
     flock build/test-logs/.install.lock .venv/bin/uv pip install --quiet \
         --python "$env/bin/python" -e '.[test]' "apache-airflow==$version" "${pins[@]}" || return
-    # Airflow 3.1's dag.test() is several times slower per task than 3.3's: a longer limit.
-    "$env/bin/python" -m pytest --ignore=tests/system --answer-styles=strict -q -p no:cacheprovider \
-        --timeout=900
+    "$env/bin/python" -m pytest --ignore=tests/system --answer-styles=strict -q -p no:cacheprovider
 }
 
 timed() {  # timed NAME command...: run it, log to build/test-logs/NAME.log, record its time

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from airflow_provider_offers.emulator.pytest_airflow import OffersDagRun
+from airflow_provider_offers.emulator.pytest_airflow import OffersDagRun, share_one_execution_api
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="offers-airflow-home-"))
 (_AIRFLOW_HOME / "dags").mkdir()
@@ -95,6 +95,7 @@ def airflow_db(airflow_home: Path) -> Path:
         env=os.environ.copy(),
         stdout=subprocess.DEVNULL,
     )
+    share_one_execution_api()
     return airflow_home
 
 

@@ -61,6 +61,8 @@ with DAG("offers_lineage", schedule=None, start_date=datetime(2026, 1, 1), catch
 
 RUN_THE_DAG = """
 import importlib.util, sys
+from airflow_provider_offers.emulator.pytest_airflow import share_one_execution_api
+share_one_execution_api()
 spec = importlib.util.spec_from_file_location("offers_lineage_dag", sys.argv[1])
 module = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(module)
