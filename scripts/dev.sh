@@ -46,7 +46,7 @@ older_airflow() {  # older_airflow 3.1.8: install, then the suite (no system tes
     # run side by side.
     flock build/test-logs/.install.lock .venv/bin/uv pip install --quiet \
         --python "$env/bin/python" -e '.[test]' "apache-airflow==$version" "${pins[@]}" || return
-    "$env/bin/python" -m pytest --ignore=tests/system --answer-styles=strict -q -p no:cacheprovider
+    suite "$env/bin/python" --ignore=tests/system --answer-styles=strict -q -p no:cacheprovider
 }
 
 timed() {  # timed NAME command...: run it, log to build/test-logs/NAME.log, record its time
@@ -57,6 +57,16 @@ timed() {  # timed NAME command...: run it, log to build/test-logs/NAME.log, rec
     return "$rc"
 }
 
+suite() {  # suite PYTHON pytest-arguments...: pytest, where collecting no tests is a failure
+    local rc=0
+    "$1" -m pytest "${@:2}" || rc=$?
+    if [ "$rc" -eq 5 ]; then
+        echo "pytest collected no tests: treating that as a failure" >&2
+        rc=1
+    fi
+    return "$rc"
+}
+
 case "$job" in
 test)
     bash scripts/debian_packages.sh
@@ -64,34 +74,31 @@ test)
     .venv/bin/ruff format --check .
     .venv/bin/python -m mypy airflow_provider_offers
     if [ "$#" -gt 0 ]; then  # a chosen part of the suite: the main environment only
-        set +e
-        .venv/bin/python -m pytest "$@"
-        rc=$?
-        set -e
-        [ "$rc" -eq 5 ] && { echo "pytest collected no tests: treating that as a failure" >&2; exit 1; }
-        exit "$rc"
+        suite .venv/bin/python "$@"
+        exit
     fi
     started=$SECONDS
     rm -rf build/test-logs && mkdir -p build/test-logs
-    # The older releases run at the same time as the main run: the suites mostly wait (on
-    # dag.test()'s loops, the emulator, subprocesses), so three runs share 2 cores well; see
+    # Four pytest runs at once: the system tests (the real Airflow stacks), the rest on Airflow
+    # 3.3, and the suite on each older release. They wait often (on dag.test()'s loops, the
+    # emulator, subprocesses, the stacks), so four share 2 cores well; see
     # docs/compatibility.md for the measured times.
-    matrix=()
+    background=()
+    timed airflow-3.3-system suite .venv/bin/python tests/system -p no:cacheprovider &
+    background+=($!)
     for version in $AIRFLOW_MATRIX; do
         timed "airflow-${version%.*}" older_airflow "$version" &
-        matrix+=($!)
+        background+=($!)
     done
     set +e
-    .venv/bin/python -m pytest
-    rc=$?
-    [ "$rc" -eq 5 ] && { echo "pytest collected no tests: treating that as a failure" >&2; rc=1; }
-    echo "airflow-3.3 $rc $((SECONDS - started))" >>build/test-logs/summary
+    suite .venv/bin/python --ignore=tests/system -p no:cacheprovider
+    echo "airflow-3.3 $? $((SECONDS - started))" >>build/test-logs/summary
     timed docs .venv/bin/python -m sphinx -W --keep-going -q -b html docs build/docs
     timed wheel bash scripts/check_wheel.sh
     # Known vulnerabilities in the main environment, less scripts/audit-ignore.txt (its log
     # says "AUDIT DID NOT RUN" where PyPI's per-release API does not answer).
     timed audit .venv/bin/python scripts/audit_dependencies.py
-    for job in "${matrix[@]}"; do wait "$job" || true; done
+    for job in "${background[@]}"; do wait "$job" || true; done
     set -e
     echo "== scripts/dev.sh test: name, exit code, seconds (logs in build/test-logs/)"
     cat build/test-logs/summary
