@@ -351,3 +351,31 @@ def test_a_failed_read_is_raised_once_every_other_read_is_over():
     with pytest.raises(ServerError, match="listing fallback-offers failed"):
         plan_of(reads, [offer("A")])
     assert reads.finished == ["placements"]  # not left running
+
+
+def test_every_rename_or_namesake_clash_is_named_in_one_refusal():
+    bodies = [
+        {**offer("A"), "renamed_from": "Old A"},
+        {**offer("B"), "renamed_from": "Old B"},
+        offer("C"),
+    ]
+    existing = [listed("Old A", "id-1"), listed("A", "id-2"), listed("C", "id-3")]
+    existing.append(listed("C", "id-4"))
+
+    with pytest.raises(CatalogError) as raised:
+        compute_plan("c", bodies, existing)
+
+    message = str(raised.value)
+    assert "offer 'A' is renamed from 'Old A', but both exist" in message
+    assert "offer 'B' is renamed from 'Old B', but no offer has either name" in message
+    assert "2 offers are named 'C' (id-3, id-4)" in message
+
+
+def test_a_decisions_fallback_that_is_no_id_references_nothing():
+    decisions = [
+        {"name": "Blank", "id": "d1", "fallback": ""},
+        {"name": "Odd", "id": "d2", "fallback": 7},
+        {"name": "Home", "id": "d3", "fallback": "offer-1"},
+    ]
+
+    assert catalog_plan.references_to(decisions, []) == {"offer-1": {"decisions": ["'Home' (d3)"]}}
