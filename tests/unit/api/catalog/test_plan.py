@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from airflow_provider_offers.api import catalog
+from airflow_provider_offers.api import catalog, guardrails
 from airflow_provider_offers.api.catalog import plan as catalog_plan
 from airflow_provider_offers.api.catalog.approval import check_plan, drift
 from airflow_provider_offers.api.catalog.plan import MARKER, CatalogError, compute_plan
@@ -354,13 +354,14 @@ def test_a_failed_read_is_raised_once_every_other_read_is_over():
 
 
 def test_every_rename_or_namesake_clash_is_named_in_one_refusal():
-    bodies = [
-        {**offer("A"), "renamed_from": "Old A"},
+    bodies = [  # each kind of clash followed by another: none stops the look at the rest
         {**offer("B"), "renamed_from": "Old B"},
         offer("C"),
+        {**offer("A"), "renamed_from": "Old A"},
+        offer("D"),
     ]
     existing = [listed("Old A", "id-1"), listed("A", "id-2"), listed("C", "id-3")]
-    existing.append(listed("C", "id-4"))
+    existing += [listed("C", "id-4"), listed("D", "id-5"), listed("D", "id-6")]
 
     with pytest.raises(CatalogError) as raised:
         compute_plan("c", bodies, existing)
@@ -369,6 +370,7 @@ def test_every_rename_or_namesake_clash_is_named_in_one_refusal():
     assert "offer 'A' is renamed from 'Old A', but both exist" in message
     assert "offer 'B' is renamed from 'Old B', but no offer has either name" in message
     assert "2 offers are named 'C' (id-3, id-4)" in message
+    assert "2 offers are named 'D' (id-5, id-6)" in message
 
 
 def test_a_decisions_fallback_that_is_no_id_references_nothing():
@@ -379,3 +381,26 @@ def test_a_decisions_fallback_that_is_no_id_references_nothing():
     ]
 
     assert catalog_plan.references_to(decisions, []) == {"offer-1": {"decisions": ["'Home' (d3)"]}}
+
+
+def test_a_plan_growing_the_sandbox_past_adobes_total_of_both_offer_types_is_refused():
+    placements = [{"id": "dps:offer-placement:1"}]
+    two_of_each = {
+        "fallback-offers": [listed("F1", "id-1"), listed("F2", "id-2")],
+        "personalized-offers": [listed("P1", "id-3"), listed("P2", "id-4")],
+    }
+    small = guardrails.ADOBE.with_limits(offers_per_sandbox=4)
+
+    def planned(limits):
+        reads = SandboxReads(placements=placements, **two_of_each)
+        return asyncio.run(
+            catalog.plan_catalog(
+                reads, [offer("New")], offer_type="fallback", catalog="c", limits=limits
+            )
+        )
+
+    with pytest.raises(CatalogError) as raised:
+        planned(small)  # 2 fallback + 2 personalized + 1 created > 4
+    assert "(4 now, 1 created, 0 deleted)" in str(raised.value)
+    assert str(raised.value).endswith("; nothing was written")
+    assert actions(planned(small.with_limits(offers_per_sandbox=5))) == [("New", "create")]
