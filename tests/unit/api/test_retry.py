@@ -242,9 +242,12 @@ def test_the_retry_decision_changes_nothing_on_the_error():
     error = RateLimitedError("slow down", status=429, retry_after=121.0)
     assert RetryPolicy().waits_beyond_cap(error) and not RetryPolicy().should_retry(error)
     assert (str(error), error.beyond_wait_cap) == ("slow down", False)
-    assert not RetryPolicy().waits_beyond_cap(RateLimitedError("x", status=429, retry_after=120))
-    assert not RetryPolicy().waits_beyond_cap(ServerError("x", status=500, retry_after=500))
-    assert not RetryPolicy().waits_beyond_cap(None)
+    # A bool, as its type says: callers may store or compare it, not only test it.
+    assert (
+        RetryPolicy().waits_beyond_cap(RateLimitedError("x", status=429, retry_after=120)) is False
+    )
+    assert RetryPolicy().waits_beyond_cap(ServerError("x", status=500, retry_after=500)) is False
+    assert RetryPolicy().waits_beyond_cap(None) is False
 
 
 def test_a_wait_beyond_the_cap_is_a_new_error_built_from_the_servers_at_once():
