@@ -358,10 +358,12 @@ def test_every_rename_or_namesake_clash_is_named_in_one_refusal():
         {**offer("B"), "renamed_from": "Old B"},
         offer("C"),
         {**offer("A"), "renamed_from": "Old A"},
+        offer("E"),
         offer("D"),
     ]
     existing = [listed("Old A", "id-1"), listed("A", "id-2"), listed("C", "id-3")]
     existing += [listed("C", "id-4"), listed("D", "id-5"), listed("D", "id-6")]
+    existing.append(listed("E", "id-7", characteristics={MARKER: "other"}))
 
     with pytest.raises(CatalogError) as raised:
         compute_plan("c", bodies, existing)
@@ -370,6 +372,7 @@ def test_every_rename_or_namesake_clash_is_named_in_one_refusal():
     assert "offer 'A' is renamed from 'Old A', but both exist" in message
     assert "offer 'B' is renamed from 'Old B', but no offer has either name" in message
     assert "2 offers are named 'C' (id-3, id-4)" in message
+    assert "offer 'E' (id-7) belongs to catalog 'other'" in message
     assert "2 offers are named 'D' (id-5, id-6)" in message
 
 
@@ -404,3 +407,26 @@ def test_a_plan_growing_the_sandbox_past_adobes_total_of_both_offer_types_is_ref
     assert "(4 now, 1 created, 0 deleted)" in str(raised.value)
     assert str(raised.value).endswith("; nothing was written")
     assert actions(planned(small.with_limits(offers_per_sandbox=5))) == [("New", "create")]
+
+
+def test_own_namesakes_pruned_are_listed_in_id_order():
+    mine = {"characteristics": {MARKER: "c"}}
+    existing = [listed("Old", "id-9", **mine), listed("Old", "id-1", **mine)]
+
+    plan = compute_plan("c", [], existing, prune=True)
+
+    assert [(e["name"], e["id"], e["action"]) for e in plan.entries] == [
+        ("Old", "id-1", "delete"),
+        ("Old", "id-9", "delete"),
+    ]
+
+
+def test_the_plan_prunes_nothing_unless_asked():
+    reads = SandboxReads(
+        placements=[{"id": "dps:offer-placement:1"}],
+        **{"fallback-offers": [listed("Old", "id-old", characteristics={MARKER: "c"})]},
+    )
+    plan = asyncio.run(
+        catalog.plan_catalog(reads, [offer("A")], offer_type="fallback", catalog="c")
+    )
+    assert actions(plan) == [("A", "create")]
