@@ -239,3 +239,14 @@ def test_a_name_is_compared_as_text_even_when_it_looks_like_a_time():
         {"op": "test", "path": "/name", "value": "2026-11-27T12:00:00Z"},
         {"op": "replace", "path": "/name", "value": "2026-11-27T12:00:00.000Z"},
     ]
+
+
+def test_a_value_that_is_not_plain_json_is_never_taken_as_unchanged():
+    """The fast path's "same JSON" check cannot encode it: the diff goes on and fails loudly
+    at the encoding, where a silent "unchanged" would lose the update."""
+    from decimal import Decimal
+
+    with pytest.raises(TypeError, match="Decimal"):
+        diff.update_patch({"name": "A", "rank": 1}, {"name": "A", "rank": Decimal("2")})
+    # Equal, though not plain JSON: jsonpatch finds nothing to do, an empty patch.
+    assert diff.update_patch({"rank": Decimal("2")}, {"rank": Decimal("2")}) == []
