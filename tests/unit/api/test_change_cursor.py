@@ -209,3 +209,12 @@ def test_a_cursor_stored_by_an_older_release_neither_replays_nor_misses():
     now = [listed("a", 1, T1), listed("b", 1, T2), listed("c", 1, T3)]
 
     assert ids(changes_since(old, now)) == ["c"]
+
+
+def test_the_cursor_keeps_the_bounds_the_offer_changes_page_states():
+    """docs/offer-changes.md: at most 1,000 versions, those within 10 minutes of the newest,
+    and always the 100 newest; the window is compared in milliseconds."""
+    from airflow_provider_offers.api import change
+
+    assert (timedelta(minutes=10), 100, 1000) == (LAG_WINDOW, RECENT, MAX_SEEN)
+    assert change._LAG_MS == 600_000
