@@ -295,9 +295,11 @@ class SandboxReads:
         return SimpleNamespace(total=len(self.by_kind.get(resource.kind, [])))
 
 
-def plan_of(client, bodies, prune=False):
+def plan_of(client, bodies, **options):
+    """`plan_catalog` of fallback offers for catalog "c"; `options` as it takes them, its own
+    defaults otherwise."""
     return asyncio.run(
-        catalog.plan_catalog(client, bodies, offer_type="fallback", catalog="c", prune=prune)
+        catalog.plan_catalog(client, bodies, offer_type="fallback", catalog="c", **options)
     )
 
 
@@ -395,11 +397,8 @@ def test_a_plan_growing_the_sandbox_past_adobes_total_of_both_offer_types_is_ref
     small = guardrails.ADOBE.with_limits(offers_per_sandbox=4)
 
     def planned(limits):
-        reads = SandboxReads(placements=placements, **two_of_each)
-        return asyncio.run(
-            catalog.plan_catalog(
-                reads, [offer("New")], offer_type="fallback", catalog="c", limits=limits
-            )
+        return plan_of(
+            SandboxReads(placements=placements, **two_of_each), [offer("New")], limits=limits
         )
 
     with pytest.raises(CatalogError) as raised:
@@ -426,7 +425,4 @@ def test_the_plan_prunes_nothing_unless_asked():
         placements=[{"id": "dps:offer-placement:1"}],
         **{"fallback-offers": [listed("Old", "id-old", characteristics={MARKER: "c"})]},
     )
-    plan = asyncio.run(
-        catalog.plan_catalog(reads, [offer("A")], offer_type="fallback", catalog="c")
-    )
-    assert actions(plan) == [("A", "create")]
+    assert actions(plan_of(reads, [offer("A")])) == [("A", "create")]
